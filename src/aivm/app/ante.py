@@ -1,0 +1,241 @@
+"""The ante step: every check and charge that precedes a transaction's messages.
+
+Order (as the Cosmos SDK's default ante chain): memo and timeout checks, gas for the tx
+size, fee denom and minimum gas price (CheckTx), fee deduction to the fee collector, signer
+accounts and public keys, signature count and gas, signature verification (skipped when
+simulating), sequence increment. The caller runs this inside its own branch and keeps the
+writes (fee, sequence, public keys) even when a message fails afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from aivm.app.tx import DecodedTx
+from aivm.crypto.keys import SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
+from aivm.modules.addr import addr_str
+from aivm.modules.auth.keeper import FEE_COLLECTOR, AccountKeeper
+from aivm.modules.auth.params import AuthParams
+from aivm.modules.auth.types import Account
+from aivm.modules.bank.keeper import BankKeeper
+from aivm.modules.framework import Context
+from aivm.types import pb
+from aivm.types.coin import BOND_DENOM
+from aivm.types.dec import Dec
+from aivm.types.errors import (
+    ErrInsufficientFee,
+    ErrInsufficientFunds,
+    ErrInvalidPubKey,
+    ErrMemoTooLarge,
+    ErrNotSupported,
+    ErrTooManySignatures,
+    ErrTxTimeoutHeight,
+    ErrUnauthorized,
+    ErrUnknownAddress,
+    ErrWrongSequence,
+)
+
+SIGN_MODE_DIRECT = pb.signing.SIGN_MODE_DIRECT
+SIMULATED_SIGNATURE_BYTES = 64 + 33
+"""Bytes a real signature and public key add to a simulated tx, charged as tx-size gas."""
+
+
+class SignatureCache:
+    """Remembers (public key, sign bytes, signature) triples that verified.
+
+    CheckTx verifies every signature; FinalizeBlock then finds the same triples here and
+    skips the elliptic-curve work. The answer for a triple never changes, so the cache
+    affects speed only; gas is charged the same either way. Bounded, oldest evicted first.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._verified: OrderedDict[bytes, None] = OrderedDict()
+
+    def verify(self, pub_key: bytes, sign_bytes: bytes, signature: bytes) -> bool:
+        """True when ``signature`` is a valid low-S signature of ``sign_bytes`` by ``pub_key``."""
+        key = hashlib.sha256(pub_key + signature + sign_bytes).digest()
+        if key in self._verified:
+            return True
+        if not verify_secp256k1(pub_key, sign_bytes, signature):
+            return False
+        self._verified[key] = None
+        if len(self._verified) > self.capacity:
+            self._verified.popitem(last=False)
+        return True
+
+
+@dataclass(frozen=True)
+class AnteOptions:
+    """Node-local settings of the ante step (not consensus)."""
+
+    min_gas_price: Dec
+    """Lowest ucgpt per gas unit this node accepts into its mempool (CheckTx only)."""
+
+
+def run_ante(
+    ctx: Context,
+    tx: DecodedTx,
+    accounts: AccountKeeper,
+    bank: BankKeeper,
+    signatures: SignatureCache,
+    options: AnteOptions,
+) -> None:
+    """Run every ante check and charge; raises AivmError on the first failure."""
+    params = accounts.get_params(ctx)
+    check_memo(tx, params)
+    check_timeout_height(ctx, tx)
+    consume_tx_size_gas(ctx, tx, params)
+    check_fee(ctx, tx, options)
+    signer_accounts = load_signer_accounts(ctx, tx, accounts)
+    deduct_fee(ctx, tx, signer_accounts[0], bank)
+    signer_accounts = set_pub_keys(ctx, tx, signer_accounts)
+    check_signatures(ctx, tx, signer_accounts, params, signatures)
+    increment_sequences(ctx, signer_accounts, accounts)
+
+
+def check_memo(tx: DecodedTx, params: AuthParams) -> None:
+    """The memo must not exceed MaxMemoCharacters."""
+    if len(tx.body.memo) > params.max_memo_characters:
+        raise ErrMemoTooLarge.wrap(
+            f"maximum number of characters is {params.max_memo_characters} "
+            f"but received {len(tx.body.memo)} characters"
+        )
+
+
+def check_timeout_height(ctx: Context, tx: DecodedTx) -> None:
+    """A tx with a timeout height is invalid in blocks above it."""
+    timeout = tx.body.timeout_height
+    if timeout and ctx.header.height > timeout:
+        raise ErrTxTimeoutHeight.wrap(
+            f"block height: {ctx.header.height}, timeout height: {timeout}"
+        )
+
+
+def consume_tx_size_gas(ctx: Context, tx: DecodedTx, params: AuthParams) -> None:
+    """Charge gas per byte of the raw tx (plus the missing signatures when simulating)."""
+    size = len(tx.raw)
+    if ctx.is_simulate:
+        size += SIMULATED_SIGNATURE_BYTES * len(tx.signers)
+    ctx.gas_meter.consume(size * params.tx_size_cost_per_byte, "txSize")
+
+
+def check_fee(ctx: Context, tx: DecodedTx, options: AnteOptions) -> None:
+    """Fees are paid in ucgpt; in CheckTx they must meet this node's minimum gas price."""
+    for coin in tx.fee:
+        if coin.denom != BOND_DENOM:
+            raise ErrInsufficientFee.wrap(f"fees must be paid in {BOND_DENOM}, got {coin.denom}")
+    if not ctx.is_check or options.min_gas_price.is_zero():
+        return
+    required = (options.min_gas_price * Dec.from_int(tx.gas_limit)).ceil().truncate_int()
+    offered = tx.fee.amount_of(BOND_DENOM)
+    if offered < required:
+        raise ErrInsufficientFee.wrap(
+            f"insufficient fees; got: {offered}{BOND_DENOM} required: {required}{BOND_DENOM}"
+        )
+
+
+def load_signer_accounts(ctx: Context, tx: DecodedTx, accounts: AccountKeeper) -> list[Account]:
+    """Every signer must already have an account."""
+    loaded = []
+    for signer in tx.signers:
+        account = accounts.get_account(ctx, signer)
+        if account is None:
+            raise ErrUnknownAddress.wrap(f"account {addr_str(signer)} does not exist")
+        loaded.append(account)
+    return loaded
+
+
+def deduct_fee(ctx: Context, tx: DecodedTx, payer: Account, bank: BankKeeper) -> None:
+    """Move the fee from the first signer to the fee collector."""
+    if tx.auth_info.fee.payer and tx.auth_info.fee.payer != addr_str(payer.address):
+        raise ErrNotSupported.wrap("a fee payer other than the first signer")
+    if tx.auth_info.fee.granter:
+        raise ErrNotSupported.wrap("fee grants")
+    if len(tx.fee):
+        balance = bank.get_balance(ctx, payer.address, BOND_DENOM)
+        if balance < tx.fee.amount_of(BOND_DENOM):
+            raise ErrInsufficientFunds.wrap(
+                f"insufficient funds to pay for fees; {balance}{BOND_DENOM} < {tx.fee}"
+            )
+        bank.send_coins_to_module(ctx, payer.address, FEE_COLLECTOR, tx.fee)
+    ctx.emit("tx", ("fee", str(tx.fee)), ("fee_payer", addr_str(payer.address)))
+
+
+def _signer_pub_key(info: pb.tx.SignerInfo) -> bytes | None:
+    if not info.HasField("public_key"):
+        return None
+    if info.public_key.type_url != SECP256K1_PUBKEY_TYPE_URL:
+        raise ErrInvalidPubKey.wrap(f"unsupported public key type {info.public_key.type_url}")
+    try:
+        key = bytes(pb.secp256k1.PubKey.FromString(info.public_key.value).key)
+        return PubKey.from_bytes(key).bytes
+    except pb.DecodeError as exc:
+        raise ErrInvalidPubKey.wrap("malformed secp256k1 public key") from exc
+
+
+def set_pub_keys(ctx: Context, tx: DecodedTx, signers: list[Account]) -> list[Account]:
+    """Record each signer's public key on first use; it must hash to the signer's address."""
+    updated = []
+    for account, info in zip(signers, tx.auth_info.signer_infos, strict=True):
+        key = _signer_pub_key(info)
+        if key is not None and PubKey.from_bytes(key).address() != account.address:
+            raise ErrInvalidPubKey.wrap(
+                f"pubkey does not match signer address {addr_str(account.address)}"
+            )
+        if account.pub_key is None and key is not None:
+            account = account.with_pub_key(key)
+        updated.append(account)
+    return updated
+
+
+def check_signatures(
+    ctx: Context,
+    tx: DecodedTx,
+    signers: list[Account],
+    params: AuthParams,
+    cache: SignatureCache,
+) -> None:
+    """Charge signature gas, check sequences and verify SIGN_MODE_DIRECT signatures."""
+    if len(tx.signatures) > params.tx_sig_limit:
+        raise ErrTooManySignatures.wrap(
+            f"signatures: {len(tx.signatures)}, limit: {params.tx_sig_limit}"
+        )
+    chain_id = ctx.header.chain_id
+    for account, info, signature in zip(
+        signers, tx.auth_info.signer_infos, tx.signatures, strict=True
+    ):
+        ctx.gas_meter.consume(params.sig_verify_cost_secp256k1, "ante verify: secp256k1")
+        if info.sequence != account.sequence:
+            raise ErrWrongSequence.wrap(
+                f"account sequence mismatch, expected {account.sequence}, got {info.sequence}"
+            )
+        if ctx.is_simulate:
+            continue
+        if account.pub_key is None:
+            raise ErrInvalidPubKey.wrap(f"pubkey on account {addr_str(account.address)} is not set")
+        if not info.mode_info.HasField("single") or info.mode_info.single.mode != SIGN_MODE_DIRECT:
+            raise ErrNotSupported.wrap("only SIGN_MODE_DIRECT single signatures are supported")
+        sign_doc = pb.tx.SignDoc(
+            body_bytes=tx.body_bytes,
+            auth_info_bytes=tx.auth_info_bytes,
+            chain_id=chain_id,
+            account_number=account.account_number,
+        ).SerializeToString()
+        if not cache.verify(account.pub_key, sign_doc, signature):
+            raise ErrUnauthorized.wrap(
+                f"signature verification failed; please verify account number "
+                f"({account.account_number}), sequence ({account.sequence}) and chain-id "
+                f"({chain_id})"
+            )
+        ctx.emit("tx", ("signature", base64.b64encode(signature).decode()))
+
+
+def increment_sequences(ctx: Context, signers: list[Account], accounts: AccountKeeper) -> None:
+    """Bump every signer's sequence (and store any newly recorded public key)."""
+    for account in signers:
+        ctx.emit("tx", ("acc_seq", f"{addr_str(account.address)}/{account.sequence}"))
+        accounts.set_account(ctx, account.with_sequence(account.sequence + 1))

@@ -1,0 +1,542 @@
+"""The AIVM application: the ABCI 2.0 state machine.
+
+One top-down path per ABCI call. A transaction goes
+
+    bytes → decode_tx → ante (its own branch; kept) → messages (own branch; kept on success)
+          → ExecTxResult
+
+inside the block's pending state, which ``Commit`` persists atomically. CheckTx runs the ante
+step against a separate check state that is rebuilt from the committed state at every Commit.
+Every ABCI method takes and returns the CometBFT 0.38 protobuf types, so the in-process devnet
+driver and the socket server for CometBFT call exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aivm
+from aivm.app import ante
+from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
+from aivm.app.router import Router
+from aivm.app.tx import DecodedTx, decode_tx
+from aivm.modules.auth import AccountKeeper, AuthModule
+from aivm.modules.auth.keeper import FEE_COLLECTOR
+from aivm.modules.bank import BankKeeper, BankModule
+from aivm.modules.framework import AppModule, BlockHeader, Context, Event, ExecMode
+from aivm.store import CacheStore, CommitStore, GasConfig, GasKVStore, GasMeter, KVStore
+from aivm.types import pb
+from aivm.types.dec import Dec
+from aivm.types.errors import (
+    AivmError,
+    ErrInternal,
+    ErrInvalidHeight,
+    ErrInvalidRequest,
+    ErrTxDecode,
+    ErrUnknownRequest,
+)
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "aivm"
+APP_VERSION = 1
+APP_STORE_PREFIX = b"app/"
+CHAIN_ID_KEY = APP_STORE_PREFIX + b"chain_id"
+CONSENSUS_PARAMS_KEY = APP_STORE_PREFIX + b"consensus_params"
+VALIDATORS_KEY = APP_STORE_PREFIX + b"validators"
+SIMULATE_PATH = "/cosmos.tx.v1beta1.Service/Simulate"
+STORE_QUERY_PREFIXES = {"acc": b"acc/", "bank": b"bank/", "app": APP_STORE_PREFIX}
+PROOF_OP_TYPE = "ics23:aivm-smt"
+
+MODULE_PERMISSIONS: dict[str, tuple[str, ...]] = {FEE_COLLECTOR: ()}
+"""Every module account and its permissions."""
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Node-local options; none of them changes consensus results."""
+
+    min_gas_price: Dec = field(default_factory=lambda: Dec.from_int(0))
+    """Lowest ucgpt/gas accepted by CheckTx on this node."""
+    signature_cache_size: int = 200_000
+    """Verified signatures remembered between CheckTx and FinalizeBlock."""
+    decoded_tx_cache_size: int = 50_000
+    """Decoded transactions remembered between CheckTx, proposal handling and execution."""
+
+
+@dataclass
+class TxOutcome:
+    """The result of running one transaction, before conversion to ABCI types."""
+
+    code: int = 0
+    codespace: str = ""
+    log: str = ""
+    gas_wanted: int = 0
+    gas_used: int = 0
+    events: list[Event] = field(default_factory=list)
+    data: bytes = b""
+    msg_responses: list[pb.AnyProto] = field(default_factory=list)
+
+    @classmethod
+    def failure(cls, error: AivmError, gas_wanted: int, gas_used: int, events: list[Event]) -> TxOutcome:
+        """An outcome carrying ``error``'s code and log."""
+        return cls(error.code, error.codespace, error.log, gas_wanted, gas_used, events)
+
+    def to_exec_result(self) -> pb.abci.ExecTxResult:
+        """ABCI ExecTxResult (FinalizeBlock)."""
+        return pb.abci.ExecTxResult(
+            code=self.code,
+            codespace=self.codespace,
+            log=self.log,
+            gas_wanted=self.gas_wanted,
+            gas_used=self.gas_used,
+            data=self.data,
+            events=[to_abci_event(e) for e in self.events],
+        )
+
+
+def to_abci_event(event: Event) -> pb.abci.Event:
+    """Convert an Event to its ABCI form (every attribute indexed)."""
+    return pb.abci.Event(
+        type=event.type,
+        attributes=[pb.abci.EventAttribute(key=k, value=v, index=True) for k, v in event.attributes],
+    )
+
+
+class AivmApp:
+    """The ABCI application. Not thread-safe: drivers serialise calls."""
+
+    def __init__(self, store: CommitStore, options: AppOptions | None = None) -> None:
+        """Wrap an opened CommitStore; the chain resumes at its last committed version."""
+        self.store = store
+        self.options = options or AppOptions()
+        self.gas_config = GasConfig()
+        self.accounts = AccountKeeper(MODULE_PERMISSIONS)
+        self.bank = BankKeeper(self.accounts, self.accounts.module_addresses.values())
+        self.modules: list[AppModule] = [AuthModule(self.accounts), BankModule(self.bank)]
+        self.router = Router(self.modules)
+        self.signature_cache = ante.SignatureCache(self.options.signature_cache_size)
+        self.ante_options = ante.AnteOptions(min_gas_price=self.options.min_gas_price)
+        self._decoded: OrderedDict[bytes, DecodedTx] = OrderedDict()
+        self._check_state: CacheStore = self._new_check_state()
+        self._finalized_height: int | None = None
+
+    # -- ABCI: info and genesis -----------------------------------------------------------
+
+    def info(self, request: pb.abci.RequestInfo) -> pb.abci.ResponseInfo:
+        """Report the last committed height and app hash (CometBFT's handshake)."""
+        return pb.abci.ResponseInfo(
+            data=APP_NAME,
+            version=aivm.__version__,
+            app_version=APP_VERSION,
+            last_block_height=self.store.version,
+            last_block_app_hash=self.store.last_hash if self.store.version else b"",
+        )
+
+    def init_chain(self, request: pb.abci.RequestInitChain) -> pb.abci.ResponseInitChain:
+        """Write the genesis state of every module into the pending state."""
+        if self.store.version != 0:
+            raise ErrInvalidRequest.wrap(f"chain already initialised at height {self.store.version}")
+        app_state: dict[str, Any] = (
+            json.loads(request.app_state_bytes) if request.app_state_bytes else {}
+        )
+        unknown = set(app_state) - {m.name for m in self.modules}
+        if unknown:
+            raise ErrInvalidRequest.wrap(f"genesis app_state has unknown modules {sorted(unknown)}")
+        header = BlockHeader(
+            height=request.initial_height or 1,
+            time_ns=request.time.seconds * 1_000_000_000 + request.time.nanos,
+            chain_id=request.chain_id,
+        )
+        ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
+        for module in self.modules:
+            data = app_state.get(module.name, module.default_genesis())
+            module.validate_genesis(data)
+            module.init_genesis(ctx, data)
+        ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
+        ctx.store.set(CONSENSUS_PARAMS_KEY, request.consensus_params.SerializeToString())
+        validators = pb.abci.ResponseInitChain(validators=request.validators)
+        ctx.store.set(VALIDATORS_KEY, validators.SerializeToString())
+        return pb.abci.ResponseInitChain(
+            app_hash=self.store.working_hash(), validators=request.validators
+        )
+
+    # -- ABCI: mempool --------------------------------------------------------------------
+
+    def check_tx(self, request: pb.abci.RequestCheckTx) -> pb.abci.ResponseCheckTx:
+        """Admit a transaction to the mempool if its ante step passes on the check state."""
+        mode = ExecMode.RECHECK if request.type == pb.abci.RECHECK else ExecMode.CHECK
+        header = BlockHeader(self.store.version + 1, 0, self.chain_id)
+        outcome = self._run_tx(request.tx, mode, self._check_state, header)
+        return pb.abci.ResponseCheckTx(
+            code=outcome.code,
+            codespace=outcome.codespace,
+            log=outcome.log,
+            gas_wanted=outcome.gas_wanted,
+            gas_used=outcome.gas_used,
+            events=[to_abci_event(e) for e in outcome.events],
+        )
+
+    # -- ABCI: proposals ------------------------------------------------------------------
+
+    def prepare_proposal(
+        self, request: pb.abci.RequestPrepareProposal
+    ) -> pb.abci.ResponsePrepareProposal:
+        """Take mempool txs in order while they fit max bytes and the block gas limit."""
+        max_gas = self.consensus_params().block.max_gas
+        chosen: list[bytes] = []
+        total_bytes = total_gas = 0
+        for raw in request.txs:
+            tx = self._decode_cached(raw)
+            if tx is None:
+                continue
+            if total_bytes + len(raw) > request.max_tx_bytes:
+                break
+            if max_gas > 0 and total_gas + tx.gas_limit > max_gas:
+                continue
+            chosen.append(raw)
+            total_bytes += len(raw)
+            total_gas += tx.gas_limit
+        return pb.abci.ResponsePrepareProposal(txs=chosen)
+
+    def process_proposal(
+        self, request: pb.abci.RequestProcessProposal
+    ) -> pb.abci.ResponseProcessProposal:
+        """Reject proposals with undecodable txs or more gas wanted than a block allows."""
+        max_gas = self.consensus_params().block.max_gas
+        total_gas = 0
+        for raw in request.txs:
+            tx = self._decode_cached(raw)
+            if tx is None:
+                return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.REJECT)
+            total_gas += tx.gas_limit
+        if max_gas > 0 and total_gas > max_gas:
+            return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.REJECT)
+        return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.ACCEPT)
+
+    # -- ABCI: block execution ------------------------------------------------------------
+
+    def finalize_block(
+        self, request: pb.abci.RequestFinalizeBlock
+    ) -> pb.abci.ResponseFinalizeBlock:
+        """Execute every tx of the decided block; return results and the new app hash."""
+        expected = self.store.version + 1 if self.store.version else request.height
+        if request.height != expected:
+            raise ErrInvalidHeight.wrap(f"expected block {expected}, got {request.height}")
+        header = BlockHeader(
+            height=request.height,
+            time_ns=request.time.seconds * 1_000_000_000 + request.time.nanos,
+            chain_id=self.chain_id,
+            proposer=request.proposer_address,
+        )
+        working = self.store.working
+        results = [
+            self._run_tx(raw, ExecMode.FINALIZE, working, header).to_exec_result()
+            for raw in request.txs
+        ]
+        self._finalized_height = request.height
+        return pb.abci.ResponseFinalizeBlock(tx_results=results, app_hash=self.store.working_hash())
+
+    def commit(self, request: pb.abci.RequestCommit | None = None) -> pb.abci.ResponseCommit:
+        """Persist the finalized block atomically and reset the check state."""
+        if self._finalized_height is None:
+            raise ErrInvalidRequest.wrap("commit without a finalized block")
+        self.store.commit(self._finalized_height)
+        self._finalized_height = None
+        self._check_state = self._new_check_state()
+        return pb.abci.ResponseCommit(retain_height=0)
+
+    # -- ABCI: vote extensions (unused until the oracle module) ----------------------------
+
+    def extend_vote(self, request: pb.abci.RequestExtendVote) -> pb.abci.ResponseExtendVote:
+        """No vote extensions yet."""
+        return pb.abci.ResponseExtendVote()
+
+    def verify_vote_extension(
+        self, request: pb.abci.RequestVerifyVoteExtension
+    ) -> pb.abci.ResponseVerifyVoteExtension:
+        """Accept the (empty) extension."""
+        return pb.abci.ResponseVerifyVoteExtension(
+            status=pb.abci.ResponseVerifyVoteExtension.ACCEPT
+        )
+
+    # -- ABCI: query ----------------------------------------------------------------------
+
+    def query(self, request: pb.abci.RequestQuery) -> pb.abci.ResponseQuery:
+        """Answer gRPC-style queries, Simulate and raw ``/store/<name>/key`` reads."""
+        try:
+            height = self._query_height(request.height)
+            if request.path == SIMULATE_PATH:
+                value = self._simulate_query(request.data)
+            elif request.path.startswith("/store/"):
+                return self._store_query(request, height)
+            elif request.path == "/app/version":
+                value = aivm.__version__.encode()
+            else:
+                value = self._grpc_query(request.path, request.data, height)
+            return pb.abci.ResponseQuery(code=0, value=value, height=height)
+        except AivmError as error:
+            return pb.abci.ResponseQuery(
+                code=error.code, codespace=error.codespace, log=error.log, height=request.height
+            )
+        except Exception as exc:  # a query must never take the node down
+            log.exception("query %s failed", request.path)
+            error = ErrInternal.wrap(f"query failed: {exc}")
+            return pb.abci.ResponseQuery(code=error.code, codespace=error.codespace, log=error.log)
+
+    def _query_height(self, requested: int) -> int:
+        latest = self.store.version
+        if requested < 0:
+            raise ErrInvalidRequest.wrap("height must not be negative")
+        if requested > latest:
+            raise ErrInvalidHeight.wrap(
+                f"cannot query with height in the future; please provide a valid height "
+                f"(latest {latest}, requested {requested})"
+            )
+        return requested or latest
+
+    def query_context(self, height: int) -> Context:
+        """A read-only context over the committed state at ``height``."""
+        view = self.store.view_at(height)
+        return Context(view, GasMeter(None), BlockHeader(height, 0, self.chain_id), ExecMode.QUERY)
+
+    def _grpc_query(self, path: str, data: bytes, height: int) -> bytes:
+        route = self.router.queries.get(path)
+        if route is None:
+            raise ErrUnknownRequest.wrap(f"unknown query path {path}")
+        try:
+            request = route.request_class.FromString(data)
+        except pb.DecodeError as exc:
+            raise ErrInvalidRequest.wrap(f"failed to decode {path} request: {exc}") from exc
+        response = route.handler(self.query_context(height), request)
+        return bytes(response.SerializeToString())
+
+    def _store_query(self, request: pb.abci.RequestQuery, height: int) -> pb.abci.ResponseQuery:
+        parts = request.path.split("/")
+        if len(parts) != 4 or parts[3] != "key" or parts[2] not in STORE_QUERY_PREFIXES:
+            raise ErrUnknownRequest.wrap(f"unknown store query {request.path}")
+        key = STORE_QUERY_PREFIXES[parts[2]] + request.data
+        value = self.store.get_at(key, height) or b""
+        response = pb.abci.ResponseQuery(code=0, key=request.data, value=value, height=height)
+        if request.prove:
+            proof = self.store.prove(key, height)
+            response.proof_ops.ops.append(
+                pb.tm_proof.ProofOp(type=PROOF_OP_TYPE, key=key, data=proof.SerializeToString())
+            )
+        return response
+
+    # -- simulation -----------------------------------------------------------------------
+
+    def simulate(self, tx_bytes: bytes) -> tuple[TxOutcome, int]:
+        """Run a tx against the latest committed state without keeping anything.
+
+        Returns the outcome and gas used. Signatures are not checked.
+        """
+        branch = CacheStore(self.store.view_at(self.store.version))
+        header = BlockHeader(self.store.version + 1, 0, self.chain_id)
+        outcome = self._run_tx(tx_bytes, ExecMode.SIMULATE, branch, header)
+        return outcome, outcome.gas_used
+
+    def _simulate_query(self, data: bytes) -> bytes:
+        try:
+            request = pb.tx_service.SimulateRequest.FromString(data)
+        except pb.DecodeError as exc:
+            raise ErrTxDecode.wrap(f"invalid SimulateRequest: {exc}") from exc
+        tx_bytes = request.tx_bytes
+        if not tx_bytes and request.HasField("tx"):
+            tx_bytes = _tx_to_raw(request.tx)
+        if not tx_bytes:
+            raise ErrInvalidRequest.wrap("empty txBytes is not allowed")
+        outcome, gas_used = self.simulate(tx_bytes)
+        if outcome.code != 0:
+            raise AivmError(_lookup_error(outcome), outcome.log)
+        response = pb.tx_service.SimulateResponse()
+        response.gas_info.gas_used = gas_used
+        response.gas_info.gas_wanted = outcome.gas_wanted
+        response.result.data = outcome.data
+        response.result.events.extend(to_abci_event(e) for e in outcome.events)
+        response.result.msg_responses.extend(outcome.msg_responses)
+        return bytes(response.SerializeToString())
+
+    # -- the transaction pipeline ---------------------------------------------------------
+
+    def _run_tx(self, raw: bytes, mode: ExecMode, parent: KVStore, header: BlockHeader) -> TxOutcome:
+        """decode → ante (kept) → messages (kept only if all succeed). Never raises."""
+        try:
+            tx = self._decode(raw)
+        except AivmError as error:
+            return TxOutcome.failure(error, 0, 0, [])
+        gas_wanted = tx.gas_limit
+        meter = GasMeter(None if mode is ExecMode.SIMULATE else tx.gas_limit)
+        ante_branch = CacheStore(parent)
+        ctx = Context(GasKVStore(ante_branch, meter, self.gas_config), meter, header, mode)
+        try:
+            ante.run_ante(ctx, tx, self.accounts, self.bank, self.signature_cache, self.ante_options)
+        except AivmError as error:
+            return TxOutcome.failure(error, gas_wanted, meter.consumed, [])
+        except Exception as exc:
+            return self._internal_failure(raw, exc, gas_wanted, meter.consumed, [])
+        ante_branch.write()
+        ante_events = ctx.events
+        if mode in (ExecMode.CHECK, ExecMode.RECHECK):
+            return TxOutcome(gas_wanted=gas_wanted, gas_used=meter.consumed, events=ante_events)
+        return self._run_msgs(tx, mode, parent, header, meter, ante_events)
+
+    def _run_msgs(
+        self,
+        tx: DecodedTx,
+        mode: ExecMode,
+        parent: KVStore,
+        header: BlockHeader,
+        meter: GasMeter,
+        ante_events: list[Event],
+    ) -> TxOutcome:
+        msg_branch = CacheStore(parent)
+        ctx = Context(GasKVStore(msg_branch, meter, self.gas_config), meter, header, mode)
+        responses: list[pb.AnyProto] = []
+        sender = _first_signer_str(tx)
+        try:
+            for index, (msg, route) in enumerate(zip(tx.msgs, tx.routes, strict=True)):
+                ctx.emit(
+                    "message",
+                    ("action", pb.type_url(msg)),
+                    ("sender", sender),
+                    ("module", _module_of(msg)),
+                    ("msg_index", str(index)),
+                )
+                responses.append(pb.pack_any(route.handler(ctx, msg)))
+        except AivmError as error:
+            return TxOutcome.failure(
+                _with_msg_index(error, len(responses)), tx.gas_limit, meter.consumed, ante_events
+            )
+        except Exception as exc:
+            return self._internal_failure(tx.raw, exc, tx.gas_limit, meter.consumed, ante_events)
+        msg_branch.write()
+        data = pb.sdk_abci.TxMsgData(msg_responses=responses).SerializeToString()
+        return TxOutcome(
+            gas_wanted=tx.gas_limit,
+            gas_used=meter.consumed,
+            events=ante_events + ctx.events,
+            data=data,
+            msg_responses=responses,
+        )
+
+    @staticmethod
+    def _internal_failure(
+        raw: bytes, exc: Exception, gas_wanted: int, gas_used: int, events: list[Event]
+    ) -> TxOutcome:
+        log.exception("unexpected error executing tx (%d bytes)", len(raw))
+        error = ErrInternal.wrap(f"{type(exc).__name__}: {exc}")
+        return TxOutcome.failure(error, gas_wanted, gas_used, events)
+
+    def _decode(self, raw: bytes) -> DecodedTx:
+        cached = self._decoded.get(raw)
+        if cached is not None:
+            return cached
+        tx = decode_tx(raw, self.router)
+        self._decoded[raw] = tx
+        if len(self._decoded) > self.options.decoded_tx_cache_size:
+            self._decoded.popitem(last=False)
+        return tx
+
+    def _decode_cached(self, raw: bytes) -> DecodedTx | None:
+        try:
+            return self._decode(raw)
+        except AivmError:
+            return None
+
+    # -- state helpers --------------------------------------------------------------------
+
+    def _new_check_state(self) -> CacheStore:
+        return CacheStore(self.store.view_at(self.store.version))
+
+    @property
+    def chain_id(self) -> str:
+        """Chain id recorded at InitChain (empty before genesis)."""
+        raw = self.store.working.get(CHAIN_ID_KEY)
+        return raw.decode() if raw else ""
+
+    def consensus_params(self) -> pb.tm_params.ConsensusParams:
+        """Consensus params recorded at InitChain."""
+        raw = self.store.working.get(CONSENSUS_PARAMS_KEY)
+        return pb.tm_params.ConsensusParams.FromString(raw or b"")
+
+    def validators(self, height: int | None = None) -> list[pb.abci.ValidatorUpdate]:
+        """The validator set recorded at InitChain."""
+        store = self.store.working if height is None else self.store.view_at(height)
+        raw = store.get(VALIDATORS_KEY)
+        return list(pb.abci.ResponseInitChain.FromString(raw or b"").validators)
+
+    def export_genesis(self, height: int | None = None) -> GenesisDoc:
+        """The state at ``height`` (default: latest) as a genesis document for a new chain."""
+        height = height or self.store.version
+        ctx = self.query_context(height)
+        app_state = {m.name: m.export_genesis(ctx) for m in self.modules}
+        params = pb.tm_params.ConsensusParams.FromString(ctx.store.get(CONSENSUS_PARAMS_KEY) or b"")
+        validators = [
+            GenesisValidator(pub_key=v.pub_key.ed25519, power=v.power)
+            for v in self.validators(height)
+        ]
+        return GenesisDoc(
+            chain_id=self.chain_id,
+            app_state=app_state,
+            genesis_time=format_time(0, 0),
+            initial_height=height + 1,
+            consensus_params=_consensus_params_json(params),
+            validators=validators,
+        )
+
+
+def _consensus_params_json(params: pb.tm_params.ConsensusParams) -> dict[str, Any]:
+    duration = params.evidence.max_age_duration
+    return {
+        "block": {"max_bytes": str(params.block.max_bytes), "max_gas": str(params.block.max_gas)},
+        "evidence": {
+            "max_age_num_blocks": str(params.evidence.max_age_num_blocks),
+            "max_age_duration": str(duration.seconds * 1_000_000_000 + duration.nanos),
+            "max_bytes": str(params.evidence.max_bytes),
+        },
+        "validator": {"pub_key_types": list(params.validator.pub_key_types)},
+        "version": {"app": str(params.version.app)},
+        "abci": {"vote_extensions_enable_height": str(params.abci.vote_extensions_enable_height)},
+    }
+
+
+def _tx_to_raw(tx: pb.tx.Tx) -> bytes:
+    raw = pb.tx.TxRaw(
+        body_bytes=tx.body.SerializeToString(),
+        auth_info_bytes=tx.auth_info.SerializeToString(),
+        signatures=list(tx.signatures),
+    )
+    return bytes(raw.SerializeToString())
+
+
+def _first_signer_str(tx: DecodedTx) -> str:
+    from aivm.modules.addr import addr_str
+
+    return addr_str(tx.signers[0])
+
+
+def _module_of(msg: pb.Message) -> str:
+    """Module name from a type URL: ``/cosmos.bank.v1beta1.MsgSend`` → ``bank``."""
+    parts = msg.DESCRIPTOR.full_name.split(".")
+    return parts[1] if len(parts) > 2 else parts[0]
+
+
+def _with_msg_index(error: AivmError, index: int) -> AivmError:
+    return AivmError(error.error, f"failed to execute message; message index: {index}: {error.detail}" if error.detail else f"failed to execute message; message index: {index}")
+
+
+def _lookup_error(outcome: TxOutcome) -> Any:
+    from aivm.types.errors import lookup
+
+    return lookup(outcome.codespace, outcome.code) or ErrInternal
+
+
+RunTx = Callable[[bytes], TxOutcome]
+__all__: Sequence[str] = ["AivmApp", "AppOptions", "TxOutcome"]

@@ -1,0 +1,28 @@
+"""Routers: message type URL → MsgRoute, gRPC query path → QueryRoute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aivm.modules.framework import AppModule, MsgRoute, QueryRoute
+from aivm.types import pb
+
+
+class Router:
+    """Lookup tables built once from the app's modules."""
+
+    def __init__(self, modules: Iterable[AppModule]) -> None:
+        """Collect every module's routes; a duplicate route is a programming error."""
+        self.msgs: dict[str, MsgRoute] = {}
+        self.queries: dict[str, QueryRoute] = {}
+        for module in modules:
+            for route in module.msg_routes():
+                self._add(self.msgs, pb.type_url(route.message_class), route)
+            for query in module.query_routes():
+                self._add(self.queries, query.path, query)
+
+    @staticmethod
+    def _add(table: dict, key: str, value: object) -> None:  # type: ignore[type-arg]
+        if key in table:
+            raise ValueError(f"duplicate route {key}")
+        table[key] = value

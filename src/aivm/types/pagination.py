@@ -1,0 +1,38 @@
+"""Cosmos-style pagination (``PageRequest`` / ``PageResponse``) over an ordered list.
+
+``key`` pagination returns an opaque ``next_key`` (the index of the next item, big-endian);
+``offset`` pagination skips items. The default page size is 100, as in the Cosmos SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from aivm.types import pb
+from aivm.types.errors import ErrInvalidRequest
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+T = TypeVar("T")
+
+
+def paginate(
+    items: Sequence[T], request: pb.pagination.PageRequest | None
+) -> tuple[list[T], pb.pagination.PageResponse]:
+    """Return the requested page of ``items`` and the matching PageResponse."""
+    request = request or pb.pagination.PageRequest()
+    if request.key and request.offset:
+        raise ErrInvalidRequest.wrap("either offset or key is expected, got both")
+    limit = request.limit or DEFAULT_LIMIT
+    if limit > MAX_LIMIT:
+        raise ErrInvalidRequest.wrap(f"page limit {limit} exceeds the maximum {MAX_LIMIT}")
+    start = int.from_bytes(request.key, "big") if request.key else request.offset
+    ordered = list(reversed(items)) if request.reverse else list(items)
+    page = ordered[start : start + limit]
+    response = pb.pagination.PageResponse()
+    if start + limit < len(ordered):
+        response.next_key = (start + limit).to_bytes(8, "big")
+    if request.count_total:
+        response.total = len(ordered)
+    return page, response

@@ -1,0 +1,136 @@
+"""A test chain: an AivmApp on a temporary on-disk store, driven only through ABCI calls."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aivm.app.application import AivmApp, AppOptions
+from aivm.app.genesis import GenesisDoc, GenesisValidator
+from aivm.client.tx import Signer, bank_send, sign_tx
+from aivm.crypto.keys import PrivKey
+from aivm.store import CommitStore
+from aivm.types import pb
+from aivm.types.address import acc_address
+from aivm.types.coin import Coin
+
+CHAIN_ID = "aivm-test-1"
+DENOM = "ucgpt"
+GENESIS_TIME_S = 1_790_000_000
+
+
+def test_key(index: int) -> PrivKey:
+    """Deterministic test key number ``index``."""
+    return PrivKey.from_bytes(hashlib.sha256(f"aivm-test-key-{index}".encode()).digest())
+
+
+def genesis_doc(funded: dict[bytes, int], chain_id: str = CHAIN_ID) -> GenesisDoc:
+    """A genesis funding each address with ``amount`` ucgpt, one validator."""
+    balances = [
+        {"address": acc_address(addr), "coins": [{"denom": DENOM, "amount": str(amount)}]}
+        for addr, amount in sorted(funded.items())
+    ]
+    validator = GenesisValidator(pub_key=hashlib.sha256(b"validator").digest(), power=10)
+    return GenesisDoc(
+        chain_id=chain_id,
+        app_state={"bank": {"balances": balances}},
+        genesis_time="2026-09-21T00:00:00Z",
+        validators=[validator],
+    )
+
+
+@dataclass
+class Chain:
+    """Drives an AivmApp block by block as CometBFT would."""
+
+    app: AivmApp
+    path: Path
+    height: int = 0
+    time_s: int = GENESIS_TIME_S
+    sequences: dict[bytes, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, path: Path, funded: dict[bytes, int], options: AppOptions | None = None
+    ) -> Chain:
+        """Open a store under ``path``, run InitChain, and return the chain (height 0)."""
+        app = AivmApp(CommitStore.open(path), options)
+        app.init_chain(genesis_doc(funded).init_chain_request())
+        return cls(app=app, path=path)
+
+    def check(self, raw: bytes) -> pb.abci.ResponseCheckTx:
+        """CheckTx (new)."""
+        return self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
+
+    def block(self, txs: list[bytes]) -> pb.abci.ResponseFinalizeBlock:
+        """Prepare, process, finalize and commit one block holding ``txs``."""
+        self.height += 1
+        self.time_s += 1
+        prepared = self.app.prepare_proposal(
+            pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=22020096, height=self.height)
+        )
+        status = self.app.process_proposal(
+            pb.abci.RequestProcessProposal(txs=prepared.txs, height=self.height)
+        )
+        assert status.status == pb.abci.ResponseProcessProposal.ACCEPT
+        request = pb.abci.RequestFinalizeBlock(txs=prepared.txs, height=self.height)
+        request.time.seconds = self.time_s
+        response = self.app.finalize_block(request)
+        self.app.commit(pb.abci.RequestCommit())
+        return response
+
+    def query(self, path: str, request: pb.Message, response_class: type, height: int = 0):  # type: ignore[no-untyped-def]
+        """gRPC-style ABCI query; returns (ResponseQuery, decoded value or None)."""
+        response = self.app.query(
+            pb.abci.RequestQuery(path=path, data=request.SerializeToString(), height=height)
+        )
+        value = response_class.FromString(response.value) if response.code == 0 else None
+        return response, value
+
+    def balance(self, address: bytes, denom: str = DENOM, height: int = 0) -> int:
+        """Balance via the bank Balance query."""
+        _, value = self.query(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            pb.bank_query.QueryBalanceRequest(address=acc_address(address), denom=denom),
+            pb.bank_query.QueryBalanceResponse,
+            height,
+        )
+        return int(value.balance.amount)
+
+    def account(self, address: bytes) -> pb.auth.BaseAccount | None:
+        """BaseAccount via the auth Account query, or None when cosmjs would see null."""
+        response, value = self.query(
+            "/cosmos.auth.v1beta1.Query/Account",
+            pb.auth_query.QueryAccountRequest(address=acc_address(address)),
+            pb.auth_query.QueryAccountResponse,
+        )
+        if value is None:
+            return None
+        return pb.auth.BaseAccount.FromString(value.account.value)
+
+    def send_tx(
+        self,
+        key: PrivKey,
+        recipient: bytes,
+        amount: int,
+        fee: int = 2000,
+        gas: int = 200_000,
+        sequence: int | None = None,
+        account_number: int | None = None,
+        chain_id: str = CHAIN_ID,
+        memo: str = "",
+    ) -> bytes:
+        """A signed MsgSend; sequence and account number read from the chain by default."""
+        sender = key.pubkey.address()
+        account = self.account(sender)
+        number = account_number if account_number is not None else account.account_number
+        seq = sequence if sequence is not None else account.sequence
+        return sign_tx(
+            [bank_send(sender, recipient, [Coin(DENOM, amount)])],
+            [Signer(key, number, seq)],
+            chain_id=chain_id,
+            fee=[Coin(DENOM, fee)] if fee else [],
+            gas_limit=gas,
+            memo=memo,
+        )

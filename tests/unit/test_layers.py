@@ -1,0 +1,92 @@
+"""The import direction of docs/architecture.md, enforced.
+
+Each layer may import only the layers beneath it; state-machine code (app, modules,
+ai/runtime, ai/verify) may not import anything that does I/O or reads clocks or randomness.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "aivm"
+
+ALLOWED: dict[str, set[str]] = {
+    "types": {"types"},
+    "crypto": {"types", "crypto"},
+    "store": {"types", "crypto", "store"},
+    "ai.runtime": {"types", "crypto", "ai.runtime"},
+    "ai.verify": {"types", "crypto", "ai.runtime", "ai.verify"},
+    "modules": {"types", "crypto", "store", "modules", "ai.runtime", "ai.verify"},
+    "app": {"types", "crypto", "store", "modules", "app", "ai.runtime", "ai.verify", ""},
+    "client": {"types", "crypto", "client"},
+    "worker": {"types", "crypto", "client", "worker", "ai.runtime", "ai.verify"},
+    "node": {"types", "crypto", "store", "modules", "app", "node", "ai.runtime", "ai.verify", ""},
+    "cli": {"types", "crypto", "store", "modules", "app", "node", "client", "cli", ""},
+}
+STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")
+FORBIDDEN_IN_STATE_MACHINE = {
+    "time", "random", "secrets", "uuid", "socket", "subprocess", "threading", "asyncio",
+    "multiprocessing", "urllib", "http", "requests", "os", "shutil", "tempfile", "datetime",
+    "lmdb",
+}
+
+
+def layer_of(path: Path) -> str:
+    """Layer name of a source file (``ai.runtime`` for src/aivm/ai/runtime/x.py)."""
+    parts = path.relative_to(SRC).parts
+    if parts[0] == "ai" and len(parts) > 2:
+        return f"ai.{parts[1]}"
+    return parts[0] if len(parts) > 1 else ""
+
+
+def imports_of(path: Path) -> list[str]:
+    """Every module name imported by ``path``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def aivm_layer(module: str) -> str | None:
+    """Layer of an ``aivm.*`` import, or None for third-party/stdlib imports."""
+    parts = module.split(".")
+    if parts[0] != "aivm":
+        return None
+    if len(parts) == 1:
+        return ""
+    if parts[1] == "ai" and len(parts) > 2:
+        return f"ai.{parts[2]}"
+    return parts[1]
+
+
+SOURCES = sorted(p for p in SRC.rglob("*.py") if layer_of(p) in ALLOWED)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_follow_layer_direction(path: Path) -> None:
+    layer = layer_of(path)
+    for module in imports_of(path):
+        target = aivm_layer(module)
+        if target is not None:
+            assert target in ALLOWED[layer], f"{layer} must not import {module}"
+        if layer in STATE_MACHINE:
+            root = module.split(".")[0]
+            assert root not in FORBIDDEN_IN_STATE_MACHINE, (
+                f"state-machine code in {layer} must not import {module}"
+            )
+
+
+def test_checker_catches_a_violation(tmp_path: Path) -> None:
+    """The checker itself works: a types module importing the store is flagged."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from aivm.store import CommitStore\nimport time\n")
+    found = [aivm_layer(m) for m in imports_of(bad)]
+    assert "store" in found and "store" not in ALLOWED["types"]
+    assert "time" in imports_of(bad)
