@@ -118,8 +118,11 @@ def run(n_accounts: int, block_size: int, blocks: int, workdir: Path) -> dict[st
     shutil.rmtree(path, ignore_errors=True)
     t0 = time.perf_counter()
     app = build_state(path, n_accounts, senders)
-    print(f"# state of {n_accounts} accounts built in {time.perf_counter() - t0:.1f}s",
-          file=sys.stderr, flush=True)
+    print(
+        f"# state of {n_accounts} accounts built in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+        flush=True,
+    )
     exec_s, commits, hashes, checks = 0.0, [], [], 0.0
     for b in range(blocks):
         txs = sign_block(senders, b, block_size, b)
@@ -158,18 +161,25 @@ def run(n_accounts: int, block_size: int, blocks: int, workdir: Path) -> dict[st
 def main() -> None:
     """Parse arguments and print one JSON line per state size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", default="10000,1000000",
-                        help="comma-separated state sizes (funded accounts)")
+    parser.add_argument(
+        "--accounts", default="10000,1000000", help="comma-separated state sizes (funded accounts)"
+    )
     parser.add_argument("--block-size", type=int, default=5000)
     parser.add_argument("--blocks", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to build the stores (default: a temporary directory)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to build the stores (default: a temporary directory)",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aivm-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     for n in (int(x) for x in args.accounts.split(",")):
-        print(json.dumps(run(max(n, args.block_size), args.block_size, args.blocks, workdir)),
-              flush=True)
+        print(
+            json.dumps(run(max(n, args.block_size), args.block_size, args.blocks, workdir)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ DENOM = "ucgpt"
 GENESIS_TIME_S = 1_790_000_000
 
 
-def test_key(index: int) -> PrivKey:
+def make_key(index: int) -> PrivKey:
     """Deterministic test key number ``index``."""
     return PrivKey.from_bytes(hashlib.sha256(f"aivm-test-key-{index}".encode()).digest())
 
@@ -100,7 +100,7 @@ class Chain:
 
     def account(self, address: bytes) -> pb.auth.BaseAccount | None:
         """BaseAccount via the auth Account query, or None when cosmjs would see null."""
-        response, value = self.query(
+        _, value = self.query(
             "/cosmos.auth.v1beta1.Query/Account",
             pb.auth_query.QueryAccountRequest(address=acc_address(address)),
             pb.auth_query.QueryAccountResponse,

@@ -28,8 +28,22 @@ ALLOWED: dict[str, set[str]] = {
 }
 STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")
 FORBIDDEN_IN_STATE_MACHINE = {
-    "time", "random", "secrets", "uuid", "socket", "subprocess", "threading", "asyncio",
-    "multiprocessing", "urllib", "http", "requests", "os", "shutil", "tempfile", "datetime",
+    "time",
+    "random",
+    "secrets",
+    "uuid",
+    "socket",
+    "subprocess",
+    "threading",
+    "asyncio",
+    "multiprocessing",
+    "urllib",
+    "http",
+    "requests",
+    "os",
+    "shutil",
+    "tempfile",
+    "datetime",
     "lmdb",
 }
 

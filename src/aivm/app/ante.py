@@ -22,8 +22,9 @@ from aivm.modules.auth.params import AuthParams
 from aivm.modules.auth.types import Account
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.framework import Context
+from aivm.store import CacheStore, GasKVStore
 from aivm.types import pb
-from aivm.types.coin import BOND_DENOM
+from aivm.types.coin import BOND_DENOM, Coin, Coins
 from aivm.types.dec import Dec
 from aivm.types.errors import (
     ErrInsufficientFee,
@@ -162,7 +163,25 @@ def deduct_fee(ctx: Context, tx: DecodedTx, payer: Account, bank: BankKeeper) ->
                 f"insufficient funds to pay for fees; {balance}{BOND_DENOM} < {tx.fee}"
             )
         bank.send_coins_to_module(ctx, payer.address, FEE_COLLECTOR, tx.fee)
+    elif ctx.is_simulate:
+        charge_simulated_fee_gas(ctx, payer, bank)
     ctx.emit("tx", ("fee", str(tx.fee)), ("fee_payer", addr_str(payer.address)))
+
+
+def charge_simulated_fee_gas(ctx: Context, payer: Account, bank: BankKeeper) -> None:
+    """Charge the gas a fee deduction would cost, for a simulated tx that names no fee.
+
+    Clients simulate before they know the fee; without this the estimate would miss the
+    deduction's reads and writes and a tx signed with it would run out of gas. The probe
+    deduction of 1ucgpt runs in a branch that is thrown away; only its gas remains.
+    """
+    if bank.get_balance(ctx, payer.address, BOND_DENOM) < 1:
+        return
+    probe = Context(
+        GasKVStore(CacheStore(ctx.store), ctx.gas_meter), ctx.gas_meter, ctx.header, ctx.mode
+    )
+    probe_fee = Coins.from_iter([Coin(BOND_DENOM, 1)])
+    bank.send_coins_to_module(probe, payer.address, FEE_COLLECTOR, probe_fee)
 
 
 def _signer_pub_key(info: pb.tx.SignerInfo) -> bytes | None:

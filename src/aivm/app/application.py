@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +82,9 @@ class TxOutcome:
     msg_responses: list[pb.AnyProto] = field(default_factory=list)
 
     @classmethod
-    def failure(cls, error: AivmError, gas_wanted: int, gas_used: int, events: list[Event]) -> TxOutcome:
+    def failure(
+        cls, error: AivmError, gas_wanted: int, gas_used: int, events: list[Event]
+    ) -> TxOutcome:
         """An outcome carrying ``error``'s code and log."""
         return cls(error.code, error.codespace, error.log, gas_wanted, gas_used, events)
 
@@ -104,7 +105,9 @@ def to_abci_event(event: Event) -> pb.abci.Event:
     """Convert an Event to its ABCI form (every attribute indexed)."""
     return pb.abci.Event(
         type=event.type,
-        attributes=[pb.abci.EventAttribute(key=k, value=v, index=True) for k, v in event.attributes],
+        attributes=[
+            pb.abci.EventAttribute(key=k, value=v, index=True) for k, v in event.attributes
+        ],
     )
 
 
@@ -141,7 +144,9 @@ class AivmApp:
     def init_chain(self, request: pb.abci.RequestInitChain) -> pb.abci.ResponseInitChain:
         """Write the genesis state of every module into the pending state."""
         if self.store.version != 0:
-            raise ErrInvalidRequest.wrap(f"chain already initialised at height {self.store.version}")
+            raise ErrInvalidRequest.wrap(
+                f"chain already initialised at height {self.store.version}"
+            )
         app_state: dict[str, Any] = (
             json.loads(request.app_state_bytes) if request.app_state_bytes else {}
         )
@@ -213,7 +218,9 @@ class AivmApp:
         for raw in request.txs:
             tx = self._decode_cached(raw)
             if tx is None:
-                return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.REJECT)
+                return pb.abci.ResponseProcessProposal(
+                    status=pb.abci.ResponseProcessProposal.REJECT
+                )
             total_gas += tx.gas_limit
         if max_gas > 0 and total_gas > max_gas:
             return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.REJECT)
@@ -286,8 +293,10 @@ class AivmApp:
             )
         except Exception as exc:  # a query must never take the node down
             log.exception("query %s failed", request.path)
-            error = ErrInternal.wrap(f"query failed: {exc}")
-            return pb.abci.ResponseQuery(code=error.code, codespace=error.codespace, log=error.log)
+            internal = ErrInternal.wrap(f"query failed: {exc}")
+            return pb.abci.ResponseQuery(
+                code=internal.code, codespace=internal.codespace, log=internal.log
+            )
 
     def _query_height(self, requested: int) -> int:
         latest = self.store.version
@@ -365,7 +374,9 @@ class AivmApp:
 
     # -- the transaction pipeline ---------------------------------------------------------
 
-    def _run_tx(self, raw: bytes, mode: ExecMode, parent: KVStore, header: BlockHeader) -> TxOutcome:
+    def _run_tx(
+        self, raw: bytes, mode: ExecMode, parent: KVStore, header: BlockHeader
+    ) -> TxOutcome:
         """decode → ante (kept) → messages (kept only if all succeed). Never raises."""
         try:
             tx = self._decode(raw)
@@ -376,7 +387,9 @@ class AivmApp:
         ante_branch = CacheStore(parent)
         ctx = Context(GasKVStore(ante_branch, meter, self.gas_config), meter, header, mode)
         try:
-            ante.run_ante(ctx, tx, self.accounts, self.bank, self.signature_cache, self.ante_options)
+            ante.run_ante(
+                ctx, tx, self.accounts, self.bank, self.signature_cache, self.ante_options
+            )
         except AivmError as error:
             return TxOutcome.failure(error, gas_wanted, meter.consumed, [])
         except Exception as exc:
@@ -529,14 +542,15 @@ def _module_of(msg: pb.Message) -> str:
 
 
 def _with_msg_index(error: AivmError, index: int) -> AivmError:
-    return AivmError(error.error, f"failed to execute message; message index: {index}: {error.detail}" if error.detail else f"failed to execute message; message index: {index}")
+    return AivmError(
+        error.error,
+        f"failed to execute message; message index: {index}: {error.detail}"
+        if error.detail
+        else f"failed to execute message; message index: {index}",
+    )
 
 
 def _lookup_error(outcome: TxOutcome) -> Any:
     from aivm.types.errors import lookup
 
     return lookup(outcome.codespace, outcome.code) or ErrInternal
-
-
-RunTx = Callable[[bytes], TxOutcome]
-__all__: Sequence[str] = ["AivmApp", "AppOptions", "TxOutcome"]

@@ -197,7 +197,8 @@ def format_time(seconds: int, nanos: int) -> str:
     """Format (seconds, nanos) as RFC 3339 UTC with nanoseconds trimmed of trailing zeros."""
     days, rest = divmod(seconds, 86400)
     year, month, day = _civil_from_days(days)
-    text = f"{year:04d}-{month:02d}-{day:02d}T{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    hour, minute, second = rest // 3600, rest % 3600 // 60, rest % 60
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
     if nanos:
         text += "." + f"{nanos:09d}".rstrip("0")
     return text + "Z"

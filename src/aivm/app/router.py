@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aivm.modules.framework import AppModule, MsgRoute, QueryRoute
 from aivm.types import pb
@@ -22,7 +23,7 @@ class Router:
                 self._add(self.queries, query.path, query)
 
     @staticmethod
-    def _add(table: dict, key: str, value: object) -> None:  # type: ignore[type-arg]
+    def _add(table: dict[str, Any], key: str, value: object) -> None:
         if key in table:
             raise ValueError(f"duplicate route {key}")
         table[key] = value

@@ -63,7 +63,9 @@ class DecodedTx:
         return self.hash.hex().upper()
 
 
-def _reject_unknown_fields(message: pb.Message, what: str, allow_non_critical: bool = False) -> None:
+def _reject_unknown_fields(
+    message: pb.Message, what: str, allow_non_critical: bool = False
+) -> None:
     for field in UnknownFieldSet(message):
         if allow_non_critical and field.field_number & NON_CRITICAL_FIELD_BIT:
             continue

@@ -36,7 +36,9 @@ def coins_proto(coins: Sequence[Coin]) -> list[pb.coin.Coin]:
 def bank_send(sender: bytes, recipient: bytes, amount: Sequence[Coin]) -> pb.bank_tx.MsgSend:
     """A MsgSend from ``sender`` to ``recipient`` (address bytes)."""
     return pb.bank_tx.MsgSend(
-        from_address=acc_address(sender), to_address=acc_address(recipient), amount=coins_proto(amount)
+        from_address=acc_address(sender),
+        to_address=acc_address(recipient),
+        amount=coins_proto(amount),
     )
 
 

@@ -53,7 +53,10 @@ Ref = tuple[int, bytes, bytes]
 EMPTY_REF: Ref = (EMPTY, EMPTY_HASH, bytes(8))
 
 NodeGetter = Callable[[bytes], bytes]
-"""Returns the record stored under a node key (raises or returns junk if it does not exist)."""
+"""Returns the record stored under a node key (raises if it does not exist)."""
+
+NodeReader = Callable[[bytes], "bytes | None"]
+"""Returns the record stored under a node key, or None."""
 
 _sha256 = hashlib.sha256
 
@@ -78,12 +81,35 @@ def version_bytes(version: int) -> bytes:
     return version.to_bytes(8, "big")
 
 
+def node_suffix(depth: int, prefix: int) -> bytes:
+    """The version-independent part of a node key: depth(1) | path (ceil(depth/8) bytes)."""
+    nbytes = (depth + 7) >> 3
+    return bytes((depth,)) + (prefix << ((nbytes << 3) - depth)).to_bytes(nbytes, "big")
+
+
+def _suffix_table() -> Callable[[int, int], bytes]:
+    heads = [bytes((d,)) for d in range(256)]
+    pads = [(((d + 7) >> 3) << 3) - d for d in range(256)]
+    sizes = [(d + 7) >> 3 for d in range(256)]
+
+    def suffix(depth: int, prefix: int) -> bytes:
+        return heads[depth] + (prefix << pads[depth]).to_bytes(sizes[depth], "big")
+
+    return suffix
+
+
+_SUFFIX = _suffix_table()
+_KIND_BYTE = [bytes((i,)) for i in range(16)]
+
+
 def node_key(ver8: bytes, depth: int, prefix: int) -> bytes:
     """Node key of the node at ``depth`` whose path is the integer ``prefix`` (depth bits)."""
-    if depth == 0:
-        return ver8 + b"\x00"
-    nbytes = (depth + 7) >> 3
-    return ver8 + bytes((depth,)) + (prefix << ((nbytes << 3) - depth)).to_bytes(nbytes, "big")
+    return ver8 + node_suffix(depth, prefix)
+
+
+def node_key_length(node_key: bytes, offset: int = 0) -> int:
+    """Length of the node key starting at ``offset`` (node keys are self-delimiting)."""
+    return 9 + ((node_key[offset + 8] + 7) >> 3)
 
 
 def decode_inner(record: bytes) -> tuple[Ref, Ref]:
@@ -166,51 +192,53 @@ def apply_batch(
     root: Ref,
     batch: Batch,
     ver8: bytes,
-    get_node: NodeGetter,
+    read_node: NodeReader,
     new_nodes: dict[bytes, bytes],
     stale: list[bytes],
 ) -> Ref:
     """Apply ``batch`` to the tree rooted at ``root`` and return the new root reference.
 
-    New nodes are created with version ``ver8`` and added to ``new_nodes`` (node key →
-    record); ``get_node`` must see them too (it is called for nodes of ``new_nodes`` when a
-    batch is applied on top of an earlier one of the same version). A replaced node of an
-    older version is appended to ``stale``; a replaced node of version ``ver8`` is removed
-    from ``new_nodes`` instead.
+    New nodes get version ``ver8`` and are added to ``new_nodes`` (node key → record).
+    Persisted nodes are read with ``read_node`` (None when absent); nodes already in
+    ``new_nodes`` (from an earlier batch of the same version) are read from there. A replaced
+    node of an older version is appended to ``stale``; a replaced node of version ``ver8``
+    is dropped from ``new_nodes`` instead.
     """
     khi = batch.hash_ints
     khb = batch.key_hashes
     keys = batch.keys
     vhs = batch.value_hashes
     sha = _sha256
-    nk = node_key
+    suffix_of = _SUFFIX
+    kind_byte = _KIND_BYTE
+    pending_get = new_nodes.get
+    stale_append = stale.append
+
+    def fetch(key: bytes) -> bytes:
+        record = pending_get(key)
+        if record is None:
+            record = read_node(key)
+            if record is None:
+                raise KeyError(f"state tree node {key.hex()} is missing")
+        return record
 
     def release(key: bytes) -> None:
         if key[:8] == ver8:
-            new_nodes.pop(key, None)
+            del new_nodes[key]
         else:
-            stale.append(key)
+            stale_append(key)
 
-    def put_inner(depth: int, prefix: int, left: Ref, right: Ref) -> Ref:
-        lk = left[0]
-        rk = right[0]
-        if (lk == EMPTY and rk != INNER) or (rk == EMPTY and lk != INNER):
-            if lk == EMPTY and rk == EMPTY:
-                return EMPTY_REF
-            # A lone leaf moves up to this node's place.
-            side = 1 if lk == EMPTY else 0
-            leaf = right if side else left
-            old = nk(leaf[2], depth + 1, prefix << 1 | side)
-            record = get_node(old)
-            release(old)
-            new_nodes[nk(ver8, depth, prefix)] = record
-            return (LEAF, leaf[1], ver8)
-        lh = left[1]
-        rh = right[1]
-        new_nodes[nk(ver8, depth, prefix)] = (
-            bytes((lk << 2 | rk,)) + lh + rh + left[2] + right[2]
-        )
-        return (INNER, sha(INNER_PREFIX + lh + rh).digest(), ver8)
+    def collapse(depth: int, prefix: int, left: Ref, right: Ref) -> Ref:
+        """Parent of a lone leaf (or of nothing): the leaf moves up, or the node vanishes."""
+        if left[0] == EMPTY and right[0] == EMPTY:
+            return EMPTY_REF
+        side = 1 if left[0] == EMPTY else 0
+        leaf = right if side else left
+        old = leaf[2] + suffix_of(depth + 1, prefix << 1 | side)
+        record = fetch(old)
+        release(old)
+        new_nodes[ver8 + suffix_of(depth, prefix)] = record
+        return (LEAF, leaf[1], ver8)
 
     def build(
         depth: int,
@@ -225,23 +253,21 @@ def apply_batch(
         if count == 1:
             kh = b_kh[lo]
             vh = b_vh[lo]
-            new_nodes[nk(ver8, depth, b_int[lo] >> (256 - depth))] = kh + vh + b_key[lo]
+            new_nodes[ver8 + suffix_of(depth, b_int[lo] >> (256 - depth))] = kh + vh + b_key[lo]
             return (LEAF, sha(LEAF_PREFIX + kh + vh).digest(), ver8)
         if count == 0:
             return EMPTY_REF
         prefix = b_int[lo] >> (256 - depth)
         mid = bisect_left(b_int, (prefix << 1 | 1) << (255 - depth), lo, hi)
-        left = build(depth + 1, lo, mid, b_int, b_kh, b_key, b_vh)
-        right = build(depth + 1, mid, hi, b_int, b_kh, b_key, b_vh)
-        lh = left[1]
-        rh = right[1]
-        new_nodes[nk(ver8, depth, prefix)] = (
-            bytes((left[0] << 2 | right[0],)) + lh + rh + left[2] + right[2]
-        )
+        lk, lh, lv = build(depth + 1, lo, mid, b_int, b_kh, b_key, b_vh)
+        rk, rh, rv = build(depth + 1, mid, hi, b_int, b_kh, b_key, b_vh)
+        new_nodes[ver8 + suffix_of(depth, prefix)] = kind_byte[lk << 2 | rk] + lh + rh + lv + rv
         return (INNER, sha(INNER_PREFIX + lh + rh).digest(), ver8)
 
-    def build_from(depth: int, rows: list[int], extra: tuple[int, bytes, bytes, bytes] | None) -> Ref:
-        """Build a fresh subtree from batch rows that set a value, plus an optional old leaf."""
+    def build_from(
+        depth: int, rows: list[int], extra: tuple[int, bytes, bytes, bytes] | None
+    ) -> Ref:
+        """A fresh subtree from the batch rows that set a value, plus an optional old leaf."""
         b_int = [khi[i] for i in rows]
         b_kh = [khb[i] for i in rows]
         b_key = [keys[i] for i in rows]
@@ -254,49 +280,111 @@ def apply_batch(
             b_vh.insert(pos, extra[3])
         return build(depth, 0, len(b_int), b_int, b_kh, b_key, b_vh)
 
-    def update(ref: Ref, depth: int, lo: int, hi: int) -> Ref:
-        kind = ref[0]
-        if kind == INNER:
-            prefix = khi[lo] >> (256 - depth)
-            key = nk(ref[2], depth, prefix)
-            record = get_node(key)
+    def update_leaf(ref: Ref, depth: int, lo: int, hi: int) -> Ref:
+        suffix = suffix_of(depth, khi[lo] >> (256 - depth))
+        key = ref[2] + suffix
+        record = fetch(key)
+        old_kh = record[:32]
+        if hi - lo == 1 and khb[lo] == old_kh:
+            # The common case: this leaf's own key changes.
             release(key)
-            kinds = record[0]
-            left: Ref = (kinds >> 2, record[1:33], record[65:73])
-            right: Ref = (kinds & 3, record[33:65], record[73:81])
-            mid = bisect_left(khi, (prefix << 1 | 1) << (255 - depth), lo, hi)
-            if mid > lo:
-                left = update(left, depth + 1, lo, mid)
-            if mid < hi:
-                right = update(right, depth + 1, mid, hi)
-            return put_inner(depth, prefix, left, right)
-        if kind == LEAF:
-            prefix = khi[lo] >> (256 - depth)
-            key = nk(ref[2], depth, prefix)
-            record = get_node(key)
-            old_int = int.from_bytes(record[:32], "big")
-            if hi - lo == 1 and khi[lo] == old_int:
-                # The common case: this leaf's own key changes.
-                release(key)
-                vh = vhs[lo]
-                if vh is None:
-                    return EMPTY_REF
-                kh = khb[lo]
-                new_nodes[nk(ver8, depth, prefix)] = kh + vh + keys[lo]
-                return (LEAF, sha(LEAF_PREFIX + kh + vh).digest(), ver8)
-            rows = [i for i in range(lo, hi) if vhs[i] is not None]
-            pos = bisect_left(khi, old_int, lo, hi)
-            if pos < hi and khi[pos] == old_int:
-                release(key)
-                return build_from(depth, rows, None)
-            if not rows:
-                return ref  # only deletes of absent keys reached this leaf
-            release(key)
-            return build_from(
-                depth, rows, (old_int, record[:32], record[64:], record[32:64])
-            )
+            vh = vhs[lo]
+            if vh is None:
+                return EMPTY_REF
+            kh = khb[lo]
+            new_nodes[ver8 + suffix] = kh + vh + keys[lo]
+            return (LEAF, sha(LEAF_PREFIX + kh + vh).digest(), ver8)
+        old_int = int.from_bytes(old_kh, "big")
         rows = [i for i in range(lo, hi) if vhs[i] is not None]
-        return build_from(depth, rows, None)
+        pos = bisect_left(khi, old_int, lo, hi)
+        if pos < hi and khi[pos] == old_int:
+            release(key)
+            return build_from(depth, rows, None)
+        if not rows:
+            return ref  # only deletes of absent keys reached this leaf
+        release(key)
+        return build_from(depth, rows, (old_int, old_kh, record[64:], record[32:64]))
+
+    def update_single(ref: Ref, depth: int, index: int) -> Ref:
+        """Fast path for a subtree that only one changed key reaches (most of the tree)."""
+        target = khi[index]
+        kind = ref[0]
+        ver = ref[2]
+        path: list[tuple[bytes, bytes, int]] = []
+        while kind == INNER:
+            suffix = suffix_of(depth, target >> (256 - depth))
+            key = ver + suffix
+            record = fetch(key)
+            release(key)
+            if (target >> (255 - depth)) & 1:
+                kind = record[0] & 3
+                ver = record[73:81]
+                path.append((suffix, record, 1))
+            else:
+                kind = record[0] >> 2
+                ver = record[65:73]
+                path.append((suffix, record, 0))
+            depth += 1
+        if kind == LEAF:
+            if path:
+                record, bit = path[-1][1], path[-1][2]
+                leaf_ref: Ref = (LEAF, record[33:65] if bit else record[1:33], ver)
+            else:
+                leaf_ref = ref
+            child = update_leaf(leaf_ref, depth, index, index + 1)
+        else:
+            child = build_from(depth, [index] if vhs[index] is not None else [], None)
+        for suffix, record, bit in reversed(path):
+            depth -= 1
+            kinds = record[0]
+            ck, ch, cv = child
+            if bit:
+                sk = kinds >> 2
+                if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
+                    child = collapse(depth, target >> (256 - depth),
+                                     (sk, record[1:33], record[65:73]), child)
+                    continue
+                sh = record[1:33]
+                new_nodes[ver8 + suffix] = kind_byte[sk << 2 | ck] + sh + ch + record[65:73] + cv
+                child = (INNER, sha(INNER_PREFIX + sh + ch).digest(), ver8)
+            else:
+                sk = kinds & 3
+                if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
+                    child = collapse(depth, target >> (256 - depth),
+                                     child, (sk, record[33:65], record[73:81]))
+                    continue
+                sh = record[33:65]
+                new_nodes[ver8 + suffix] = kind_byte[ck << 2 | sk] + ch + sh + cv + record[73:81]
+                child = (INNER, sha(INNER_PREFIX + ch + sh).digest(), ver8)
+        return child
+
+    def update(ref: Ref, depth: int, lo: int, hi: int) -> Ref:
+        if hi - lo == 1:
+            return update_single(ref, depth, lo)
+        kind = ref[0]
+        if kind != INNER:
+            if kind == LEAF:
+                return update_leaf(ref, depth, lo, hi)
+            return build_from(depth, [i for i in range(lo, hi) if vhs[i] is not None], None)
+        prefix = khi[lo] >> (256 - depth)
+        suffix = suffix_of(depth, prefix)
+        key = ref[2] + suffix
+        record = fetch(key)
+        kinds = record[0]
+        mid = bisect_left(khi, (prefix << 1 | 1) << (255 - depth), lo, hi)
+        if mid > lo:
+            lk, lh, lv = update((kinds >> 2, record[1:33], record[65:73]), depth + 1, lo, mid)
+        else:
+            lk, lh, lv = kinds >> 2, record[1:33], record[65:73]
+        if mid < hi:
+            rk, rh, rv = update((kinds & 3, record[33:65], record[73:81]), depth + 1, mid, hi)
+        else:
+            rk, rh, rv = kinds & 3, record[33:65], record[73:81]
+        release(key)
+        if (lk == EMPTY and rk != INNER) or (rk == EMPTY and lk != INNER):
+            return collapse(depth, prefix, (lk, lh, lv), (rk, rh, rv))
+        new_nodes[ver8 + suffix] = kind_byte[lk << 2 | rk] + lh + rh + lv + rv
+        return (INNER, sha(INNER_PREFIX + lh + rh).digest(), ver8)
 
     if not len(batch):
         return root

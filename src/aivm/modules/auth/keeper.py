@@ -87,7 +87,9 @@ class AccountKeeper:
     def get_params(self, ctx: Context) -> AuthParams:
         """Current auth params (defaults before genesis wrote any)."""
         raw = self._store(ctx).get(keys.PARAMS_KEY)
-        return AuthParams() if raw is None else AuthParams.from_proto(pb.auth.Params.FromString(raw))
+        return (
+            AuthParams() if raw is None else AuthParams.from_proto(pb.auth.Params.FromString(raw))
+        )
 
     def set_params(self, ctx: Context, params: AuthParams) -> None:
         """Validate and store ``params``."""

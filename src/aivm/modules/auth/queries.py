@@ -11,13 +11,13 @@ from aivm.types import pb
 from aivm.types.errors import ErrInvalidRequest, ErrKeyNotFound
 from aivm.types.pagination import paginate
 
-Q = pb.auth_query
-
 
 def query_routes(keeper: AccountKeeper) -> Sequence[QueryRoute]:
     """Routes of the auth query service."""
 
-    def account(ctx: Context, req: Q.QueryAccountRequest) -> Q.QueryAccountResponse:
+    def account(
+        ctx: Context, req: pb.auth_query.QueryAccountRequest
+    ) -> pb.auth_query.QueryAccountResponse:
         if not req.address:
             raise ErrInvalidRequest.wrap("empty address")
         found = keeper.get_account(ctx, addr_bytes(req.address))
@@ -26,21 +26,25 @@ def query_routes(keeper: AccountKeeper) -> Sequence[QueryRoute]:
             raise ErrKeyNotFound.wrap(
                 f"rpc error: code = NotFound desc = account {req.address} not found"
             )
-        response = Q.QueryAccountResponse()
+        response = pb.auth_query.QueryAccountResponse()
         response.account.CopyFrom(found.to_any())
         return response
 
-    def accounts(ctx: Context, req: Q.QueryAccountsRequest) -> Q.QueryAccountsResponse:
+    def accounts(
+        ctx: Context, req: pb.auth_query.QueryAccountsRequest
+    ) -> pb.auth_query.QueryAccountsResponse:
         items = [acc.to_any() for acc in keeper.iterate_accounts(ctx)]
         page, page_response = paginate(items, req.pagination)
-        return Q.QueryAccountsResponse(accounts=page, pagination=page_response)
+        return pb.auth_query.QueryAccountsResponse(accounts=page, pagination=page_response)
 
-    def params(ctx: Context, req: Q.QueryParamsRequest) -> Q.QueryParamsResponse:
-        return Q.QueryParamsResponse(params=keeper.get_params(ctx).to_proto())
+    def params(
+        ctx: Context, req: pb.auth_query.QueryParamsRequest
+    ) -> pb.auth_query.QueryParamsResponse:
+        return pb.auth_query.QueryParamsResponse(params=keeper.get_params(ctx).to_proto())
 
     def module_account_by_name(
-        ctx: Context, req: Q.QueryModuleAccountByNameRequest
-    ) -> Q.QueryModuleAccountByNameResponse:
+        ctx: Context, req: pb.auth_query.QueryModuleAccountByNameRequest
+    ) -> pb.auth_query.QueryModuleAccountByNameResponse:
         if req.name not in keeper.module_addresses:
             raise ErrKeyNotFound.wrap(
                 f"rpc error: code = NotFound desc = account {req.name} not found"
@@ -50,16 +54,18 @@ def query_routes(keeper: AccountKeeper) -> Sequence[QueryRoute]:
             raise ErrKeyNotFound.wrap(
                 f"rpc error: code = NotFound desc = account {req.name} not found"
             )
-        response = Q.QueryModuleAccountByNameResponse()
+        response = pb.auth_query.QueryModuleAccountByNameResponse()
         response.account.CopyFrom(found.to_any())
         return response
 
     base = "/cosmos.auth.v1beta1.Query/"
     return [
-        QueryRoute(base + "Account", Q.QueryAccountRequest, account),
-        QueryRoute(base + "Accounts", Q.QueryAccountsRequest, accounts),
-        QueryRoute(base + "Params", Q.QueryParamsRequest, params),
+        QueryRoute(base + "Account", pb.auth_query.QueryAccountRequest, account),
+        QueryRoute(base + "Accounts", pb.auth_query.QueryAccountsRequest, accounts),
+        QueryRoute(base + "Params", pb.auth_query.QueryParamsRequest, params),
         QueryRoute(
-            base + "ModuleAccountByName", Q.QueryModuleAccountByNameRequest, module_account_by_name
+            base + "ModuleAccountByName",
+            pb.auth_query.QueryModuleAccountByNameRequest,
+            module_account_by_name,
         ),
     ]

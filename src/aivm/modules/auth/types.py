@@ -83,9 +83,7 @@ class Account:
         if value.type_url == MODULE_ACCOUNT_TYPE_URL:
             module = pb.auth.ModuleAccount.FromString(value.value)
             base = cls._from_base(module.base_account)
-            return replace(
-                base, module_name=module.name, permissions=tuple(module.permissions)
-            )
+            return replace(base, module_name=module.name, permissions=tuple(module.permissions))
         raise ValueError(f"unsupported account type {value.type_url}")
 
     @classmethod

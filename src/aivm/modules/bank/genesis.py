@@ -123,6 +123,7 @@ def export_genesis(ctx: Context, keeper: BankKeeper) -> dict[str, Any]:
         supply=coins_to_proto(keeper.get_total_supply(ctx)),
         denom_metadata=list(keeper.iterate_denom_metadata(ctx)),
     )
-    return pb.json_format.MessageToDict(
+    exported: dict[str, Any] = pb.json_format.MessageToDict(
         state, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+    return exported

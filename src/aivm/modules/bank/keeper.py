@@ -186,7 +186,9 @@ class BankKeeper:
     def get_params(self, ctx: Context) -> BankParams:
         """Current bank params."""
         raw = self._store(ctx).get(keys.PARAMS_KEY)
-        return BankParams() if raw is None else BankParams.from_proto(pb.bank.Params.FromString(raw))
+        return (
+            BankParams() if raw is None else BankParams.from_proto(pb.bank.Params.FromString(raw))
+        )
 
     def set_params(self, ctx: Context, params: BankParams) -> None:
         """Store ``params``."""

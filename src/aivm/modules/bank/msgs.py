@@ -17,18 +17,15 @@ from aivm.types import pb
 from aivm.types.coin import Coins
 from aivm.types.coin_proto import coins_from_proto
 
-MsgSend = pb.bank_tx.MsgSend
-MsgMultiSend = pb.bank_tx.MsgMultiSend
 
-
-def validate_msg_send(msg: MsgSend) -> None:
+def validate_msg_send(msg: pb.bank_tx.MsgSend) -> None:
     """Addresses decode; amount is a valid, non-empty coin list."""
     addr_bytes(msg.from_address)
     addr_bytes(msg.to_address)
     coins_from_proto(msg.amount, allow_empty=False)
 
 
-def validate_msg_multi_send(msg: MsgMultiSend) -> None:
+def validate_msg_multi_send(msg: pb.bank_tx.MsgMultiSend) -> None:
     """Exactly one input; at least one output; inputs and outputs balance."""
     if not msg.inputs:
         raise ErrNoInputs.wrap("")
@@ -46,7 +43,9 @@ def validate_msg_multi_send(msg: MsgMultiSend) -> None:
         raise ErrInputOutputMismatch.wrap(f"{total_in} != {total_out}")
 
 
-def handle_msg_send(keeper: BankKeeper, ctx: Context, msg: MsgSend) -> pb.bank_tx.MsgSendResponse:
+def handle_msg_send(
+    keeper: BankKeeper, ctx: Context, msg: pb.bank_tx.MsgSend
+) -> pb.bank_tx.MsgSendResponse:
     """Transfer ``amount`` from ``from_address`` to ``to_address``."""
     amount = coins_from_proto(msg.amount, allow_empty=False)
     keeper.check_send_enabled(ctx, amount)
@@ -57,7 +56,7 @@ def handle_msg_send(keeper: BankKeeper, ctx: Context, msg: MsgSend) -> pb.bank_t
 
 
 def handle_msg_multi_send(
-    keeper: BankKeeper, ctx: Context, msg: MsgMultiSend
+    keeper: BankKeeper, ctx: Context, msg: pb.bank_tx.MsgMultiSend
 ) -> pb.bank_tx.MsgMultiSendResponse:
     """Split one input across several outputs."""
     amount = coins_from_proto(msg.inputs[0].coins, allow_empty=False)
@@ -75,13 +74,13 @@ def msg_routes(keeper: BankKeeper) -> Sequence[MsgRoute]:
     """Routes of the bank message service."""
     return [
         MsgRoute(
-            message_class=MsgSend,
+            message_class=pb.bank_tx.MsgSend,
             signers=lambda msg: [addr_bytes(msg.from_address)],
             validate_basic=validate_msg_send,
             handler=lambda ctx, msg: handle_msg_send(keeper, ctx, msg),
         ),
         MsgRoute(
-            message_class=MsgMultiSend,
+            message_class=pb.bank_tx.MsgMultiSend,
             signers=lambda msg: [addr_bytes(msg.inputs[0].address)] if msg.inputs else [],
             validate_basic=validate_msg_multi_send,
             handler=lambda ctx, msg: handle_msg_multi_send(keeper, ctx, msg),
