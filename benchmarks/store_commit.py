@@ -93,7 +93,9 @@ def main() -> None:
     load_s = 0.0
     if store.version == 0:
         load_s = load(store, args.accounts, args.load_batch)
-    blocks = [run_block(store, args.accounts, args.txs, store.version + 1) for _ in range(args.blocks)]
+    blocks = [
+        run_block(store, args.accounts, args.txs, store.version + 1) for _ in range(args.blocks)
+    ]
     store.close()
     size = sum(
         os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files
@@ -110,7 +112,9 @@ def main() -> None:
                 "changed_keys_per_block": 3 * args.txs,
                 "load_s": round(load_s, 2),
                 "blocks": [{k: round(v, 4) for k, v in b.items()} for b in blocks],
-                "median_working_hash_s": round(statistics.median(b["working_hash_s"] for b in blocks), 4),
+                "median_working_hash_s": round(
+                    statistics.median(b["working_hash_s"] for b in blocks), 4
+                ),
                 "median_commit_s": round(statistics.median(b["commit_s"] for b in blocks), 4),
                 "median_hash_plus_commit_s": round(statistics.median(total), 4),
                 "store_bytes": size,

@@ -63,18 +63,24 @@ class Chain:
         """CheckTx (new)."""
         return self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
 
-    def block(self, txs: list[bytes]) -> pb.abci.ResponseFinalizeBlock:
-        """Prepare, process, finalize and commit one block holding ``txs``."""
+    def block(self, txs: list[bytes], prepare: bool = True) -> pb.abci.ResponseFinalizeBlock:
+        """Prepare, process, finalize and commit one block holding ``txs``.
+
+        With ``prepare=False`` the txs go straight to FinalizeBlock, as in a block decided
+        by other validators that this node did not propose.
+        """
         self.height += 1
         self.time_s += 1
-        prepared = self.app.prepare_proposal(
-            pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=22020096, height=self.height)
-        )
-        status = self.app.process_proposal(
-            pb.abci.RequestProcessProposal(txs=prepared.txs, height=self.height)
-        )
-        assert status.status == pb.abci.ResponseProcessProposal.ACCEPT
-        request = pb.abci.RequestFinalizeBlock(txs=prepared.txs, height=self.height)
+        if prepare:
+            prepared = self.app.prepare_proposal(
+                pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=22020096, height=self.height)
+            )
+            txs = list(prepared.txs)
+            status = self.app.process_proposal(
+                pb.abci.RequestProcessProposal(txs=txs, height=self.height)
+            )
+            assert status.status == pb.abci.ResponseProcessProposal.ACCEPT
+        request = pb.abci.RequestFinalizeBlock(txs=txs, height=self.height)
         request.time.seconds = self.time_s
         response = self.app.finalize_block(request)
         self.app.commit(pb.abci.RequestCommit())

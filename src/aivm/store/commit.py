@@ -1,11 +1,10 @@
 """CommitStore: the authenticated, versioned, persistent state of the chain, on LMDB.
 
-One LMDB environment (a directory) holds five named databases:
+One LMDB environment (a directory) holds four named databases:
 
 - ``nodes``: the versioned nodes of the state tree (:mod:`aivm.store.tree`).
-- ``latest``: key → value of the last committed version (fast reads, ordered iteration).
-- ``history``: every value each key has had, newest first, for reads and iteration at
-  past versions.
+- ``history``: every value each key has had, newest first; the newest entry of a key is its
+  latest value, so it serves latest reads, reads and iteration at past versions alike.
 - ``stale``: per version, what that version made obsolete (for pruning).
 - ``meta``: the last committed version, the oldest retained version and one root record
   per retained version.
@@ -199,7 +198,7 @@ class CommitStore:
         self._new_nodes: dict[bytes, bytes] = {}
         self._stale_nodes: list[bytes] = []
         self._recent: dict[bytes, bytes] = {}
-        self._rtxn: Any = env.begin(buffers=False)
+        self._rtxn: Any = env.begin(db=self._nodes, buffers=False)
         self._rcursor: Any = self._rtxn.cursor(db=self._history)
         self.working = WorkingStore(self)
         """The state the next commit persists: committed state plus pending writes."""
@@ -220,9 +219,9 @@ class CommitStore:
             max_dbs=8,
             subdir=True,
             readahead=False,
-            sync=os.environ.get('AIVM_NOSYNC') is None,
+            sync=True,
             metasync=True,
-            writemap=os.environ.get('AIVM_WRITEMAP') is not None,
+            writemap=False,
             max_readers=256,
         )
         return cls(env, pruning or PruningOptions.nothing())
@@ -253,12 +252,6 @@ class CommitStore:
         value: bytes = cursor.value()
         return None if value[:1] == _TOMBSTONE else value[1:]
 
-    def _node_read(self, key: bytes) -> bytes | None:
-        record = self._recent.get(key)
-        if record is None:
-            record = self._rtxn.get(key, None, self._nodes)
-        return record
-
     def working_hash(self) -> bytes:
         """Root hash of the committed state plus pending writes (the next app hash).
 
@@ -267,15 +260,21 @@ class CommitStore:
         """
         if self._dirty:
             batch = Batch.from_changes(self._dirty.items())
+            try:
+                self._root = apply_batch(
+                    self._root,
+                    batch,
+                    _ver8(self.version + 1),
+                    self._rtxn.get,
+                    self._new_nodes,
+                    self._stale_nodes,
+                    self._recent,
+                )
+            except KeyError as exc:
+                # Only a damaged database gets here; the half-applied batch is unusable.
+                self.discard_pending()
+                raise ErrLogic.wrap(f"state tree is damaged: {exc}") from exc
             self._dirty = {}
-            self._root = apply_batch(
-                self._root,
-                batch,
-                _ver8(self.version + 1),
-                self._node_read,
-                self._new_nodes,
-                self._stale_nodes,
-            )
         return self._root[1]
 
     def discard_pending(self) -> None:
@@ -346,7 +345,7 @@ class CommitStore:
         self._new_nodes = {}
         self._stale_nodes = []
         self._rtxn.abort()
-        self._rtxn = env.begin(buffers=False)
+        self._rtxn = env.begin(db=self._nodes, buffers=False)
         self._rcursor = self._rtxn.cursor(db=self._history)
         return CommitInfo(target, root_hash)
 
@@ -463,7 +462,7 @@ class CommitStore:
         return None if value[:1] == _TOMBSTONE else value[1:]
 
     def view_at(self, version: int) -> VersionView:
-        """A read-only view of committed ``version`` (0: the empty state before the first commit)."""
+        """A read-only view of committed ``version`` (0: the empty state before any commit)."""
         self._require_open()
         self._check_version(version)
         return VersionView(self, version)
@@ -561,8 +560,8 @@ class CommitStore:
     def verify_integrity(self) -> None:
         """Recompute the root of the latest committed state from scratch and check the tree.
 
-        Raises ErrLogic when the ``latest`` table, the tree leaves and the committed root
-        hash disagree. Reads the whole state: for tests and operators, not for block
+        Raises ErrLogic when the latest values (from ``history``), the tree leaves and the
+        committed root hash disagree. Reads the whole state: for tests and operators, not for block
         processing.
         """
         env = self._require_open()
@@ -635,9 +634,7 @@ class WorkingStore:
         buffered = sorted((k, v) for k, v in pending.items() if in_range(k, start, end))
         if reverse:
             buffered.reverse()
-        return _merge(
-            buffered, store._iterate_history(store.version, start, end, reverse), reverse
-        )
+        return _merge(buffered, store._iterate_history(store.version, start, end, reverse), reverse)
 
 
 class VersionView:
@@ -647,9 +644,6 @@ class VersionView:
         """Bind to ``store`` at ``version`` (already checked)."""
         self._store = store
         self.version = version
-
-    def _is_latest(self) -> bool:
-        return self.version == self._store.version
 
     def get(self, key: bytes) -> bytes | None:
         """Value of ``key`` at this version."""
@@ -661,11 +655,11 @@ class VersionView:
 
     def set(self, key: bytes, value: bytes) -> None:
         """Not allowed: raises ErrInvalidRequest."""
-        raise ErrInvalidRequest.wrap(f"cannot write to the read-only view of version {self.version}")
+        raise ErrInvalidRequest.wrap(f"read-only view of version {self.version}")
 
     def delete(self, key: bytes) -> None:
         """Not allowed: raises ErrInvalidRequest."""
-        raise ErrInvalidRequest.wrap(f"cannot write to the read-only view of version {self.version}")
+        raise ErrInvalidRequest.wrap(f"read-only view of version {self.version}")
 
     def iterate(
         self, start: bytes | None = None, end: bytes | None = None, reverse: bool = False

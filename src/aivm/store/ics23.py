@@ -57,7 +57,10 @@ AIVM_PROOF_SPEC = pb.ProofSpec(
 """The ICS-23 proof spec of AIVM's state tree (identical to the reference ``SmtSpec``)."""
 
 LEAF_OP = pb.LeafOp(
-    hash=pb.SHA256, prehash_key=pb.SHA256, prehash_value=pb.SHA256, length=pb.NO_PREFIX,
+    hash=pb.SHA256,
+    prehash_key=pb.SHA256,
+    prehash_value=pb.SHA256,
+    length=pb.NO_PREFIX,
     prefix=LEAF_PREFIX,
 )
 """The leaf op every AIVM existence proof carries."""
@@ -202,7 +205,9 @@ def _check_inner(op: pb.InnerOp, spec: pb.ProofSpec) -> None:
     if ispec.child_size <= 0:
         raise ProofError("spec.inner_spec.child_size must be >= 1")
     if ispec.max_prefix_length >= ispec.min_prefix_length + ispec.child_size:
-        raise ProofError("spec.inner_spec.max_prefix_length must be < min_prefix_length + child_size")
+        raise ProofError(
+            "spec.inner_spec.max_prefix_length must be < min_prefix_length + child_size"
+        )
     if len(op.suffix) % ispec.child_size != 0:
         raise ProofError("inner: suffix malformed")
 

@@ -53,7 +53,7 @@ class KVStore(Protocol):
     def iterate(
         self, start: bytes | None = None, end: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        """Yield ``(key, value)`` for keys in ``[start, end)`` in key order (descending if reverse)."""
+        """Yield ``(key, value)`` for keys in ``[start, end)`` in key order (reversed if asked)."""
         ...
 
 
@@ -228,7 +228,7 @@ class CacheStore:
         writes[key] = _DELETED
 
     def write(self) -> None:
-        """Flush the buffered writes into the parent (in the order they were first made), then clear."""
+        """Flush the buffered writes into the parent (in first-write order), then clear."""
         parent = self.parent
         for key, value in self._writes.items():
             if value is None:

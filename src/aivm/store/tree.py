@@ -87,18 +87,16 @@ def node_suffix(depth: int, prefix: int) -> bytes:
     return bytes((depth,)) + (prefix << ((nbytes << 3) - depth)).to_bytes(nbytes, "big")
 
 
-def _suffix_table() -> Callable[[int, int], bytes]:
-    heads = [bytes((d,)) for d in range(256)]
-    pads = [(((d + 7) >> 3) << 3) - d for d in range(256)]
-    sizes = [(d + 7) >> 3 for d in range(256)]
-
-    def suffix(depth: int, prefix: int) -> bytes:
-        return heads[depth] + (prefix << pads[depth]).to_bytes(sizes[depth], "big")
-
-    return suffix
+_HEADS = [bytes((d,)) for d in range(256)]
+_PADS = [(((d + 7) >> 3) << 3) - d for d in range(256)]
+_SIZES = [(d + 7) >> 3 for d in range(256)]
 
 
-_SUFFIX = _suffix_table()
+def _suffix(depth: int, prefix: int) -> bytes:
+    return _HEADS[depth] + (prefix << _PADS[depth]).to_bytes(_SIZES[depth], "big")
+
+
+_SUFFIX = _suffix
 _KIND_BYTE = [bytes((i,)) for i in range(16)]
 
 
@@ -195,14 +193,16 @@ def apply_batch(
     read_node: NodeReader,
     new_nodes: dict[bytes, bytes],
     stale: list[bytes],
+    cache: dict[bytes, bytes] | None = None,
 ) -> Ref:
     """Apply ``batch`` to the tree rooted at ``root`` and return the new root reference.
 
     New nodes get version ``ver8`` and are added to ``new_nodes`` (node key → record).
-    Persisted nodes are read with ``read_node`` (None when absent); nodes already in
-    ``new_nodes`` (from an earlier batch of the same version) are read from there. A replaced
-    node of an older version is appended to ``stale``; a replaced node of version ``ver8``
-    is dropped from ``new_nodes`` instead.
+    Persisted nodes are looked up in ``cache`` (optional, persisted records only), then read
+    with ``read_node`` (None when absent); nodes already in ``new_nodes`` (from an earlier
+    batch of the same version) are read from there. A replaced node of an older version is
+    appended to ``stale``; a replaced node of version ``ver8`` is dropped from ``new_nodes``
+    instead.
     """
     khi = batch.hash_ints
     khb = batch.key_hashes
@@ -212,15 +212,17 @@ def apply_batch(
     suffix_of = _SUFFIX
     kind_byte = _KIND_BYTE
     pending_get = new_nodes.get
+    cache_get = (cache if cache is not None else {}).get
     stale_append = stale.append
+    heads = _HEADS
+    pads = _PADS
+    sizes = _SIZES
+
+    def missing(key: bytes) -> bytes:
+        raise KeyError(f"state tree node {key.hex()} is missing")
 
     def fetch(key: bytes) -> bytes:
-        record = pending_get(key)
-        if record is None:
-            record = read_node(key)
-            if record is None:
-                raise KeyError(f"state tree node {key.hex()} is missing")
-        return record
+        return pending_get(key) or cache_get(key) or read_node(key) or missing(key)
 
     def release(key: bytes) -> None:
         if key[:8] == ver8:
@@ -312,10 +314,15 @@ def apply_batch(
         ver = ref[2]
         path: list[tuple[bytes, bytes, int]] = []
         while kind == INNER:
-            suffix = suffix_of(depth, target >> (256 - depth))
+            suffix = heads[depth] + ((target >> (256 - depth)) << pads[depth]).to_bytes(
+                sizes[depth], "big"
+            )
             key = ver + suffix
-            record = fetch(key)
-            release(key)
+            record = pending_get(key) or cache_get(key) or read_node(key) or missing(key)
+            if ver == ver8:
+                del new_nodes[key]
+            else:
+                stale_append(key)
             if (target >> (255 - depth)) & 1:
                 kind = record[0] & 3
                 ver = record[73:81]
@@ -341,8 +348,9 @@ def apply_batch(
             if bit:
                 sk = kinds >> 2
                 if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
-                    child = collapse(depth, target >> (256 - depth),
-                                     (sk, record[1:33], record[65:73]), child)
+                    child = collapse(
+                        depth, target >> (256 - depth), (sk, record[1:33], record[65:73]), child
+                    )
                     continue
                 sh = record[1:33]
                 new_nodes[ver8 + suffix] = kind_byte[sk << 2 | ck] + sh + ch + record[65:73] + cv
@@ -350,8 +358,9 @@ def apply_batch(
             else:
                 sk = kinds & 3
                 if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
-                    child = collapse(depth, target >> (256 - depth),
-                                     child, (sk, record[33:65], record[73:81]))
+                    child = collapse(
+                        depth, target >> (256 - depth), child, (sk, record[33:65], record[73:81])
+                    )
                     continue
                 sh = record[33:65]
                 new_nodes[ver8 + suffix] = kind_byte[ck << 2 | sk] + ch + sh + cv + record[73:81]
@@ -407,7 +416,9 @@ class PathStep:
     """The right child."""
 
 
-def walk(root: Ref, hash_int: int, get_node: NodeGetter) -> tuple[list[PathStep], Ref, bytes | None]:
+def walk(
+    root: Ref, hash_int: int, get_node: NodeGetter
+) -> tuple[list[PathStep], Ref, bytes | None]:
     """Follow ``hash_int`` from ``root`` to where it ends: an empty subtree or a leaf.
 
     Returns the internal nodes passed (root first), the terminal reference and, if the
@@ -447,7 +458,7 @@ def neighbours(
     The predecessor and successor are the leaves immediately before and after the key hash
     in key-hash order (None at the edges); they are only computed when the key is absent.
     """
-    steps, terminal, record = walk(root, hash_int, get_node)
+    steps, _terminal, record = walk(root, hash_int, get_node)
     before: bytes | None = None
     after: bytes | None = None
     if record is not None:
@@ -466,9 +477,7 @@ def neighbours(
     if after is None:
         for step in reversed(steps):
             if step.bit == 0 and step.right[0] != EMPTY:
-                after = edge_leaf(
-                    step.right, step.depth + 1, step.prefix << 1 | 1, False, get_node
-                )
+                after = edge_leaf(step.right, step.depth + 1, step.prefix << 1 | 1, False, get_node)
                 break
     return None, before, after
 

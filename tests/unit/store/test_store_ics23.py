@@ -83,7 +83,9 @@ def test_tampered_existence_proofs_fail(store: CommitStore) -> None:
     def swap_side(p: object) -> None:
         step = p.path[0]  # type: ignore[attr-defined]
         sibling = step.suffix or step.prefix[1:]
-        step.prefix, step.suffix = (b"\x01", sibling) if not step.suffix else (b"\x01" + sibling, b"")
+        step.prefix, step.suffix = (
+            (b"\x01", sibling) if not step.suffix else (b"\x01" + sibling, b"")
+        )
 
     for mutate in (flip_value, flip_prefix, flip_suffix, flip_leaf_prefix, drop_step, swap_side):
         fails(mutate)

@@ -212,7 +212,9 @@ def test_cache_iteration_matches_model(
             model.pop(key, None)
     start, end = bounds[0] or None, bounds[1] or None
     expected = sorted(
-        (k, v) for k, v in model.items() if (start is None or k >= start) and (end is None or k < end)
+        (k, v)
+        for k, v in model.items()
+        if (start is None or k >= start) and (end is None or k < end)
     )
     assert list(branch.iterate(start, end)) == expected
     assert list(branch.iterate(start, end, reverse=True)) == expected[::-1]

@@ -50,13 +50,21 @@ def test_shared_prefix_makes_single_child_inner_nodes() -> None:
     assert compute_root([(x, b"v"), (y, b"v")]) == node
 
 
-def _apply_in_memory(root: tuple[int, bytes, bytes], changes: dict[bytes, bytes | None],
-                     nodes: dict[bytes, bytes], version: int) -> tuple[int, bytes, bytes]:
+def _apply_in_memory(
+    root: tuple[int, bytes, bytes],
+    changes: dict[bytes, bytes | None],
+    nodes: dict[bytes, bytes],
+    version: int,
+) -> tuple[int, bytes, bytes]:
     new_nodes: dict[bytes, bytes] = {}
     stale: list[bytes] = []
     result = apply_batch(
-        root, Batch.from_changes(changes.items()), version.to_bytes(8, "big"), nodes.get,
-        new_nodes, stale,
+        root,
+        Batch.from_changes(changes.items()),
+        version.to_bytes(8, "big"),
+        nodes.get,
+        new_nodes,
+        stale,
     )
     for key in stale:
         assert key in nodes
@@ -66,15 +74,18 @@ def _apply_in_memory(root: tuple[int, bytes, bytes], changes: dict[bytes, bytes 
 
 key_st = st.binary(min_size=1, max_size=3)
 ops_st = st.lists(
-    st.lists(st.tuples(key_st, st.one_of(st.none(), st.binary(min_size=1, max_size=4))),
-             max_size=25),
+    st.lists(
+        st.tuples(key_st, st.one_of(st.none(), st.binary(min_size=1, max_size=4))), max_size=25
+    ),
     min_size=1,
     max_size=8,
 )
 
 
 @given(blocks=ops_st)
-def test_incremental_root_equals_from_scratch(blocks: list[list[tuple[bytes, bytes | None]]]) -> None:
+def test_incremental_root_equals_from_scratch(
+    blocks: list[list[tuple[bytes, bytes | None]]],
+) -> None:
     nodes: dict[bytes, bytes] = {}
     root = EMPTY_REF
     state: dict[bytes, bytes] = {}
@@ -94,7 +105,9 @@ def test_incremental_root_equals_from_scratch(blocks: list[list[tuple[bytes, byt
     items=st.dictionaries(key_st, st.binary(min_size=1, max_size=3), max_size=30),
     data=st.data(),
 )
-def test_root_independent_of_order_and_split(items: dict[bytes, bytes], data: st.DataObject) -> None:
+def test_root_independent_of_order_and_split(
+    items: dict[bytes, bytes], data: st.DataObject
+) -> None:
     order = data.draw(st.permutations(list(items.items())))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(order)), max_size=4)))
     nodes: dict[bytes, bytes] = {}

@@ -1,0 +1,59 @@
+"""Property: no input, however malformed, makes an ABCI call raise; rejected txs change nothing."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harness import Chain, make_key
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aivm.types import pb
+
+KEY = make_key(7)
+ADDR = KEY.pubkey.address()
+
+
+def mutate(raw: bytes, position: int, value: int, cut: int) -> bytes:
+    """Overwrite one byte and truncate: most results are undecodable or badly signed."""
+    data = bytearray(raw)
+    data[position % len(data)] = value
+    return bytes(data[: max(1, len(data) - cut)])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.integers(0, 40)),
+    )
+)
+def test_malformed_txs_are_coded_errors_and_change_nothing(
+    spec: bytes | tuple[int, int, int],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        chain = Chain.start(Path(tmp) / "d", {ADDR: 100_000})
+        chain.block([])
+        try:
+            valid = chain.send_tx(KEY, bytes(20), 10)
+            raw = spec if isinstance(spec, bytes) else mutate(valid, *spec)
+            if raw == valid:
+                return
+            check = chain.check(raw)
+            query = chain.app.query(
+                pb.abci.RequestQuery(path="/cosmos.tx.v1beta1.Service/Simulate", data=raw)
+            )
+            assert isinstance(query.code, int)
+            before = chain.app.store.last_hash
+            result = chain.block([raw], prepare=False).tx_results[0]
+            if check.code != 0:
+                assert result.code != 0
+            if result.code != 0 and result.code != 5 and result.codespace == "sdk":
+                # failed before or during the ante step: no fee, no sequence bump
+                if chain.account(ADDR).sequence == 0:
+                    assert chain.balance(ADDR) == 100_000
+            assert result.code != 1, result.log  # never an internal error
+            assert len(chain.app.store.last_hash) == 32 and before is not None
+        finally:
+            chain.app.store.close()
