@@ -12,10 +12,10 @@ from cosmpy.aerial.client.bank import create_bank_send_msg
 from cosmpy.aerial.tx import SigningCfg, Transaction, TxFee
 from cosmpy.aerial.wallet import LocalWallet
 from cosmpy.crypto.address import Address
-from harness import CHAIN_ID, DENOM, Chain
 
 from aivm.crypto.hd import derive_privkey
 from aivm.types.address import acc_address
+from harness import CHAIN_ID, DENOM, Chain
 
 MNEMONIC = (
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"

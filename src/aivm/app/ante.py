@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from aivm.app.tx import DecodedTx
-from aivm.crypto.keys import SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
+from aivm.crypto.keys import PUBKEY_LENGTH, SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
 from aivm.modules.addr import addr_str
 from aivm.modules.auth.keeper import FEE_COLLECTOR, AccountKeeper
 from aivm.modules.auth.params import AuthParams
@@ -191,9 +191,11 @@ def _signer_pub_key(info: pb.tx.SignerInfo) -> bytes | None:
         raise ErrInvalidPubKey.wrap(f"unsupported public key type {info.public_key.type_url}")
     try:
         key = bytes(pb.secp256k1.PubKey.FromString(info.public_key.value).key)
-        return PubKey.from_bytes(key).bytes
     except pb.DecodeError as exc:
         raise ErrInvalidPubKey.wrap("malformed secp256k1 public key") from exc
+    if len(key) != PUBKEY_LENGTH:
+        raise ErrInvalidPubKey.wrap(f"secp256k1 public key must be {PUBKEY_LENGTH} bytes")
+    return key
 
 
 def set_pub_keys(ctx: Context, tx: DecodedTx, signers: list[Account]) -> list[Account]:
@@ -201,7 +203,7 @@ def set_pub_keys(ctx: Context, tx: DecodedTx, signers: list[Account]) -> list[Ac
     updated = []
     for account, info in zip(signers, tx.auth_info.signer_infos, strict=True):
         key = _signer_pub_key(info)
-        if key is not None and PubKey.from_bytes(key).address() != account.address:
+        if key is not None and key != account.pub_key and PubKey(key).address() != account.address:
             raise ErrInvalidPubKey.wrap(
                 f"pubkey does not match signer address {addr_str(account.address)}"
             )

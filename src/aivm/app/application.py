@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,25 +91,24 @@ class TxOutcome:
 
     def to_exec_result(self) -> pb.abci.ExecTxResult:
         """ABCI ExecTxResult (FinalizeBlock)."""
-        return pb.abci.ExecTxResult(
+        result = pb.abci.ExecTxResult(
             code=self.code,
             codespace=self.codespace,
             log=self.log,
             gas_wanted=self.gas_wanted,
             gas_used=self.gas_used,
             data=self.data,
-            events=[to_abci_event(e) for e in self.events],
         )
+        add_abci_events(result.events, self.events)
+        return result
 
 
-def to_abci_event(event: Event) -> pb.abci.Event:
-    """Convert an Event to its ABCI form (every attribute indexed)."""
-    return pb.abci.Event(
-        type=event.type,
-        attributes=[
-            pb.abci.EventAttribute(key=k, value=v, index=True) for k, v in event.attributes
-        ],
-    )
+def add_abci_events(target: Any, events: Sequence[Event]) -> None:
+    """Append ``events`` in ABCI form (every attribute indexed) to a repeated Event field."""
+    for event in events:
+        add_attribute = target.add(type=event.type).attributes.add
+        for key, value in event.attributes:
+            add_attribute(key=key, value=value, index=True)
 
 
 class AivmApp:
@@ -178,14 +178,15 @@ class AivmApp:
         mode = ExecMode.RECHECK if request.type == pb.abci.RECHECK else ExecMode.CHECK
         header = BlockHeader(self.store.version + 1, 0, self.chain_id)
         outcome = self._run_tx(request.tx, mode, self._check_state, header)
-        return pb.abci.ResponseCheckTx(
+        response = pb.abci.ResponseCheckTx(
             code=outcome.code,
             codespace=outcome.codespace,
             log=outcome.log,
             gas_wanted=outcome.gas_wanted,
             gas_used=outcome.gas_used,
-            events=[to_abci_event(e) for e in outcome.events],
         )
+        add_abci_events(response.events, outcome.events)
+        return response
 
     # -- ABCI: proposals ------------------------------------------------------------------
 
@@ -368,7 +369,7 @@ class AivmApp:
         response.gas_info.gas_used = gas_used
         response.gas_info.gas_wanted = outcome.gas_wanted
         response.result.data = outcome.data
-        response.result.events.extend(to_abci_event(e) for e in outcome.events)
+        add_abci_events(response.result.events, outcome.events)
         response.result.msg_responses.extend(outcome.msg_responses)
         return bytes(response.SerializeToString())
 

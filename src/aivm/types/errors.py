@@ -106,7 +106,9 @@ ErrMempoolIsFull = register(ROOT_CODESPACE, 20, "mempool is full")
 ErrTxTooLarge = register(ROOT_CODESPACE, 21, "tx too large")
 ErrKeyNotFound = register(ROOT_CODESPACE, 22, "key not found")
 ErrWrongPassword = register(ROOT_CODESPACE, 23, "invalid account password")
-ErrInvalidSigner = register(ROOT_CODESPACE, 24, "tx intended signer does not match the given signer")
+ErrInvalidSigner = register(
+    ROOT_CODESPACE, 24, "tx intended signer does not match the given signer"
+)
 ErrInvalidGasAdjustment = register(ROOT_CODESPACE, 25, "invalid gas adjustment")
 ErrInvalidHeight = register(ROOT_CODESPACE, 26, "invalid height")
 ErrInvalidVersion = register(ROOT_CODESPACE, 27, "invalid version")

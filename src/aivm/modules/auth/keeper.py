@@ -84,6 +84,13 @@ class AccountKeeper:
             self.set_account(ctx, account)
         return account
 
+    def ensure_module_account(self, ctx: Context, name: str) -> bytes:
+        """Address of module account ``name``, creating the account if it does not exist."""
+        address = self.module_addresses[name]
+        if not self.has_account(ctx, address):
+            self.get_module_account(ctx, name)
+        return address
+
     def get_params(self, ctx: Context) -> AuthParams:
         """Current auth params (defaults before genesis wrote any)."""
         raw = self._store(ctx).get(keys.PARAMS_KEY)

@@ -89,18 +89,20 @@ class BankKeeper:
 
     def send_coins(self, ctx: Context, sender: bytes, recipient: bytes, amount: Coins) -> None:
         """Move ``amount`` from ``sender`` to ``recipient``, creating the recipient's account."""
-        self.subtract_coins(ctx, sender, amount)
-        self.add_coins(ctx, recipient, amount)
+        self._move(ctx, sender, recipient, amount)
         if not self.accounts.has_account(ctx, recipient):
             self.accounts.new_account(ctx, recipient)
+
+    def _move(self, ctx: Context, sender: bytes, recipient: bytes, amount: Coins) -> None:
+        self.subtract_coins(ctx, sender, amount)
+        self.add_coins(ctx, recipient, amount)
         sender_str = addr_str(sender)
         ctx.events.append(events.transfer(addr_str(recipient), sender_str, str(amount)))
         ctx.events.append(events.message_sender(sender_str))
 
     def send_coins_to_module(self, ctx: Context, sender: bytes, module: str, amount: Coins) -> None:
         """Move ``amount`` from an account to a module account (fees, escrow)."""
-        module_account = self.accounts.get_module_account(ctx, module)
-        self.send_coins(ctx, sender, module_account.address, amount)
+        self._move(ctx, sender, self.accounts.ensure_module_account(ctx, module), amount)
 
     def input_output_coins(
         self, ctx: Context, sender: bytes, amount: Coins, outputs: list[tuple[bytes, Coins]]
