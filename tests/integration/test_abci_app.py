@@ -405,3 +405,44 @@ def test_init_chain_rejects_bad_genesis(tmp_path) -> None:  # type: ignore[no-un
         app.init_chain(doc.init_chain_request())
     assert "address" in str(info.value).lower()
     app.store.close()
+
+
+def test_public_key_recorded_on_first_use(chain: Chain) -> None:
+    assert not chain.account(A).HasField("pub_key")
+    chain.block([chain.send_tx(ALICE, C, 1)])
+    recorded = pb.secp256k1.PubKey.FromString(chain.account(A).pub_key.value).key
+    assert recorded == ALICE.pubkey.bytes
+
+
+def test_denom_metadata_query(chain: Chain) -> None:
+    response, value = chain.query(
+        "/cosmos.bank.v1beta1.Query/DenomMetadata",
+        pb.bank_query.QueryDenomMetadataRequest(denom=DENOM),
+        pb.bank_query.QueryDenomMetadataResponse,
+    )
+    assert response.code == 0
+    assert (value.metadata.display, value.metadata.symbol) == ("cgpt", "CGPT")
+    assert [u.exponent for u in value.metadata.denom_units] == [0, 3, 6]
+    missing, _ = chain.query(
+        "/cosmos.bank.v1beta1.Query/DenomMetadata",
+        pb.bank_query.QueryDenomMetadataRequest(denom="uatom"),
+        pb.bank_query.QueryDenomMetadataResponse,
+    )
+    assert (missing.code, missing.codespace) == (6, "bank")
+
+
+def test_proposals_respect_block_gas_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from harness import genesis_doc
+
+    app = AivmApp(CommitStore.open(tmp_path / "g"))
+    doc = genesis_doc({A: 1_000_000})
+    doc.consensus_params["block"]["max_gas"] = "300000"
+    app.init_chain(doc.init_chain_request())
+    chain = Chain(app=app, path=tmp_path / "g")
+    chain.block([])
+    txs = [chain.send_tx(ALICE, C, 1, sequence=s, gas=200_000) for s in range(2)]
+    prepared = app.prepare_proposal(pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=10**6))
+    assert list(prepared.txs) == txs[:1]
+    over = app.process_proposal(pb.abci.RequestProcessProposal(txs=txs))
+    assert over.status == pb.abci.ResponseProcessProposal.REJECT
+    app.store.close()

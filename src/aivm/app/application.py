@@ -160,7 +160,8 @@ class AivmApp:
         )
         ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
         for module in self.modules:
-            data = app_state.get(module.name, module.default_genesis())
+            # fields a genesis leaves out take the module's defaults
+            data = {**module.default_genesis(), **app_state.get(module.name, {})}
             module.validate_genesis(data)
             module.init_genesis(ctx, data)
         ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
