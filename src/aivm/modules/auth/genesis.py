@@ -71,7 +71,11 @@ def export_genesis(ctx: Context, keeper: AccountKeeper) -> dict[str, Any]:
     return {
         "params": keeper.get_params(ctx).to_json(),
         "accounts": [
-            pb.json_format.MessageToDict(acc.to_any(), preserving_proto_field_name=True)
+            pb.json_format.MessageToDict(
+                acc.to_any(),
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
+            )
             for acc in keeper.iterate_accounts(ctx)
         ],
     }
