@@ -2,7 +2,8 @@
 
 One LMDB environment (a directory) holds four named databases:
 
-- ``nodes``: the versioned nodes of the state tree (:mod:`aivm.store.tree`).
+- ``nodes``: the versioned records of the state tree: radix-16 pages of binary nodes and
+  leaves (:mod:`aivm.store.tree`).
 - ``history``: every value each key has had, newest first; the newest entry of a key is its
   latest value, so it serves latest reads, reads and iteration at past versions alike.
 - ``stale``: per version, what that version made obsolete (for pruning).
@@ -43,11 +44,12 @@ from aivm.store.tree import (
 )
 from aivm.types.errors import ErrInvalidHeight, ErrInvalidRequest, ErrLogic
 
-FORMAT_VERSION = b"aivm-store-1"
+FORMAT_VERSION = b"aivm-store-2"
+"""On-disk format marker (``meta["format"]``); 2: radix-16 pages. Other formats are refused."""
 MAP_SIZE = 1 << 40
 """LMDB map size: address space only; the file grows with the data."""
 RECENT_NODES_LIMIT = 1_000_000
-"""Keep the nodes of the last commit in memory when there are at most this many."""
+"""Keep the tree records of the last commit in memory when there are at most this many."""
 
 _MAX_U64 = 2**64 - 1
 _META_FORMAT = b"format"
@@ -183,7 +185,11 @@ class CommitStore:
             if fmt is None:
                 txn.put(_META_FORMAT, FORMAT_VERSION, db=self._meta)
             elif fmt != FORMAT_VERSION:
-                raise ErrInvalidRequest.wrap(f"unsupported store format {fmt!r}")
+                raise ErrInvalidRequest.wrap(
+                    f"unsupported store format {fmt.decode(errors='replace')!r} "
+                    f"(this build reads {FORMAT_VERSION.decode()!r}); rebuild the store "
+                    "from genesis or a snapshot"
+                )
             raw_latest = txn.get(_META_LATEST, db=self._meta)
             raw_oldest = txn.get(_META_OLDEST, db=self._meta)
             self.version = int.from_bytes(raw_latest, "big") if raw_latest else 0
@@ -198,6 +204,7 @@ class CommitStore:
         self._new_nodes: dict[bytes, bytes] = {}
         self._stale_nodes: list[bytes] = []
         self._recent: dict[bytes, bytes] = {}
+        self._decoded: dict[bytes, list[Ref]] = {}
         self._rtxn: Any = env.begin(db=self._nodes, buffers=False)
         self._rcursor: Any = self._rtxn.cursor(db=self._history)
         self.working = WorkingStore(self)
@@ -269,6 +276,7 @@ class CommitStore:
                     self._new_nodes,
                     self._stale_nodes,
                     self._recent,
+                    self._decoded,
                 )
             except KeyError as exc:
                 # Only a damaged database gets here; the half-applied batch is unusable.
@@ -283,6 +291,7 @@ class CommitStore:
         self._dirty = {}
         self._new_nodes = {}
         self._stale_nodes = []
+        self._decoded = {}
         self._root = self._committed_root
 
     def commit(self, version: int | None = None) -> CommitInfo:
@@ -296,6 +305,7 @@ class CommitStore:
         if target > _MAX_U64 - 1:
             raise ErrInvalidHeight.wrap(f"version {target} is too large")
         root_hash = self.working_hash()
+        tree_ver8 = _ver8(self.version + 1)
         ver8 = _ver8(target)
         inv8 = _inv8(target)
         changed = sorted(self._pending.items())
@@ -342,6 +352,9 @@ class CommitStore:
         # Keep the nodes just written in memory: the next block rewrites the top of the tree
         # (and whatever else it touches) starting from them.
         self._recent = self._new_nodes if len(self._new_nodes) <= RECENT_NODES_LIMIT else {}
+        self._decoded = (
+            {k: v for k, v in self._decoded.items() if k[:8] == tree_ver8} if self._recent else {}
+        )
         self._new_nodes = {}
         self._stale_nodes = []
         self._rtxn.abort()

@@ -1,4 +1,4 @@
-"""The state commitment: a binary sparse Merkle tree over sha256(key), persisted as versioned nodes.
+"""The state commitment: a binary sparse Merkle tree over sha256(key), stored as versioned pages.
 
 Shape (Diem/Jellyfish style, radix 2). Every key is placed by the 256 bits of
 ``sha256(key)``, most significant bit first (0 = left). A leaf sits at the shortest prefix of
@@ -13,21 +13,33 @@ Hashes::
     leaf            = sha256(0x00 || sha256(key) || sha256(value))
     internal node   = sha256(0x01 || left || right)
 
-Nodes are immutable and versioned. A node written while preparing version ``v`` is stored
-under the node key ``version(8, big-endian) | depth(1) | path`` where ``path`` is the node's
-``depth`` leading key-hash bits packed MSB-first into ceil(depth/8) bytes (unused low bits
-zero). A parent records, for each child, its kind, hash and version, so the whole tree of any
-retained version can be walked from its root record. Records::
+Storage (radix-16 pages; the hashes above are unchanged). The logical binary tree is stored
+in *pages* of 4 binary levels, like the internal nodes of a Jellyfish Merkle tree: an
+internal node at a depth that is a multiple of 4 is the root of a page, which holds the
+binary subtree below it down to 4 levels (up to 14 internal nodes besides its root, in
+slots 2..15) and its frontier (slots 16..31: leaves, sub-pages or empty). A leaf inside the
+page (at any of its levels) is referenced from its slot. Records are immutable and
+versioned: one written while preparing version ``v`` is stored under
+``version(8, big-endian) | depth(1) | path`` where ``path`` is the ``depth`` leading
+key-hash bits packed MSB-first into ceil(depth/8) bytes (unused low bits zero); a page is
+keyed by its root's position, a leaf record by the leaf's. Records::
 
-    internal: kinds(1: left_kind << 2 | right_kind) | left_hash(32) | right_hash(32)
-              | left_version(8) | right_version(8)
-    leaf:     sha256(key)(32) | sha256(value)(32) | key
+    page: kind(1) for each of slots 2..31
+          | hash(32) | version(8) for each non-empty slot, in slot order
+    leaf: sha256(key)(32) | sha256(value)(32) | key
 
-Kinds: 0 empty, 1 leaf, 2 internal.
+Kinds: 0 empty, 1 leaf, 2 internal. Slot ``s`` has children ``2s`` and ``2s + 1`` (slot 1,
+the page root, is not stored: its parent holds its hash). The version of a leaf or sub-page
+slot locates its record; that of an internal slot inside the page is not used (the page's
+own version is). A page is rewritten whole whenever anything below it changes, so a changed
+key rewrites about log16(n) pages instead of log2(n) binary nodes, and the tree of any
+retained version can be walked from its root record.
 
 Updates are applied in batches (:func:`apply_batch`): the changed keys are sorted by key hash
-and only the touched paths are rebuilt, reading old nodes through a caller-supplied getter.
-Replaced nodes are reported as stale so that pruning can delete them later.
+and only the touched paths are rebuilt, reading old records through a caller-supplied
+getter; a changed value of an existing key alone below a page patches the page records on
+its path without decoding them. Replaced records are reported as stale so that pruning can
+delete them later.
 """
 
 from __future__ import annotations
@@ -97,7 +109,6 @@ def _suffix(depth: int, prefix: int) -> bytes:
 
 
 _SUFFIX = _suffix
-_KIND_BYTE = [bytes((i,)) for i in range(16)]
 
 
 def node_key(ver8: bytes, depth: int, prefix: int) -> bytes:
@@ -110,18 +121,81 @@ def node_key_length(node_key: bytes, offset: int = 0) -> int:
     return 9 + ((node_key[offset + 8] + 7) >> 3)
 
 
-def decode_inner(record: bytes) -> tuple[Ref, Ref]:
-    """Split an internal-node record into its (left, right) child references."""
-    kinds = record[0]
-    return (
-        (kinds >> 2, record[1:33], record[65:73]),
-        (kinds & 3, record[33:65], record[73:81]),
-    )
+PAGE_DEPTH = 4
+"""Binary levels per stored page (radix 16)."""
+PAGE_SLOTS = 32
+"""Slots of a decoded page: 1 is the page root, ``2s``/``2s + 1`` the children of ``s``."""
+_PAGE_MASK = PAGE_DEPTH - 1
+DECODED_DEPTH = 12
+"""Pages rooted at most this deep (at most 4369 of them) are kept decoded by the update."""
+_PAGE_HEADER = PAGE_SLOTS - 2
+"""Bytes of a page record's header: one kind per slot 2..31."""
+_PATHS = [
+    tuple((1 << level) | (nibble >> (4 - level)) for level in range(1, 5)) for nibble in range(16)
+]
+"""Per 4-bit path: the slots it passes at levels 1..4 of a page."""
+_BELOW = {
+    s: tuple(t for t in range(2 * s, PAGE_SLOTS) if t >> (t.bit_length() - s.bit_length()) == s)
+    for s in range(2, PAGE_SLOTS // 2)
+}
+"""Per in-page slot: the slots below it in the page."""
 
 
-def encode_inner(left: Ref, right: Ref) -> bytes:
-    """Encode an internal-node record."""
-    return bytes((left[0] << 2 | right[0],)) + left[1] + right[1] + left[2] + right[2]
+def decode_page(record: bytes) -> list[Ref]:
+    """Decode a page record into its 32 slots (slot 0 and the root slot 1 are unused).
+
+    Slot ``s`` at level ``L`` (``2^L <= s < 2^(L+1)``) is the node at relative depth ``L``
+    whose ``L`` relative path bits are ``s - 2^L``. Slots 2..15 are nodes inside the page,
+    slots 16..31 its frontier (leaves, sub-pages or empty). Record: ``kind(1)`` for slots
+    2..31, then ``hash(32) | version(8)`` for each non-empty slot in slot order.
+    """
+    slots: list[Ref] = [EMPTY_REF, EMPTY_REF]
+    append = slots.append
+    pos = _PAGE_HEADER
+    for kind in record[:_PAGE_HEADER]:
+        if kind:
+            append((kind, record[pos : pos + 32], record[pos + 32 : pos + 40]))
+            pos += 40
+        else:
+            append(EMPTY_REF)
+    return slots
+
+
+def encode_page(slots: list[Ref]) -> bytes:
+    """Encode the slots 2..31 of a page (slots below a leaf or an empty slot must be empty)."""
+    body = slots[2:]
+    return bytes([ref[0] for ref in body]) + b"".join([ref[1] + ref[2] for ref in body if ref[0]])
+
+
+class PageReader:
+    """Resolves the children of internal nodes by reading (and caching) decoded pages."""
+
+    def __init__(self, get_node: NodeGetter) -> None:
+        """Read pages with ``get_node``."""
+        self._get_node = get_node
+        self._pages: dict[bytes, list[Ref]] = {}
+
+    def children(
+        self, ref: Ref, depth: int, prefix: int, page_ver: bytes
+    ) -> tuple[Ref, Ref, bytes]:
+        """(left, right, page version) of the internal node ``ref`` at ``depth``/``prefix``.
+
+        ``page_ver`` is the version of the page holding the node (ignored for a page root,
+        whose own version is ``ref``'s); the returned version is the one its children that
+        are inside the same page need.
+        """
+        rel = depth & _PAGE_MASK
+        if rel == 0:
+            page_ver = ref[2]
+        key = page_ver + node_suffix(depth - rel, prefix >> rel)
+        page = self._pages.get(key)
+        if page is None:
+            if len(self._pages) >= 256:
+                self._pages.clear()
+            page = decode_page(self._get_node(key))
+            self._pages[key] = page
+        s = (1 << rel) | (prefix & ((1 << rel) - 1))
+        return page[s << 1], page[s << 1 | 1], page_ver
 
 
 def compute_root(items: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -194,15 +268,21 @@ def apply_batch(
     new_nodes: dict[bytes, bytes],
     stale: list[bytes],
     cache: dict[bytes, bytes] | None = None,
+    decoded: dict[bytes, list[Ref]] | None = None,
 ) -> Ref:
     """Apply ``batch`` to the tree rooted at ``root`` and return the new root reference.
 
-    New nodes get version ``ver8`` and are added to ``new_nodes`` (node key → record).
-    Persisted nodes are looked up in ``cache`` (optional, persisted records only), then read
-    with ``read_node`` (None when absent); nodes already in ``new_nodes`` (from an earlier
-    batch of the same version) are read from there. A replaced node of an older version is
-    appended to ``stale``; a replaced node of version ``ver8`` is dropped from ``new_nodes``
-    instead.
+    New records (pages and leaves) get version ``ver8`` and are added to ``new_nodes``
+    (record key → record). Persisted records are looked up in ``cache`` (optional, persisted
+    records only), then read with ``read_node`` (None when absent); records already in
+    ``new_nodes`` (from an earlier batch of the same version) are read from there. A replaced
+    record of an older version is appended to ``stale``; a replaced record of version
+    ``ver8`` is dropped from ``new_nodes`` instead.
+
+    ``decoded`` (optional) caches decoded pages by record key: pages are read from it
+    (copied) and the pages this call writes whole at depth <= :data:`DECODED_DEPTH` (the top
+    of the tree, which every block rewrites) are added to it; a replaced record is removed
+    from it. It must only hold pages equal to their records.
     """
     khi = batch.hash_ints
     khb = batch.key_hashes
@@ -210,10 +290,13 @@ def apply_batch(
     vhs = batch.value_hashes
     sha = _sha256
     suffix_of = _SUFFIX
-    kind_byte = _KIND_BYTE
     pending_get = new_nodes.get
     cache_get = (cache if cache is not None else {}).get
     stale_append = stale.append
+    if decoded is None:
+        decoded = {}
+    decoded_get = decoded.get
+    decoded_pop = decoded.pop
     heads = _HEADS
     pads = _PADS
     sizes = _SIZES
@@ -225,6 +308,7 @@ def apply_batch(
         return pending_get(key) or cache_get(key) or read_node(key) or missing(key)
 
     def release(key: bytes) -> None:
+        decoded_pop(key, None)
         if key[:8] == ver8:
             del new_nodes[key]
         else:
@@ -250,7 +334,10 @@ def apply_batch(
         b_kh: list[bytes],
         b_key: list[bytes],
         b_vh: list[bytes],
+        page: list[Ref],
+        s: int,
     ) -> Ref:
+        """A fresh subtree; ``page``/``s``: the page and slot of the node (when not a page root)."""
         count = hi - lo
         if count == 1:
             kh = b_kh[lo]
@@ -261,13 +348,27 @@ def apply_batch(
             return EMPTY_REF
         prefix = b_int[lo] >> (256 - depth)
         mid = bisect_left(b_int, (prefix << 1 | 1) << (255 - depth), lo, hi)
-        lk, lh, lv = build(depth + 1, lo, mid, b_int, b_kh, b_key, b_vh)
-        rk, rh, rv = build(depth + 1, mid, hi, b_int, b_kh, b_key, b_vh)
-        new_nodes[ver8 + suffix_of(depth, prefix)] = kind_byte[lk << 2 | rk] + lh + rh + lv + rv
-        return (INNER, sha(INNER_PREFIX + lh + rh).digest(), ver8)
+        if depth & _PAGE_MASK == 0:
+            page = [EMPTY_REF] * PAGE_SLOTS
+            s = 1
+        cs = s << 1
+        left = build(depth + 1, lo, mid, b_int, b_kh, b_key, b_vh, page, cs)
+        right = build(depth + 1, mid, hi, b_int, b_kh, b_key, b_vh, page, cs | 1)
+        page[cs] = left
+        page[cs | 1] = right
+        if s == 1:
+            key = ver8 + suffix_of(depth, prefix)
+            new_nodes[key] = encode_page(page)
+            if depth <= DECODED_DEPTH:
+                decoded[key] = page
+        return (INNER, sha(INNER_PREFIX + left[1] + right[1]).digest(), ver8)
 
     def build_from(
-        depth: int, rows: list[int], extra: tuple[int, bytes, bytes, bytes] | None
+        depth: int,
+        rows: list[int],
+        extra: tuple[int, bytes, bytes, bytes] | None,
+        page: list[Ref],
+        s: int,
     ) -> Ref:
         """A fresh subtree from the batch rows that set a value, plus an optional old leaf."""
         b_int = [khi[i] for i in rows]
@@ -280,9 +381,9 @@ def apply_batch(
             b_kh.insert(pos, extra[1])
             b_key.insert(pos, extra[2])
             b_vh.insert(pos, extra[3])
-        return build(depth, 0, len(b_int), b_int, b_kh, b_key, b_vh)
+        return build(depth, 0, len(b_int), b_int, b_kh, b_key, b_vh, page, s)
 
-    def update_leaf(ref: Ref, depth: int, lo: int, hi: int) -> Ref:
+    def update_leaf(ref: Ref, depth: int, lo: int, hi: int, page: list[Ref], s: int) -> Ref:
         suffix = suffix_of(depth, khi[lo] >> (256 - depth))
         key = ref[2] + suffix
         record = fetch(key)
@@ -301,103 +402,127 @@ def apply_batch(
         pos = bisect_left(khi, old_int, lo, hi)
         if pos < hi and khi[pos] == old_int:
             release(key)
-            return build_from(depth, rows, None)
+            return build_from(depth, rows, None, page, s)
         if not rows:
             return ref  # only deletes of absent keys reached this leaf
         release(key)
-        return build_from(depth, rows, (old_int, old_kh, record[64:], record[32:64]))
+        return build_from(depth, rows, (old_int, old_kh, record[64:], record[32:64]), page, s)
 
-    def update_single(ref: Ref, depth: int, index: int) -> Ref:
-        """Fast path for a subtree that only one changed key reaches (most of the tree)."""
-        target = khi[index]
+    def update(ref: Ref, depth: int, lo: int, hi: int, page: list[Ref], s: int) -> Ref:
+        """The new subtree of ``ref``; ``page``/``s``: its page and slot (when not a page root)."""
         kind = ref[0]
+        if hi - lo == 1 and kind == INNER and depth & _PAGE_MASK == 0:
+            fast = update_single(ref, depth, lo)
+            if fast is not None:
+                return fast
+        if kind != INNER:
+            if kind == LEAF:
+                return update_leaf(ref, depth, lo, hi, page, s)
+            rows = [i for i in range(lo, hi) if vhs[i] is not None]
+            return build_from(depth, rows, None, page, s)
+        prefix = khi[lo] >> (256 - depth)
+        if depth & _PAGE_MASK == 0:
+            key = ref[2] + suffix_of(depth, prefix)
+            cached = decoded_get(key)
+            page = cached[:] if cached is not None else decode_page(fetch(key))
+            release(key)
+            s = 1
+        cs = s << 1
+        left = page[cs]
+        right = page[cs | 1]
+        mid = bisect_left(khi, (prefix << 1 | 1) << (255 - depth), lo, hi)
+        if mid > lo:
+            left = update(left, depth + 1, lo, mid, page, cs)
+        if mid < hi:
+            right = update(right, depth + 1, mid, hi, page, cs | 1)
+        lk = left[0]
+        rk = right[0]
+        if (lk == EMPTY and rk != INNER) or (rk == EMPTY and lk != INNER):
+            if s > 1:
+                for t in _BELOW[s]:
+                    page[t] = EMPTY_REF
+            return collapse(depth, prefix, left, right)
+        page[cs] = left
+        page[cs | 1] = right
+        if s == 1:
+            key = ver8 + suffix_of(depth, prefix)
+            new_nodes[key] = encode_page(page)
+            if depth <= DECODED_DEPTH:
+                decoded[key] = page
+        return (INNER, sha(INNER_PREFIX + left[1] + right[1]).digest(), ver8)
+
+    paths = _PATHS
+    header = _PAGE_HEADER
+
+    def update_single(ref: Ref, depth: int, index: int) -> Ref | None:
+        """Fast path: a changed value of an existing key, alone below the page root ``ref``.
+
+        Patches the path slots of each page in place (no decoding) and returns the new
+        reference; returns None, having changed nothing, in any other case (insert, delete).
+        """
+        target = khi[index]
+        vh = vhs[index]
+        if vh is None:
+            return None
+        chain: list[tuple[bytes, bytes, int]] = []
         ver = ref[2]
-        path: list[tuple[bytes, bytes, int]] = []
-        while kind == INNER:
+        while True:
+            pkey = (
+                ver
+                + heads[depth]
+                + ((target >> (256 - depth)) << pads[depth]).to_bytes(sizes[depth], "big")
+            )
+            record = pending_get(pkey) or cache_get(pkey) or read_node(pkey) or missing(pkey)
+            kind = INNER
+            for slot in paths[(target >> (252 - depth)) & 15]:
+                kind = record[slot - 2]
+                if kind != INNER:
+                    break
+            chain.append((pkey, record, slot))
+            i = slot - 2
+            off = header + 40 * (i - record.count(0, 0, i))
+            if kind == INNER:
+                ver = record[off + 32 : off + 40]
+                depth += PAGE_DEPTH
+                continue
+            if kind != LEAF:
+                return None
+            depth += slot.bit_length() - 1
             suffix = heads[depth] + ((target >> (256 - depth)) << pads[depth]).to_bytes(
                 sizes[depth], "big"
             )
-            key = ver + suffix
-            record = pending_get(key) or cache_get(key) or read_node(key) or missing(key)
-            if ver == ver8:
-                del new_nodes[key]
-            else:
-                stale_append(key)
-            if (target >> (255 - depth)) & 1:
-                kind = record[0] & 3
-                ver = record[73:81]
-                path.append((suffix, record, 1))
-            else:
-                kind = record[0] >> 2
-                ver = record[65:73]
-                path.append((suffix, record, 0))
-            depth += 1
-        if kind == LEAF:
-            if path:
-                record, bit = path[-1][1], path[-1][2]
-                leaf_ref: Ref = (LEAF, record[33:65] if bit else record[1:33], ver)
-            else:
-                leaf_ref = ref
-            child = update_leaf(leaf_ref, depth, index, index + 1)
-        else:
-            child = build_from(depth, [index] if vhs[index] is not None else [], None)
-        for suffix, record, bit in reversed(path):
-            depth -= 1
-            kinds = record[0]
-            ck, ch, cv = child
-            if bit:
-                sk = kinds >> 2
-                if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
-                    child = collapse(
-                        depth, target >> (256 - depth), (sk, record[1:33], record[65:73]), child
-                    )
-                    continue
-                sh = record[1:33]
-                new_nodes[ver8 + suffix] = kind_byte[sk << 2 | ck] + sh + ch + record[65:73] + cv
-                child = (INNER, sha(INNER_PREFIX + sh + ch).digest(), ver8)
-            else:
-                sk = kinds & 3
-                if (ck != INNER and sk == EMPTY) or (ck == EMPTY and sk == LEAF):
-                    child = collapse(
-                        depth, target >> (256 - depth), child, (sk, record[33:65], record[73:81])
-                    )
-                    continue
-                sh = record[33:65]
-                new_nodes[ver8 + suffix] = kind_byte[ck << 2 | sk] + ch + sh + cv + record[73:81]
-                child = (INNER, sha(INNER_PREFIX + ch + sh).digest(), ver8)
-        return child
-
-    def update(ref: Ref, depth: int, lo: int, hi: int) -> Ref:
-        if hi - lo == 1:
-            return update_single(ref, depth, lo)
-        kind = ref[0]
-        if kind != INNER:
-            if kind == LEAF:
-                return update_leaf(ref, depth, lo, hi)
-            return build_from(depth, [i for i in range(lo, hi) if vhs[i] is not None], None)
-        prefix = khi[lo] >> (256 - depth)
-        suffix = suffix_of(depth, prefix)
-        key = ref[2] + suffix
-        record = fetch(key)
-        kinds = record[0]
-        mid = bisect_left(khi, (prefix << 1 | 1) << (255 - depth), lo, hi)
-        if mid > lo:
-            lk, lh, lv = update((kinds >> 2, record[1:33], record[65:73]), depth + 1, lo, mid)
-        else:
-            lk, lh, lv = kinds >> 2, record[1:33], record[65:73]
-        if mid < hi:
-            rk, rh, rv = update((kinds & 3, record[33:65], record[73:81]), depth + 1, mid, hi)
-        else:
-            rk, rh, rv = kinds & 3, record[33:65], record[73:81]
-        release(key)
-        if (lk == EMPTY and rk != INNER) or (rk == EMPTY and lk != INNER):
-            return collapse(depth, prefix, (lk, lh, lv), (rk, rh, rv))
-        new_nodes[ver8 + suffix] = kind_byte[lk << 2 | rk] + lh + rh + lv + rv
-        return (INNER, sha(INNER_PREFIX + lh + rh).digest(), ver8)
+            lkey = record[off + 32 : off + 40] + suffix
+            leaf = pending_get(lkey) or cache_get(lkey) or read_node(lkey) or missing(lkey)
+            kh = khb[index]
+            if leaf[:32] != kh:
+                return None
+            break
+        release(lkey)
+        new_nodes[ver8 + suffix] = kh + vh + keys[index]
+        h = sha(LEAF_PREFIX + kh + vh).digest()
+        for pkey, record, slot in reversed(chain):
+            page = bytearray(record)
+            i = slot - 2
+            off = header + 40 * (i - record.count(0, 0, i))
+            while True:
+                page[off : off + 40] = h + ver8
+                if i & 1:
+                    sh = record[off - 40 : off - 8] if record[i - 1] else EMPTY_HASH
+                    h = sha(INNER_PREFIX + sh + h).digest()
+                else:
+                    sh = record[off + 40 : off + 72] if record[i + 1] else EMPTY_HASH
+                    h = sha(INNER_PREFIX + h + sh).digest()
+                if i < 2:
+                    break
+                i = (i >> 1) - 1
+                off = header + 40 * (i - record.count(0, 0, i))
+            release(pkey)
+            new_nodes[ver8 + pkey[8:]] = bytes(page)
+        return (INNER, h, ver8)
 
     if not len(batch):
         return root
-    return update(root, 0, 0, len(batch))
+    return update(root, 0, 0, len(batch), [], 0)
 
 
 @dataclass(frozen=True)
@@ -414,24 +539,28 @@ class PathStep:
     """The left child."""
     right: Ref
     """The right child."""
+    page_ver: bytes
+    """Version of the page holding the children (for those inside it)."""
 
 
 def walk(
-    root: Ref, hash_int: int, get_node: NodeGetter
+    root: Ref, hash_int: int, get_node: NodeGetter, reader: PageReader | None = None
 ) -> tuple[list[PathStep], Ref, bytes | None]:
     """Follow ``hash_int`` from ``root`` to where it ends: an empty subtree or a leaf.
 
     Returns the internal nodes passed (root first), the terminal reference and, if the
     terminal is a leaf, its record.
     """
+    pages = reader or PageReader(get_node)
     steps: list[PathStep] = []
     ref = root
     depth = 0
+    page_ver = ref[2]
     while ref[0] == INNER:
         prefix = hash_int >> (256 - depth)
-        left, right = decode_inner(get_node(node_key(ref[2], depth, prefix)))
+        left, right, page_ver = pages.children(ref, depth, prefix, page_ver)
         bit = (hash_int >> (255 - depth)) & 1
-        steps.append(PathStep(depth, prefix, bit, left, right))
+        steps.append(PathStep(depth, prefix, bit, left, right, page_ver))
         ref = right if bit else left
         depth += 1
     if ref[0] == LEAF:
@@ -439,10 +568,18 @@ def walk(
     return steps, ref, None
 
 
-def edge_leaf(ref: Ref, depth: int, prefix: int, rightmost: bool, get_node: NodeGetter) -> bytes:
+def edge_leaf(
+    ref: Ref,
+    depth: int,
+    prefix: int,
+    rightmost: bool,
+    page_ver: bytes,
+    pages: PageReader,
+    get_node: NodeGetter,
+) -> bytes:
     """Record of the right-most (or left-most) leaf of the non-empty subtree ``ref``."""
     while ref[0] == INNER:
-        left, right = decode_inner(get_node(node_key(ref[2], depth, prefix)))
+        left, right, page_ver = pages.children(ref, depth, prefix, page_ver)
         go_right = (rightmost and right[0] != EMPTY) or (not rightmost and left[0] == EMPTY)
         ref = right if go_right else left
         prefix = prefix << 1 | int(go_right)
@@ -458,7 +595,8 @@ def neighbours(
     The predecessor and successor are the leaves immediately before and after the key hash
     in key-hash order (None at the edges); they are only computed when the key is absent.
     """
-    steps, _terminal, record = walk(root, hash_int, get_node)
+    pages = PageReader(get_node)
+    steps, _terminal, record = walk(root, hash_int, get_node, pages)
     before: bytes | None = None
     after: bytes | None = None
     if record is not None:
@@ -472,25 +610,42 @@ def neighbours(
     if before is None:
         for step in reversed(steps):
             if step.bit == 1 and step.left[0] != EMPTY:
-                before = edge_leaf(step.left, step.depth + 1, step.prefix << 1, True, get_node)
+                before = edge_leaf(
+                    step.left,
+                    step.depth + 1,
+                    step.prefix << 1,
+                    True,
+                    step.page_ver,
+                    pages,
+                    get_node,
+                )
                 break
     if after is None:
         for step in reversed(steps):
             if step.bit == 0 and step.right[0] != EMPTY:
-                after = edge_leaf(step.right, step.depth + 1, step.prefix << 1 | 1, False, get_node)
+                after = edge_leaf(
+                    step.right,
+                    step.depth + 1,
+                    step.prefix << 1 | 1,
+                    False,
+                    step.page_ver,
+                    pages,
+                    get_node,
+                )
                 break
     return None, before, after
 
 
 def iter_leaves(root: Ref, get_node: NodeGetter) -> Iterable[bytes]:
     """Yield every leaf record of the tree, in key-hash order."""
-    stack: list[tuple[Ref, int, int]] = [(root, 0, 0)]
+    pages = PageReader(get_node)
+    stack: list[tuple[Ref, int, int, bytes]] = [(root, 0, 0, root[2])]
     while stack:
-        ref, depth, prefix = stack.pop()
+        ref, depth, prefix, page_ver = stack.pop()
         kind = ref[0]
         if kind == LEAF:
             yield get_node(node_key(ref[2], depth, prefix))
         elif kind == INNER:
-            left, right = decode_inner(get_node(node_key(ref[2], depth, prefix)))
-            stack.append((right, depth + 1, prefix << 1 | 1))
-            stack.append((left, depth + 1, prefix << 1))
+            left, right, page_ver = pages.children(ref, depth, prefix, page_ver)
+            stack.append((right, depth + 1, prefix << 1 | 1, page_ver))
+            stack.append((left, depth + 1, prefix << 1, page_ver))
