@@ -22,7 +22,7 @@ A CommitStore is not thread-safe: the app serialises calls.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -532,13 +532,7 @@ class CommitStore:
         at = self.version if version is None else version
         with env.begin(buffers=False) as txn:
             root = self._root_ref_at(txn, at)
-            nodes = self._nodes
-
-            def get_node(node_key: bytes) -> bytes:
-                record: bytes | None = txn.get(node_key, db=nodes)
-                if record is None:
-                    raise ErrLogic.wrap(f"state tree node {node_key.hex()} is missing")
-                return record
+            get_node = self._node_getter(txn)
 
             history = txn.cursor(db=self._history)
             target = int.from_bytes(key_hash(key), "big")
@@ -553,6 +547,18 @@ class CommitStore:
             if after is not None:
                 proof.right.CopyFrom(self._existence(root, after, at, get_node, history))
             return ics23.CommitmentProof(nonexist=proof)
+
+    def _node_getter(self, txn: Any) -> Callable[[bytes], bytes]:
+        """A reader of committed tree nodes inside ``txn``; a missing node is a logic error."""
+        nodes = self._nodes
+
+        def get_node(node_key: bytes) -> bytes:
+            record: bytes | None = txn.get(node_key, db=nodes)
+            if record is None:
+                raise ErrLogic.wrap(f"state tree node {node_key.hex()} is missing")
+            return record
+
+        return get_node
 
     def _existence(
         self, root: Ref, record: bytes, version: int, get_node: Any, history: Any
@@ -586,13 +592,7 @@ class CommitStore:
                     f"state root mismatch at version {self.version}: committed "
                     f"{self.last_hash.hex()}, recomputed from latest values {recomputed.hex()}"
                 )
-            nodes = self._nodes
-
-            def get_node(node_key: bytes) -> bytes:
-                record: bytes | None = txn.get(node_key, db=nodes)
-                if record is None:
-                    raise ErrLogic.wrap(f"state tree node {node_key.hex()} is missing")
-                return record
+            get_node = self._node_getter(txn)
 
             values = dict(items)
             count = 0
