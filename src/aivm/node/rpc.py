@@ -1,0 +1,793 @@
+"""CometBFT 0.38-compatible JSON-RPC for the devnet: HTTP POST ``/``, GET ``/<method>?…``, and
+a websocket at ``/websocket`` with ``subscribe``/``unsubscribe``. See ``README.md``.
+
+Everything runs on one asyncio event loop, together with the block producer, so the app is
+never called concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from aivm.node import rpc_json as J
+from aivm.node.blockstore import BlockRecord
+from aivm.node.devnet import Devnet
+from aivm.node.mempool import tx_hash
+from aivm.types import pb
+
+log = logging.getLogger(__name__)
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
+    -32700,
+    -32600,
+    -32601,
+    -32602,
+    -32603,
+)
+_MESSAGES = {
+    PARSE_ERROR: "Parse error",
+    INVALID_REQUEST: "Invalid Request",
+    METHOD_NOT_FOUND: "Method not found",
+    INVALID_PARAMS: "Invalid params",
+    INTERNAL_ERROR: "Internal error",
+}
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 30
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, data: str = "") -> None:
+        super().__init__(data)
+        self.code = code
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "message": _MESSAGES.get(self.code, "Error"), "data": self.data}
+
+
+def response(id_: Any, result: Any = None, error: RpcError | None = None) -> dict[str, Any]:
+    if error is not None:
+        return {"jsonrpc": "2.0", "id": id_, "error": error.to_json()}
+    return {"jsonrpc": "2.0", "id": id_, "result": result}
+
+
+# -- parameters --------------------------------------------------------------------------
+
+Kind = str  # "str" | "int" | "bool" | "b64" | "hex" | "hash"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    required: bool = False
+
+
+def _convert(p: Param, value: Any, uri: bool) -> Any:
+    if value is None:
+        return None
+    if uri and isinstance(value, str):
+        # URI style: "quoted" strings, 0x-prefixed hex bytes, bare numbers and booleans
+        if value.startswith("0x") and p.kind in ("b64", "hex", "hash"):
+            try:
+                return bytes.fromhex(value[2:])
+            except ValueError as exc:
+                raise RpcError(INVALID_PARAMS, f"{p.name}: invalid hex: {exc}") from exc
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+    try:
+        if p.kind == "str":
+            if not isinstance(value, str):
+                raise TypeError("expected a string")
+            return value
+        if p.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise TypeError("expected an integer")
+            return int(value)
+        if p.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if value in ("true", "false"):
+                return value == "true"
+            raise TypeError("expected a boolean")
+        if not isinstance(value, str):
+            raise TypeError("expected a string")
+        if p.kind == "hex":
+            return bytes.fromhex(value)
+        if p.kind == "hash" and re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            return bytes.fromhex(value)
+        return base64.b64decode(value, validate=True)
+    except (TypeError, ValueError, binascii.Error) as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid {p.name} ({p.kind}): {exc}") from exc
+
+
+def bind(spec: list[Param], params: Any, uri: bool = False) -> dict[str, Any]:
+    if params is None:
+        params = {}
+    if isinstance(params, list):
+        if len(params) > len(spec):
+            raise RpcError(INVALID_PARAMS, f"too many params: {len(params)} > {len(spec)}")
+        params = {p.name: v for p, v in zip(spec, params, strict=False)}
+    if not isinstance(params, dict):
+        raise RpcError(INVALID_PARAMS, "params must be an object or an array")
+    known = {p.name for p in spec}
+    unknown = set(params) - known
+    if unknown and not uri:
+        raise RpcError(INVALID_PARAMS, f"unknown params {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for p in spec:
+        value = _convert(p, params.get(p.name), uri)
+        if value is None and p.required:
+            raise RpcError(INVALID_PARAMS, f"missing param {p.name!r}")
+        out[p.name] = value
+    return out
+
+
+# -- queries (tx_search and subscriptions) -----------------------------------------------
+
+_COND = re.compile(r"^\s*([A-Za-z0-9_.\-/]+)\s*(<=|>=|=|<|>)\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str
+    op: str
+    value: str
+
+    def matches(self, values: list[str]) -> bool:
+        for v in values:
+            if self.op == "=" and v == self.value:
+                return True
+            if self.op != "=":
+                try:
+                    a, b = int(v), int(self.value)
+                except ValueError:
+                    continue
+                if {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[self.op]:
+                    return True
+        return False
+
+
+def parse_query(text: str) -> list[Condition]:
+    """``key = 'value' AND key2 >= 5``; only AND, =, <, <=, >, >=."""
+    if not text.strip():
+        raise RpcError(INVALID_PARAMS, "empty query")
+    conditions = []
+    for part in re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE):
+        m = _COND.match(part)
+        if not m:
+            raise RpcError(INVALID_PARAMS, f"invalid query condition {part!r}")
+        key, op, value = m.groups()
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        elif not re.fullmatch(r"-?\d+", value):
+            raise RpcError(INVALID_PARAMS, f"invalid query value {value!r} (quote strings)")
+        conditions.append(Condition(key, op, value))
+    return conditions
+
+
+def query_matches(conditions: list[Condition], events: dict[str, list[str]]) -> bool:
+    return all(c.matches(events.get(c.key, [])) for c in conditions)
+
+
+# -- the server --------------------------------------------------------------------------
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(eq=False)
+class Subscription:
+    query: str
+    conditions: list[Condition]
+    id_: Any
+    queue: asyncio.Queue[dict[str, Any]]
+
+
+class RpcServer:
+    """JSON-RPC over HTTP and websocket for one Devnet."""
+
+    def __init__(
+        self, devnet: Devnet, max_body_bytes: int = 1_000_000, commit_timeout_s: float = 10.0
+    ) -> None:
+        self.devnet = devnet
+        self.max_body_bytes = max_body_bytes
+        self.commit_timeout_s = commit_timeout_s
+        self._runner: web.AppRunner | None = None
+        self._waiters: dict[bytes, list[asyncio.Future[tuple[BlockRecord, int]]]] = {}
+        self._subscriptions: set[Subscription] = set()
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._ws_state: dict[int, dict[str, Subscription]] = {}
+        s, i, b, bl, h, hx = "str", "int", "b64", "bool", "hash", "hex"
+        self.methods: dict[str, tuple[Handler, list[Param]]] = {
+            "health": (self.health, []),
+            "status": (self.status, []),
+            "abci_info": (self.abci_info, []),
+            "abci_query": (
+                self.abci_query,
+                [Param("path", s), Param("data", hx), Param("height", i), Param("prove", bl)],
+            ),
+            "broadcast_tx_sync": (self.broadcast_tx_sync, [Param("tx", b, True)]),
+            "broadcast_tx_async": (self.broadcast_tx_async, [Param("tx", b, True)]),
+            "broadcast_tx_commit": (self.broadcast_tx_commit, [Param("tx", b, True)]),
+            "check_tx": (self.check_tx, [Param("tx", b, True)]),
+            "tx": (self.tx, [Param("hash", h, True), Param("prove", bl)]),
+            "tx_search": (
+                self.tx_search,
+                [
+                    Param("query", s, True),
+                    Param("prove", bl),
+                    Param("page", i),
+                    Param("per_page", i),
+                    Param("order_by", s),
+                ],
+            ),
+            "block": (self.block, [Param("height", i)]),
+            "block_by_hash": (self.block_by_hash, [Param("hash", h, True)]),
+            "block_results": (self.block_results, [Param("height", i)]),
+            "blockchain": (self.blockchain, [Param("minHeight", i), Param("maxHeight", i)]),
+            "commit": (self.commit, [Param("height", i)]),
+            "validators": (
+                self.validators,
+                [Param("height", i), Param("page", i), Param("per_page", i)],
+            ),
+            "genesis": (self.genesis, []),
+            "num_unconfirmed_txs": (self.num_unconfirmed_txs, []),
+            "unconfirmed_txs": (self.unconfirmed_txs, [Param("limit", i)]),
+        }
+        devnet.listeners.append(self._on_block)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 26657) -> int:
+        app = web.Application(client_max_size=self.max_body_bytes)
+        app.router.add_post("/", self._http_post)
+        app.router.add_get("/websocket", self._websocket)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/{method}", self._http_get)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1]) if sockets else port
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        for futures in self._waiters.values():
+            for future in futures:
+                future.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._on_block in self.devnet.listeners:
+            self.devnet.listeners.remove(self._on_block)
+
+    # -- transport ----------------------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.Response:
+        names = "\n".join(sorted(self.methods))
+        return web.Response(text=f"Available endpoints:\n{names}\n")
+
+    async def _http_post(self, request: web.Request) -> web.Response:
+        too_big = (request.content_length or 0) > self.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while not too_big:
+            chunk = await request.content.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            too_big = size > self.max_body_bytes
+        body = b"".join(chunks)
+        if too_big:
+            error = RpcError(INVALID_REQUEST, f"request body exceeds {self.max_body_bytes} bytes")
+            return web.json_response(response(None, error=error), status=413)
+        try:
+            message = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            error = RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")
+            return web.json_response(response(None, error=error), status=500)
+        if isinstance(message, list):
+            if not message:
+                error = RpcError(INVALID_REQUEST, "empty batch")
+                return web.json_response(response(None, error=error))
+            return web.json_response([await self._dispatch(m) for m in message])
+        return web.json_response(await self._dispatch(message))
+
+    async def _http_get(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        entry = self.methods.get(method)
+        if entry is None:
+            return web.json_response(
+                response(None, error=RpcError(METHOD_NOT_FOUND, f"method {method!r} not found"))
+            )
+        try:
+            kwargs = bind(entry[1], dict(request.query), uri=True)
+            result = await entry[0](**kwargs)
+            return web.json_response(response(-1, result))
+        except RpcError as error:
+            return web.json_response(response(-1, error=error))
+        except Exception as exc:
+            log.exception("rpc %s failed", method)
+            return web.json_response(response(-1, error=RpcError(INTERNAL_ERROR, str(exc))))
+
+    async def _dispatch(
+        self, message: Any, ws: web.WebSocketResponse | None = None
+    ) -> dict[str, Any]:
+        if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+            return response(
+                message.get("id") if isinstance(message, dict) else None,
+                error=RpcError(INVALID_REQUEST, "expected a JSON-RPC 2.0 request object"),
+            )
+        id_ = message.get("id")
+        method = message["method"]
+        try:
+            if ws is not None and method in ("subscribe", "unsubscribe", "unsubscribe_all"):
+                return response(id_, await self._ws_method(ws, method, id_, message.get("params")))
+            entry = self.methods.get(method)
+            if entry is None:
+                raise RpcError(METHOD_NOT_FOUND, f"method {method!r} not found")
+            kwargs = bind(entry[1], message.get("params"))
+            return response(id_, await entry[0](**kwargs))
+        except RpcError as error:
+            return response(id_, error=error)
+        except Exception as exc:
+            log.exception("rpc %s failed", method)
+            return response(id_, error=RpcError(INTERNAL_ERROR, str(exc)))
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=self.max_body_bytes, heartbeat=30)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        ws_subs: dict[str, Subscription] = {}
+        self._ws_state[id(ws)] = ws_subs
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    if msg.type == WSMsgType.ERROR:
+                        break
+                    continue
+                try:
+                    message = json.loads(msg.data)
+                except ValueError as exc:
+                    error = RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")
+                    await ws.send_json(response(None, error=error))
+                    continue
+                await ws.send_json(await self._dispatch(message, ws))
+        finally:
+            for sub in ws_subs.values():
+                self._subscriptions.discard(sub)
+                sub.queue.put_nowait({})
+            self._ws_state.pop(id(ws), None)
+            self._sockets.discard(ws)
+        return ws
+
+    async def _ws_method(
+        self, ws: web.WebSocketResponse, method: str, id_: Any, params: Any
+    ) -> dict[str, Any]:
+        subs = self._ws_state.setdefault(id(ws), {})
+        if method == "unsubscribe_all":
+            for sub in subs.values():
+                self._subscriptions.discard(sub)
+                sub.queue.put_nowait({})
+            subs.clear()
+            return {}
+        query = bind([Param("query", "str", True)], params)["query"]
+        if method == "unsubscribe":
+            if query not in subs:
+                raise RpcError(INTERNAL_ERROR, "subscription not found")
+            sub = subs.pop(query)
+            self._subscriptions.discard(sub)
+            sub.queue.put_nowait({})
+            return {}
+        if query in subs:
+            raise RpcError(INTERNAL_ERROR, "already subscribed")
+        sub = Subscription(query, parse_query(query), id_, asyncio.Queue(maxsize=1000))
+        subs[query] = sub
+        self._subscriptions.add(sub)
+        asyncio.get_running_loop().create_task(self._pump(ws, sub))
+        return {}
+
+    async def _pump(self, ws: web.WebSocketResponse, sub: Subscription) -> None:
+        while True:
+            item = await sub.queue.get()
+            if not item or ws.closed:
+                return
+            try:
+                await ws.send_json(response(sub.id_, item))
+            except (ConnectionError, RuntimeError):
+                return
+
+    # -- events -------------------------------------------------------------------------
+
+    def _on_block(self, record: BlockRecord) -> None:
+        height = record.header.height
+        for index, raw in enumerate(record.txs):
+            for future in self._waiters.pop(tx_hash(raw), []):
+                if not future.done():
+                    future.set_result((record, index))
+        if not self._subscriptions:
+            return
+        previous = self.devnet.blocks.get(height - 1) if height > 1 else None
+        address = self.devnet.key.address
+        block_events = J.event_map(
+            record.results.events, {"tm.event": ["NewBlock"], "block.height": [str(height)]}
+        )
+        block_data = {
+            "type": "tendermint/event/NewBlock",
+            "value": {
+                "block": J.block_json(record, previous, address),
+                "block_id": J.block_id_json(record.hash),
+                "result_finalize_block": J.finalize_block_json(record.results),
+            },
+        }
+        tx_items = []
+        for index, raw in enumerate(record.txs):
+            result = record.results.tx_results[index]
+            events = J.event_map(
+                result.events,
+                {
+                    "tm.event": ["Tx"],
+                    "tx.hash": [J.hexu(tx_hash(raw))],
+                    "tx.height": [str(height)],
+                },
+            )
+            data = {
+                "type": "tendermint/event/Tx",
+                "value": {
+                    "TxResult": {
+                        "height": str(height),
+                        "index": index,
+                        "tx": J.b64(raw),
+                        "result": J.exec_result_json(result),
+                    }
+                },
+            }
+            tx_items.append((events, data))
+        for sub in list(self._subscriptions):
+            items = [(block_events, block_data), *tx_items]
+            for events, data in items:
+                if query_matches(sub.conditions, events):
+                    try:
+                        sub.queue.put_nowait({"query": sub.query, "data": data, "events": events})
+                    except asyncio.QueueFull:
+                        log.warning("subscriber too slow; dropping event for %s", sub.query)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _record(self, height: int | None) -> BlockRecord:
+        latest = self.devnet.height
+        if height is None or height == 0:
+            height = latest
+        if height < 1:
+            raise RpcError(INVALID_PARAMS, f"height must be greater than 0, but got {height}")
+        if height > latest:
+            raise RpcError(
+                INTERNAL_ERROR,
+                f"height {height} must be less than or equal to the current blockchain height "
+                f"{latest}",
+            )
+        record = self.devnet.blocks.get(height)
+        if record is None:
+            raise RpcError(INTERNAL_ERROR, f"block at height {height} not found")
+        return record
+
+    def _validator_json(self) -> dict[str, Any]:
+        key = self.devnet.key
+        return {
+            "address": J.hexu(key.address),
+            "pub_key": {"type": "tendermint/PubKeyEd25519", "value": J.b64(key.pub_key)},
+            "voting_power": str(sum(v.power for v in self.devnet.validator_updates()) or 10),
+        }
+
+    # -- methods ------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        return {}
+
+    async def status(self) -> dict[str, Any]:
+        d = self.devnet
+        latest = d.latest()
+        earliest = d.blocks.get(d.blocks.base) if d.blocks.base else None
+        genesis_ns = _genesis_ns(d)
+
+        def facts(r: BlockRecord | None) -> tuple[str, str, str, str]:
+            if r is None:
+                return "", "", "0", J.time_json(genesis_ns)
+            return (
+                J.hexu(r.hash),
+                J.hexu(r.results.app_hash),
+                str(r.header.height),
+                J.time_json(r.header.time_ns),
+            )
+
+        lb, la, lh, lt = facts(latest)
+        eb, ea, eh, et = facts(earliest)
+        return {
+            "node_info": {
+                "protocol_version": {"p2p": J.P2P_PROTOCOL, "block": J.BLOCK_PROTOCOL, "app": "1"},
+                "id": hashlib.sha256(d.key.pub_key).digest()[:20].hex(),
+                "listen_addr": "tcp://127.0.0.1:26656",
+                "network": d.chain_id,
+                "version": J.COMETBFT_VERSION,
+                "channels": "40202122233038606100",
+                "moniker": "aivm-devnet",
+                "other": {"tx_index": "on", "rpc_address": "tcp://127.0.0.1:26657"},
+            },
+            "sync_info": {
+                "latest_block_hash": lb,
+                "latest_app_hash": la,
+                "latest_block_height": lh,
+                "latest_block_time": lt,
+                "earliest_block_hash": eb,
+                "earliest_app_hash": ea,
+                "earliest_block_height": eh,
+                "earliest_block_time": et,
+                "catching_up": False,
+            },
+            "validator_info": self._validator_json(),
+        }
+
+    async def abci_info(self) -> dict[str, Any]:
+        info = self.devnet.app.info(pb.abci.RequestInfo())
+        return {
+            "response": {
+                "data": info.data,
+                "version": info.version,
+                "app_version": str(info.app_version),
+                "last_block_height": str(info.last_block_height),
+                "last_block_app_hash": J.b64(info.last_block_app_hash),
+            }
+        }
+
+    async def abci_query(
+        self, path: str | None, data: bytes | None, height: int | None, prove: bool | None
+    ) -> dict[str, Any]:
+        if height is not None and height < 0:
+            raise RpcError(INVALID_PARAMS, "height must be non-negative")
+        r = self.devnet.app.query(
+            pb.abci.RequestQuery(
+                path=path or "", data=data or b"", height=height or 0, prove=bool(prove)
+            )
+        )
+        proof_ops = (
+            {
+                "ops": [
+                    {"type": op.type, "key": J.b64(op.key), "data": J.b64(op.data)}
+                    for op in r.proof_ops.ops
+                ]
+            }
+            if r.proof_ops.ops
+            else None
+        )
+        return {
+            "response": {
+                "code": r.code,
+                "log": r.log,
+                "info": r.info,
+                "index": str(r.index),
+                "key": J.b64(r.key) if r.key else None,
+                "value": J.b64(r.value) if r.value else None,
+                "proofOps": proof_ops,
+                "height": str(r.height),
+                "codespace": r.codespace,
+            }
+        }
+
+    def _check(self, tx: bytes) -> pb.abci.ResponseCheckTx:
+        if not tx:
+            raise RpcError(INVALID_PARAMS, "tx is empty")
+        return self.devnet.check_tx(tx)
+
+    async def broadcast_tx_sync(self, tx: bytes) -> dict[str, Any]:
+        r = self._check(tx)
+        return {
+            "code": r.code,
+            "data": J.b64(r.data),
+            "log": r.log,
+            "codespace": r.codespace,
+            "hash": J.hexu(tx_hash(tx)),
+        }
+
+    async def broadcast_tx_async(self, tx: bytes) -> dict[str, Any]:
+        return await self.broadcast_tx_sync(tx)
+
+    async def check_tx(self, tx: bytes) -> dict[str, Any]:
+        if not tx:
+            raise RpcError(INVALID_PARAMS, "tx is empty")
+        r = self.devnet.app.check_tx(pb.abci.RequestCheckTx(tx=tx, type=pb.abci.NEW))
+        return J.check_tx_json(r)
+
+    async def broadcast_tx_commit(self, tx: bytes) -> dict[str, Any]:
+        h = tx_hash(tx)
+        future: asyncio.Future[tuple[BlockRecord, int]] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(h, []).append(future)
+        r = self._check(tx)
+        if r.code != 0:
+            self._waiters.pop(h, None)
+            return {
+                "check_tx": J.check_tx_json(r),
+                "tx_result": J.exec_result_json(pb.abci.ExecTxResult()),
+                "hash": J.hexu(h),
+                "height": "0",
+            }
+        try:
+            record, index = await asyncio.wait_for(future, self.commit_timeout_s)
+        except TimeoutError as exc:
+            raise RpcError(
+                INTERNAL_ERROR, "timed out waiting for tx to be included in a block"
+            ) from exc
+        return {
+            "check_tx": J.check_tx_json(r),
+            "tx_result": J.exec_result_json(record.results.tx_results[index]),
+            "hash": J.hexu(h),
+            "height": str(record.header.height),
+        }
+
+    async def tx(self, hash: bytes, prove: bool | None) -> dict[str, Any]:
+        found = self.devnet.blocks.find_tx(hash)
+        record = self.devnet.blocks.get(found[0]) if found else None
+        if found is None or record is None:
+            raise RpcError(INTERNAL_ERROR, f"tx ({J.hexu(hash)}) not found")
+        return J.tx_json(record, found[1])
+
+    async def tx_search(
+        self,
+        query: str,
+        prove: bool | None,
+        page: int | None,
+        per_page: int | None,
+        order_by: str | None,
+    ) -> dict[str, Any]:
+        conditions = parse_query(query)
+        equals: list[tuple[str, str]] = []
+        lo: int | None = None
+        hi: int | None = None
+        for c in conditions:
+            if c.key == "tx.height" and c.op != "=":
+                v = int(c.value)
+                if c.op in (">", ">="):
+                    bound = v + (c.op == ">")
+                    lo = bound if lo is None else max(lo, bound)
+                else:
+                    bound = v - (c.op == "<")
+                    hi = bound if hi is None else min(hi, bound)
+            elif c.op != "=":
+                raise RpcError(INVALID_PARAMS, f"operator {c.op} only supported on tx.height")
+            else:
+                key, value = c.key, c.value
+                if key == "tx.hash":
+                    value = value.upper()
+                equals.append((key, value))
+        order = (order_by or "asc").lower()
+        if order not in ("asc", "desc", ""):
+            raise RpcError(INVALID_PARAMS, "order_by must be 'asc' or 'desc'")
+        hits = self.devnet.blocks.search(equals, (lo, hi), descending=order == "desc")
+        per_page = _per_page(per_page)
+        total = len(hits)
+        page = _page(page, per_page, total)
+        chosen = hits[(page - 1) * per_page : page * per_page]
+        txs = []
+        cache: dict[int, BlockRecord] = {}
+        for height, index in chosen:
+            if height not in cache:
+                record = self.devnet.blocks.get(height)
+                assert record is not None
+                cache[height] = record
+            txs.append(J.tx_json(cache[height], index))
+        return {"txs": txs, "total_count": str(total)}
+
+    async def block(self, height: int | None) -> dict[str, Any]:
+        if self.devnet.height == 0:
+            return {"block_id": J.block_id_json(b""), "block": None}
+        record = self._record(height)
+        previous = self.devnet.blocks.get(record.header.height - 1)
+        return {
+            "block_id": J.block_id_json(record.hash),
+            "block": J.block_json(record, previous, self.devnet.key.address),
+        }
+
+    async def block_by_hash(self, hash: bytes) -> dict[str, Any]:
+        height = self.devnet.blocks.height_of_hash(hash)
+        if height is None:
+            return {"block_id": J.block_id_json(b""), "block": None}
+        return await self.block(height)
+
+    async def block_results(self, height: int | None) -> dict[str, Any]:
+        return J.block_results_json(self._record(height))
+
+    async def commit(self, height: int | None) -> dict[str, Any]:
+        record = self._record(height)
+        return {
+            "signed_header": {
+                "header": J.header_json(record.header),
+                "commit": J.commit_json(record, self.devnet.key.address),
+            },
+            "canonical": True,
+        }
+
+    async def blockchain(self, minHeight: int | None, maxHeight: int | None) -> dict[str, Any]:
+        latest = self.devnet.height
+        hi = min(maxHeight or latest, latest)
+        lo = max(minHeight or 1, 1)
+        if lo > hi and latest > 0:
+            raise RpcError(INVALID_PARAMS, f"min height {lo} can't be greater than max height {hi}")
+        lo = max(lo, hi - 19)
+        metas = []
+        for height in range(hi, lo - 1, -1):
+            record = self.devnet.blocks.get(height)
+            if record is not None:
+                metas.append(J.block_meta_json(record))
+        return {"last_height": str(latest), "block_metas": metas}
+
+    async def validators(
+        self, height: int | None, page: int | None, per_page: int | None
+    ) -> dict[str, Any]:
+        block_height = self._record(height).header.height if self.devnet.height else 0
+        validator = {**self._validator_json(), "proposer_priority": "0"}
+        return {
+            "block_height": str(block_height),
+            "validators": [validator],
+            "count": "1",
+            "total": "1",
+        }
+
+    async def genesis(self) -> dict[str, Any]:
+        return {"genesis": self.devnet.genesis.to_json()}
+
+    async def num_unconfirmed_txs(self) -> dict[str, Any]:
+        m = self.devnet.mempool
+        return {
+            "n_txs": str(len(m)),
+            "total": str(len(m)),
+            "total_bytes": str(m.size_bytes),
+            "txs": None,
+        }
+
+    async def unconfirmed_txs(self, limit: int | None) -> dict[str, Any]:
+        m = self.devnet.mempool
+        txs = m.txs()[: _per_page(limit)]
+        return {
+            "n_txs": str(len(txs)),
+            "total": str(len(m)),
+            "total_bytes": str(m.size_bytes),
+            "txs": [J.b64(t) for t in txs],
+        }
+
+
+def _per_page(per_page: int | None) -> int:
+    if per_page is None or per_page <= 0:
+        return DEFAULT_PER_PAGE
+    return min(per_page, MAX_PER_PAGE)
+
+
+def _page(page: int | None, per_page: int, total: int) -> int:
+    pages = max(1, (total + per_page - 1) // per_page)
+    page = 1 if page is None else page
+    if page < 1 or page > pages:
+        raise RpcError(INVALID_PARAMS, f"page should be within [1, {pages}] range, given {page}")
+    return page
+
+
+def _genesis_ns(devnet: Devnet) -> int:
+    from aivm.app.genesis import parse_time
+
+    seconds, nanos = parse_time(devnet.genesis.genesis_time)
+    return seconds * 1_000_000_000 + nanos
+
+
+__all__ = ["RpcError", "RpcServer"]

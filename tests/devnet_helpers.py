@@ -1,0 +1,100 @@
+"""Run a devnet (producer + JSON-RPC) on a background thread, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from aivm.node.devnet import Devnet, run_devnet
+
+
+class DevnetThread:
+    """A devnet on 127.0.0.1 with a free port, in its own thread and event loop."""
+
+    def __init__(self, home: Path, block_time_ms: int = 150, **kwargs: Any) -> None:
+        self.home = home
+        self.block_time_ms = block_time_ms
+        self.kwargs = kwargs
+        self.port = 0
+        self.devnet: Devnet | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.devnet = Devnet(self.home, out=io.StringIO(), **self.kwargs)
+
+        def ready(port: int) -> None:
+            self.port = port
+            self._ready.set()
+
+        await run_devnet(self.devnet, self.block_time_ms, 0, self._stop, ready)
+
+    def __enter__(self) -> DevnetThread:
+        self._thread.start()
+        self._ready.wait(20)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(20)
+        assert not self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def post_raw(url: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def rpc(url: str, method: str, params: Any = None, id_: int = 1) -> dict[str, Any]:
+    """One JSON-RPC call; returns the whole response object."""
+    body = json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params or {}})
+    return post_raw(url, body.encode())[1]
+
+
+def result(url: str, method: str, params: Any = None) -> Any:
+    response = rpc(url, method, params)
+    assert "error" not in response, response
+    return response["result"]
+
+
+def wait_height(url: str, height: int, timeout: float = 8.0) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        h = int(result(url, "status")["sync_info"]["latest_block_height"])
+        if h >= height:
+            return h
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"height {h} < {height}")
+        time.sleep(0.05)
