@@ -1,0 +1,161 @@
+"""Unmodified cosmjs (``@cosmjs/stargate``) queries and sends against the devnet's JSON-RPC.
+
+``tests/compat/cosmjs/send.mjs`` connects with ``StargateClient`` and
+``SigningStargateClient`` (which picks cosmjs' comet38 client from ``status``), queries chain id,
+height, balances and accounts, sends twice (fee ``"auto"``, which runs Simulate, and an explicit
+fee), finds both txs with ``getTx``/``searchTx``, decodes the other CometBFT methods with the
+comet38 client and waits for a websocket ``NewBlock``. It prints a JSON summary that is checked
+here against the chain as Python sees it.
+
+Needs ``node`` and ``npm`` (CI has both): their absence, or a failed ``npm ci``, fails the test.
+The dependencies are pinned by the committed ``package-lock.json``; ``node_modules`` is cached in
+that folder (git-ignored) and reinstalled only when ``package.json`` or the lock changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aivm.node.home import DEV_ACCOUNT_BALANCE, DEVNET_CHAIN_ID, HomePaths, load_dev_accounts
+from aivm.types import pb
+from devnet_helpers import DevnetThread, result, wait_height
+
+COSMJS_DIR = Path(__file__).resolve().parents[1] / "compat" / "cosmjs"
+STAMP = "node_modules/.aivm-install-stamp"
+DENOM = "ucgpt"
+
+pytestmark = pytest.mark.e2e
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"`{name}` is not on PATH: the cosmjs compatibility test needs Node.js and npm")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cosmjs_dir() -> Path:
+    """``tests/compat/cosmjs`` with its node_modules installed (``npm ci``), once per session."""
+    node, npm = _tool("node"), _tool("npm")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    if version.returncode != 0:
+        pytest.fail(f"`node --version` failed: {version.stderr.strip()}")
+    lock = COSMJS_DIR / "package-lock.json"
+    digest = hashlib.sha256(
+        (COSMJS_DIR / "package.json").read_bytes() + (lock.read_bytes() if lock.exists() else b"")
+    ).hexdigest()
+    # one installer at a time (pytest-xdist workers share the folder)
+    with open(Path(tempfile.gettempdir()) / "aivm-cosmjs-install.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        stamp = COSMJS_DIR / STAMP
+        if not (stamp.exists() and stamp.read_text() == digest):
+            command = [npm, "ci" if lock.exists() else "install", "--no-audit", "--no-fund"]
+            try:
+                done = subprocess.run(
+                    command, cwd=COSMJS_DIR, capture_output=True, text=True, timeout=300
+                )
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"`{' '.join(command[1:])}` in {COSMJS_DIR} timed out after 300 s")
+            if done.returncode != 0:
+                pytest.fail(
+                    f"`npm {' '.join(command[1:])}` in {COSMJS_DIR} failed "
+                    f"(exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+                )
+            stamp.write_text(digest)
+    return COSMJS_DIR
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[DevnetThread]:
+    with DevnetThread(tmp_path / "home", block_time_ms=150) as n:
+        wait_height(n.url, 2)
+        yield n
+
+
+def _query(url: str, path: str, request: Any, response_class: Any) -> Any:
+    r = result(url, "abci_query", {"path": path, "data": request.SerializeToString().hex()})
+    response = r["response"]
+    assert response["code"] == 0, response
+    return response_class.FromString(base64.b64decode(response["value"] or ""))
+
+
+def _balance(url: str, address: str) -> int:
+    value = _query(
+        url,
+        "/cosmos.bank.v1beta1.Query/Balance",
+        pb.bank_query.QueryBalanceRequest(address=address, denom=DENOM),
+        pb.bank_query.QueryBalanceResponse,
+    )
+    return int(value.balance.amount or 0)
+
+
+def _sequence(url: str, address: str) -> int:
+    account = _query(
+        url,
+        "/cosmos.auth.v1beta1.Query/Account",
+        pb.auth_query.QueryAccountRequest(address=address),
+        pb.auth_query.QueryAccountResponse,
+    )
+    return int(pb.auth.BaseAccount.FromString(account.account.value).sequence)
+
+
+def test_cosmjs_queries_and_sends(cosmjs_dir: Path, node: DevnetThread) -> None:
+    dev = load_dev_accounts(HomePaths(node.home))[0]
+    before = _balance(node.url, dev.address)
+    assert before == DEV_ACCOUNT_BALANCE
+
+    try:
+        run = subprocess.run(
+            [_tool("node"), "send.mjs", node.url, dev.mnemonic],
+            cwd=cosmjs_dir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"send.mjs timed out after 60 s; stderr:\n{exc.stderr!r}")
+    assert run.returncode == 0, f"send.mjs failed (exit {run.returncode}):\n{run.stderr}"
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+
+    # what cosmjs saw
+    assert summary["chainId"] == DEVNET_CHAIN_ID
+    assert summary["height"] >= 2
+    assert summary["from"] == dev.address
+    assert summary["balanceBefore"] == str(before)
+    assert summary["unfundedBalance"] == "0"
+    assert summary["unknownAccount"] is None
+    assert (summary["sequenceBefore"], summary["sequenceAfter"]) == (0, 2)
+    auto, explicit = summary["auto"], summary["explicit"]
+    assert auto["code"] == explicit["code"] == 0
+    # "auto" = simulated gas x 1.4 at 0.025ucgpt
+    assert 0 < int(auto["gasUsed"]) <= int(auto["gasWanted"])
+    assert int(auto["fee"]) == -(-int(auto["gasWanted"]) * 25 // 1000)
+    assert (explicit["gasWanted"], explicit["fee"]) == ("200000", "5000")
+    assert sorted(summary["searchByRecipient"]) == sorted([auto["hash"], explicit["hash"]])
+    assert summary["comet"]["version"].startswith("0.38.")
+
+    # the chain as Python sees it
+    fees = int(auto["fee"]) + int(explicit["fee"])
+    after = _balance(node.url, dev.address)
+    assert after == before - 12345 - 1000 - fees
+    assert summary["balanceAfter"] == str(after)
+    assert _balance(node.url, summary["to"]) == 13345
+    assert _balance(node.url, summary["unfunded"]) == 0
+    assert _sequence(node.url, dev.address) == 2
+    for sent in (auto, explicit):
+        tx = result(node.url, "tx", {"hash": sent["hash"]})
+        assert tx["height"] == str(sent["height"])
+        assert tx["tx_result"]["code"] == 0
+        assert tx["tx_result"]["gas_wanted"] == sent["gasWanted"]
