@@ -1,0 +1,563 @@
+"""The ``aivm`` command: keys, transactions, queries, node status and the embedded devnet.
+
+Follows Cosmos SDK CLI conventions (``aivm keys add``, ``aivm tx bank send``,
+``aivm query bank balances``, ``--node``, ``--chain-id``, ``--keyring-backend``, ``--fees``,
+``--gas auto``, ``-o json``). Global flags may be given before or after the subcommand;
+defaults come from ``<home>/config/client.toml`` (written by ``aivm init``).
+Errors print one line (``Error: ...``) and exit non-zero; set ``AIVM_DEBUG=1`` for tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from aivm.client import (
+    DEFAULT_GAS_ADJUSTMENT,
+    DEFAULT_GAS_PRICE,
+    DEFAULT_RPC,
+    ChainError,
+    Client,
+    ClientError,
+    Wallet,
+)
+from aivm.client.keyring import BACKENDS, Keyring, KeyringError
+from aivm.client.results import to_jsonable
+from aivm.types.address import is_valid_acc_address
+from aivm.types.errors import AivmError
+
+PASSPHRASE_ENV = "AIVM_KEYRING_PASSPHRASE"
+DEFAULT_HOME = "~/.aivm"
+DEFAULT_CHAIN_ID = "aivm-devnet-1"
+CLIENT_CONFIG = ("config", "client.toml")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one ``Error:`` line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and examples kept as written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"Error: {message} (see '{self.prog} --help')\n")
+
+
+# -- global flags ---------------------------------------------------------------------------
+
+
+def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Flags accepted everywhere; leaf copies use SUPPRESS so they never mask earlier values."""
+
+    def d(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    g = parser.add_argument_group("global flags")
+    g.add_argument("--home", default=d(None), help=f"client and node home (default {DEFAULT_HOME})")
+    g.add_argument("--node", default=d(None), help=f"CometBFT RPC address (default {DEFAULT_RPC})")
+    g.add_argument("--chain-id", default=d(None), help="chain id (default: asked from the node)")
+    g.add_argument(
+        "--keyring-backend",
+        choices=BACKENDS,
+        default=d(None),
+        help="keyring backend (default file)",
+    )
+    g.add_argument(
+        "--fees", default=d(None), help="fee to pay, e.g. 5000ucgpt (default: gas × gas price)"
+    )
+    g.add_argument("--gas-prices", default=d(None), help=f"gas price (default {DEFAULT_GAS_PRICE})")
+    g.add_argument("--gas", default=d(None), help="gas limit: 'auto' (simulate) or a number")
+    g.add_argument(
+        "--gas-adjustment",
+        type=float,
+        default=d(None),
+        help=f"factor on simulated gas (default {DEFAULT_GAS_ADJUSTMENT})",
+    )
+    g.add_argument("-y", "--yes", action="store_true", default=d(False), help="skip confirmations")
+    g.add_argument(
+        "-o", "--output", choices=("text", "json"), default=d(None), help="output format"
+    )
+
+
+class Settings:
+    """Flags resolved against ``client.toml`` and defaults."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.home = Path(args.home or os.environ.get("AIVM_HOME") or DEFAULT_HOME).expanduser()
+        config = self._read_config()
+        self.node: str = args.node or config.get("node") or DEFAULT_RPC
+        self.chain_id: str | None = args.chain_id or config.get("chain-id") or None
+        self.keyring_backend: str = args.keyring_backend or config.get("keyring-backend") or "file"
+        self.output: str = args.output or config.get("output") or "text"
+        self.gas_prices: str = args.gas_prices or config.get("gas-prices") or DEFAULT_GAS_PRICE
+        self.fees: str | None = args.fees
+        gas = args.gas or config.get("gas") or "auto"
+        if gas != "auto" and not str(gas).isdigit():
+            raise CliError(f"--gas must be 'auto' or a positive integer, got {gas!r}")
+        self.gas: int | str = "auto" if gas == "auto" else int(gas)
+        self.gas_adjustment: float = args.gas_adjustment or float(
+            config.get("gas-adjustment") or DEFAULT_GAS_ADJUSTMENT
+        )
+        self.yes: bool = bool(args.yes)
+
+    def _read_config(self) -> dict[str, Any]:
+        path = self.home.joinpath(*CLIENT_CONFIG)
+        if not path.exists():
+            return {}
+        try:
+            return tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise CliError(f"{path}: {exc}") from exc
+
+    def client(self) -> Client:
+        return Client(self.node, chain_id=self.chain_id, gas_price=self.gas_prices)
+
+    def keyring(self) -> Keyring:
+        return Keyring(self.home, self.keyring_backend, _passphrase)
+
+
+# -- prompts and output ---------------------------------------------------------------------
+
+
+def _passphrase(new: bool) -> str:
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    first = getpass.getpass("Enter keyring passphrase: ")
+    if new:
+        if len(first) < 8:
+            raise CliError("the keyring passphrase must be at least 8 characters")
+        if getpass.getpass("Re-enter keyring passphrase: ") != first:
+            raise CliError("passphrases do not match")
+    return first
+
+
+def _read_mnemonic() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Enter your bip39 mnemonic: ")
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise CliError("no mnemonic given on standard input")
+    return line
+
+
+def _confirm(s: Settings, question: str) -> None:
+    if s.yes:
+        return
+    print(f"{question} [y/N]: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise CliError("canceled (pass --yes to skip this confirmation)")
+
+
+def _text(value: Any, indent: int = 0) -> list[str]:
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, dict | list) and v:
+                lines.append(f"{pad}{k}:")
+                lines.extend(_text(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_scalar(v)}")
+    elif isinstance(value, list):
+        for item in value:
+            sub = _text(item, indent + 1)
+            if sub:
+                lines.append(f"{pad}- {sub[0].strip()}")
+                lines.extend(sub[1:])
+    else:
+        lines.append(f"{pad}{_scalar(value)}")
+    return lines
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v == [] or v == {}:
+        return "[]" if v == [] else "{}"
+    return str(v)
+
+
+def _emit(s: Settings, data: Any) -> None:
+    data = to_jsonable(data)
+    if s.output == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        print("\n".join(_text(data)))
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_status(s: Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        _emit(s, client.status())
+
+
+def cmd_init(s: Settings, args: argparse.Namespace) -> None:
+    path = s.home.joinpath(*CLIENT_CONFIG)
+    if path.exists() and not args.overwrite:
+        raise CliError(f"{path} already exists (pass --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {
+        "chain-id": s.chain_id or DEFAULT_CHAIN_ID,
+        "node": s.node,
+        "keyring-backend": s.keyring_backend,
+        "output": s.output,
+        "gas-prices": s.gas_prices,
+    }
+    body = "# aivm client configuration (flags override these)\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in values.items()
+    )
+    path.write_text(body)
+    _emit(s, {"config": str(path), **values})
+
+
+def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
+    from aivm.node.devnet import main as devnet_main
+
+    argv = [
+        "--home",
+        str(s.home),
+        "--block-time",
+        args.block_time,
+        "--rpc-port",
+        str(args.rpc_port),
+    ]
+    argv += ["--accounts", str(args.accounts), "--log-level", args.log_level]
+    if args.reset:
+        argv.append("--reset")
+    code = devnet_main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+def _key_out(s: Settings, info: Any, extra: dict[str, Any] | None = None) -> None:
+    _emit(s, {**to_jsonable(info), **(extra or {})})
+
+
+def cmd_keys_add(s: Settings, args: argparse.Namespace) -> None:
+    kr = s.keyring()
+    if args.recover:
+        info = kr.import_mnemonic(args.name, _read_mnemonic(), args.account, args.index)
+        _key_out(s, info)
+        return
+    info, mnemonic = kr.add(args.name, args.account, args.index)
+    if s.output == "json":
+        _key_out(s, info, {"mnemonic": mnemonic})
+        return
+    _key_out(s, info)
+    print(
+        "\n**Important** write this mnemonic phrase in a safe place.\n"
+        "It is the only way to recover your account if you ever forget your password.\n\n"
+        + mnemonic
+    )
+
+
+def cmd_keys_import(s: Settings, args: argparse.Namespace) -> None:
+    _key_out(s, s.keyring().import_mnemonic(args.name, _read_mnemonic(), args.account, args.index))
+
+
+def cmd_keys_list(s: Settings, args: argparse.Namespace) -> None:
+    keys = s.keyring().list()
+    if s.output == "json":
+        _emit(s, keys)
+    elif not keys:
+        print("No keys in the keyring (create one with 'aivm keys add NAME').")
+    else:
+        _emit(s, keys)
+
+
+def cmd_keys_show(s: Settings, args: argparse.Namespace) -> None:
+    info = s.keyring().show(args.name)
+    if args.address:
+        print(info.address)
+    else:
+        _key_out(s, info)
+
+
+def cmd_keys_delete(s: Settings, args: argparse.Namespace) -> None:
+    kr = s.keyring()
+    info = kr.show(args.name)
+    _confirm(s, f"Key '{info.name}' ({info.address}) will be deleted. Continue?")
+    kr.delete(info.name)
+    print(f"Key '{info.name}' deleted", file=sys.stderr)
+
+
+def cmd_keys_export(s: Settings, args: argparse.Namespace) -> None:
+    kr = s.keyring()
+    info = kr.show(args.name)
+    _confirm(s, f"This prints the mnemonic of '{info.name}' in clear text. Continue?")
+    mnemonic = kr.export(info.name)
+    if s.output == "json":
+        _key_out(s, info, {"mnemonic": mnemonic})
+    else:
+        print(mnemonic)
+
+
+def _wallet(s: Settings, who: str) -> Wallet:
+    return s.keyring().wallet(who)
+
+
+def cmd_tx_bank_send(s: Settings, args: argparse.Namespace) -> None:
+    wallet = _wallet(s, args.from_)
+    if not is_valid_acc_address(args.to):
+        raise CliError(f"invalid recipient address {args.to!r}")
+    with s.client() as client:
+        if not s.yes:
+            print(
+                f"send {args.amount} from {wallet.address} to {args.to}"
+                f" (gas {s.gas}, fees {s.fees or 'auto'}, memo {args.memo!r})",
+                file=sys.stderr,
+            )
+        _confirm(s, "confirm transaction before signing and broadcasting")
+        sent = client.send(wallet, args.to, args.amount, s.fees, s.gas, s.gas_adjustment, args.memo)
+        if args.wait:
+            _emit(s, client.wait_for_tx(sent.hash, timeout=args.timeout))
+        else:
+            _emit(
+                s,
+                {
+                    "txhash": sent.hash,
+                    "code": sent.code,
+                    "codespace": sent.codespace,
+                    "raw_log": sent.log,
+                },
+            )
+
+
+def cmd_query_balances(s: Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        if args.denom:
+            amount = client.balance(args.address, args.denom)
+            _emit(s, {"denom": args.denom, "amount": str(amount)})
+        else:
+            coins = client.balances(args.address)
+            _emit(s, {"balances": [{"denom": c.denom, "amount": str(c.amount)} for c in coins]})
+
+
+def cmd_query_account(s: Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        account = client.account(args.address)
+    if account is None:
+        raise ChainError("sdk", 22, f"account {args.address} not found")
+    data = to_jsonable(account)
+    data["account_number"], data["sequence"] = str(account.account_number), str(account.sequence)
+    _emit(s, data)
+
+
+def cmd_query_tx(s: Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        found = client.tx(args.hash)
+    if found is None:
+        raise CliError(f"tx {args.hash.upper()} not found")
+    _emit(s, found)
+
+
+def cmd_query_block(s: Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        _emit(s, client.block(args.height))
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+Handler = Callable[[Settings, argparse.Namespace], None]
+
+
+def build_parser() -> Parser:
+    root = Parser(
+        prog="aivm",
+        description="AIVM: an AI-first Cosmos-compatible chain (keys, txs, queries, devnet).",
+        epilog=(
+            "examples:\n"
+            "  aivm devnet --home ~/.aivm                 # run a local chain\n"
+            "  aivm keys add alice --keyring-backend test\n"
+            "  aivm tx bank send alice aivm1... 1000ucgpt --yes\n"
+            "  aivm query bank balances aivm1... -o json\n"
+            "  aivm status --node http://127.0.0.1:26657"
+        ),
+    )
+    _global_flags(root, suppress=False)
+    subs = root.add_subparsers(dest="command", metavar="COMMAND")
+
+    def leaf(
+        group: Any, name: str, handler: Handler, help_: str, examples: str, **kw: Any
+    ) -> Parser:
+        p: Parser = group.add_parser(
+            name, help=help_, description=help_, epilog="examples:\n" + examples, **kw
+        )
+        _global_flags(p, suppress=True)
+        p.set_defaults(handler=handler)
+        return p
+
+    def branch(group: Any, name: str, help_: str, **kw: Any) -> Any:
+        p = group.add_parser(name, help=help_, description=help_, **kw)
+        p.set_defaults(handler=None, branch=p)
+        return p.add_subparsers(metavar="COMMAND")
+
+    leaf(
+        subs,
+        "status",
+        cmd_status,
+        "Show the node's chain id and latest block",
+        "  aivm status -o json",
+    )
+    p = leaf(
+        subs,
+        "init",
+        cmd_init,
+        "Write <home>/config/client.toml with the node, chain id and keyring backend",
+        "  aivm init --chain-id aivm-devnet-1 --keyring-backend test",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing client.toml")
+    p = leaf(
+        subs,
+        "devnet",
+        cmd_devnet,
+        "Run the embedded single-validator devnet (RPC on --rpc-port)",
+        "  aivm devnet\n  aivm devnet --home /tmp/dev --block-time 500ms --reset --accounts 5",
+    )
+    p.add_argument(
+        "--block-time", default="1s", help="block interval, e.g. 1s or 500ms (default 1s)"
+    )
+    p.add_argument("--rpc-port", type=int, default=26657, help="JSON-RPC port (default 26657)")
+    p.add_argument("--accounts", type=int, default=3, help="funded dev accounts at first start")
+    p.add_argument("--reset", action="store_true", help="wipe the home's chain data first")
+    p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+
+    keys = branch(subs, "keys", "Manage the local keyring")
+    p = leaf(
+        keys,
+        "add",
+        cmd_keys_add,
+        "Create a new key (or recover one with --recover) and store it",
+        '  aivm keys add alice\n'
+        '  echo "$MNEMONIC" | aivm keys add bob --recover --keyring-backend test',
+    )
+    p.add_argument("name")
+    p.add_argument(
+        "--recover", action="store_true", help="read a mnemonic instead of generating one"
+    )
+    p.add_argument("--account", type=int, default=0, help="HD account (m/44'/118'/ACCOUNT'/0/i)")
+    p.add_argument("--index", type=int, default=0, help="HD address index")
+    p = leaf(
+        keys,
+        "import",
+        cmd_keys_import,
+        "Import a key from a BIP39 mnemonic (prompted, or read from stdin)",
+        "  aivm keys import alice\n"
+        "  cat mnemonic.txt | aivm keys import alice --keyring-backend test",
+    )
+    p.add_argument("name")
+    p.add_argument("--account", type=int, default=0, help="HD account")
+    p.add_argument("--index", type=int, default=0, help="HD address index")
+    leaf(keys, "list", cmd_keys_list, "List all keys", "  aivm keys list -o json")
+    p = leaf(
+        keys, "show", cmd_keys_show, "Show a key by name or address", "  aivm keys show alice -a"
+    )
+    p.add_argument("name")
+    p.add_argument("-a", "--address", action="store_true", help="print only the address")
+    p = leaf(keys, "delete", cmd_keys_delete, "Delete a key", "  aivm keys delete alice --yes")
+    p.add_argument("name")
+    p = leaf(
+        keys,
+        "export",
+        cmd_keys_export,
+        "Print a key's mnemonic (asks for confirmation)",
+        "  aivm keys export alice",
+    )
+    p.add_argument("name")
+
+    tx = branch(subs, "tx", "Sign and broadcast transactions")
+    bank = branch(tx, "bank", "Bank module transactions")
+    p = leaf(
+        bank,
+        "send",
+        cmd_tx_bank_send,
+        "Send coins from a keyring key to an address",
+        "  aivm tx bank send alice aivm1... 1000ucgpt\n"
+        "  aivm tx bank send alice aivm1... 5ucgpt --fees 5000ucgpt --gas 200000 --yes --wait",
+    )
+    p.add_argument("from_", metavar="FROM", help="key name or address in the keyring")
+    p.add_argument("to", metavar="TO", help="recipient address (aivm1...)")
+    p.add_argument("amount", metavar="AMOUNT", help="coins, e.g. 1000ucgpt or 5ucgpt,3foo")
+    p.add_argument("--memo", default="", help="transaction memo")
+    p.add_argument("--wait", action="store_true", help="wait until the tx is in a block")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to --wait (default 30)")
+
+    query = branch(subs, "query", "Query chain state", aliases=["q"])
+    qbank = branch(query, "bank", "Bank module queries")
+    p = leaf(
+        qbank,
+        "balances",
+        cmd_query_balances,
+        "Balances of an address",
+        "  aivm query bank balances aivm1...\n"
+        "  aivm q bank balances aivm1... --denom ucgpt -o json",
+    )
+    p.add_argument("address")
+    p.add_argument("--denom", default=None, help="only this denom")
+    p = leaf(
+        query,
+        "account",
+        cmd_query_account,
+        "Account number, sequence and pubkey",
+        "  aivm query account aivm1...",
+    )
+    p.add_argument("address")
+    p = leaf(
+        query, "tx", cmd_query_tx, "An included transaction by hash", "  aivm query tx 5E1F..."
+    )
+    p.add_argument("hash")
+    p = leaf(
+        query, "block", cmd_query_block, "A block (latest when no height)", "  aivm query block 10"
+    )
+    p.add_argument("height", type=int, nargs="?", default=None)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``aivm``; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        target = getattr(args, "branch", parser)
+        target.print_help()
+        return 0 if args.command is None and argv is not None and not list(argv) else 2
+    try:
+        handler(Settings(args), args)
+        return 0
+    except (ChainError, ClientError, KeyringError, CliError, AivmError, ValueError, OSError) as exc:
+        if os.environ.get("AIVM_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"Error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("AIVM_DEBUG"):
+            raise
+        print(f"Error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

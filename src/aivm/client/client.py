@@ -1,0 +1,534 @@
+"""RPC clients for an AIVM node: :class:`AsyncClient` (aiohttp) and :class:`Client` (blocking).
+
+Both speak the CometBFT 0.38 JSON-RPC (port 26657) that ``aivm devnet`` and a CometBFT node
+serve. Queries go through ``abci_query`` with the Cosmos gRPC paths and protobuf bytes, so
+the same code works against any Cosmos-compatible node.
+
+Example (blocking)::
+
+    from aivm.client import Client, Wallet
+
+    with Client("http://127.0.0.1:26657") as client:
+        wallet = Wallet.from_mnemonic(mnemonic)
+        print(client.balance(wallet.address))              # 1000000000000
+        sent = client.send(wallet, "aivm1...", "1000ucgpt")  # auto gas, fee at 0.025ucgpt
+        result = client.wait_for_tx(sent.hash)
+        assert result.ok
+
+Example (asyncio)::
+
+    async with AsyncClient() as client:
+        status = await client.status()
+        print(status.chain_id, status.latest_block_height)
+
+:class:`Client` runs the very same :class:`AsyncClient` code on a private event-loop thread,
+so it also works where an event loop is already running (Jupyter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import aiohttp
+
+from aivm.client.errors import ChainError, NodeUnreachableError, RpcError, TxTimeoutError
+from aivm.client.results import Account, Block, BroadcastResult, Status, TxResult
+from aivm.client.tx import bank_send
+from aivm.client.wallet import Wallet
+from aivm.types import pb
+from aivm.types.address import acc_address_bytes
+from aivm.types.coin import Coin, Coins, parse_coins
+
+__all__ = [
+    "DEFAULT_GAS_ADJUSTMENT",
+    "DEFAULT_GAS_PRICE",
+    "DEFAULT_RPC",
+    "AsyncClient",
+    "Client",
+    "parse_gas_price",
+]
+
+DEFAULT_RPC = "http://127.0.0.1:26657"
+DEFAULT_GAS_PRICE = "0.025ucgpt"
+DEFAULT_GAS_ADJUSTMENT = 1.5
+DEFAULT_DENOM = "ucgpt"
+
+CoinsLike = int | str | Coin | Sequence[Coin]
+T = TypeVar("T")
+
+
+def parse_gas_price(text: str) -> tuple[Fraction, str]:
+    """``"0.025ucgpt"`` → ``(Fraction(1, 40), "ucgpt")``; exact, no floats."""
+    text = text.strip()
+    i = 0
+    while i < len(text) and (text[i].isdigit() or text[i] == "."):
+        i += 1
+    amount, denom = text[:i], text[i:].strip()
+    if not amount or not denom or amount.count(".") > 1:
+        raise ValueError(f"invalid gas price {text!r}; expected e.g. 0.025ucgpt")
+    return Fraction(amount), denom
+
+
+def to_coins(value: CoinsLike, denom: str = DEFAULT_DENOM) -> list[Coin]:
+    """An amount in any accepted form (``1000``, ``"1000ucgpt"``, Coin, [Coin]) as a coin list."""
+    if isinstance(value, bool):
+        raise TypeError("amount must be an int, a coin string, a Coin or a list of Coins")
+    if isinstance(value, int):
+        return [Coin(denom, value)]
+    if isinstance(value, str):
+        return list(parse_coins(value))
+    if isinstance(value, Coin):
+        return [value]
+    return list(Coins(value))
+
+
+def _check_address(address: str) -> bytes:
+    return acc_address_bytes(address)
+
+
+class AsyncClient:
+    """Asynchronous client of a node's CometBFT JSON-RPC.
+
+    ``chain_id`` is read from ``status`` on first use unless given. Use as an async context
+    manager, or call :meth:`close` when done.
+    """
+
+    def __init__(
+        self,
+        rpc: str = DEFAULT_RPC,
+        rest: str | None = None,
+        *,
+        chain_id: str | None = None,
+        gas_price: str = DEFAULT_GAS_PRICE,
+        timeout: float = 30.0,
+    ) -> None:
+        self.rpc = rpc.rstrip("/")
+        self.rest = rest
+        self._chain_id = chain_id
+        self.gas_price, self.fee_denom = parse_gas_price(gas_price)
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._next_id = 0
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """One JSON-RPC call; returns ``result`` or raises :class:`RpcError`.
+
+        Example: ``await client.call("abci_info")``.
+        """
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._next_id += 1
+        body = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
+        try:
+            async with self._session.post(self.rpc + "/", json=body) as resp:
+                text = await resp.text()
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            raise NodeUnreachableError(f"cannot reach node at {self.rpc}: {exc}") from exc
+        except TimeoutError as exc:
+            raise NodeUnreachableError(f"node at {self.rpc} did not answer in time") from exc
+        try:
+            answer = json.loads(text)
+        except ValueError as exc:
+            raise RpcError(
+                -32700, f"node answered non-JSON (HTTP {resp.status})", text[:200]
+            ) from exc
+        if not isinstance(answer, dict):
+            raise RpcError(-32700, "node answered an unexpected JSON value", text[:200])
+        if answer.get("error"):
+            err = answer["error"]
+            raise RpcError(
+                int(err.get("code", 0)), str(err.get("message", "")), str(err.get("data", ""))
+            )
+        return answer.get("result")
+
+    async def abci_query(self, path: str, data: bytes = b"", height: int = 0) -> bytes:
+        """Raw ``abci_query``; returns the response value or raises :class:`ChainError`."""
+        params: dict[str, Any] = {"path": path, "data": data.hex()}
+        if height:
+            params["height"] = str(height)
+        response = (await self.call("abci_query", **params))["response"]
+        code = int(response.get("code", 0))
+        if code != 0:
+            raise ChainError(str(response.get("codespace", "")), code, str(response.get("log", "")))
+        return base64.b64decode(response.get("value") or "")
+
+    async def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
+        """A gRPC-style query: ``request`` protobuf in, decoded ``response_type`` out.
+
+        Example::
+
+            res = await client.query("/cosmos.bank.v1beta1.Query/Params",
+                                     pb.bank_query.QueryParamsRequest(),
+                                     pb.bank_query.QueryParamsResponse)
+        """
+        value = await self.abci_query(path, request.SerializeToString())
+        decoded: pb.M = response_type.FromString(value)
+        return decoded
+
+    # -- chain -------------------------------------------------------------------------------
+
+    async def status(self) -> Status:
+        """Node identity and latest block (``status``)."""
+        return Status.from_json(await self.call("status"))
+
+    async def chain_id(self) -> str:
+        """The chain id (given at construction, else read once from ``status``)."""
+        if self._chain_id is None:
+            self._chain_id = (await self.status()).chain_id
+        return self._chain_id
+
+    async def block(self, height: int | None = None) -> Block:
+        """The block at ``height`` (latest when None)."""
+        params = {"height": str(height)} if height is not None else {}
+        return Block.from_json(await self.call("block", **params))
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def balance(self, address: str, denom: str = DEFAULT_DENOM) -> int:
+        """Balance of ``address`` in ``denom`` (0 when it holds none)."""
+        _check_address(address)
+        res = await self.query(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            pb.bank_query.QueryBalanceRequest(address=address, denom=denom),
+            pb.bank_query.QueryBalanceResponse,
+        )
+        return int(res.balance.amount or 0)
+
+    async def balances(self, address: str) -> Coins:
+        """All balances of ``address`` (every page)."""
+        _check_address(address)
+        coins: list[Coin] = []
+        key = b""
+        while True:
+            res = await self.query(
+                "/cosmos.bank.v1beta1.Query/AllBalances",
+                pb.bank_query.QueryAllBalancesRequest(
+                    address=address, pagination=pb.pagination.PageRequest(key=key, limit=100)
+                ),
+                pb.bank_query.QueryAllBalancesResponse,
+            )
+            coins.extend(Coin(c.denom, int(c.amount)) for c in res.balances)
+            key = bytes(res.pagination.next_key)
+            if not key:
+                return Coins(coins)
+
+    async def account(self, address: str) -> Account | None:
+        """The account at ``address``, or None when the chain has never seen it."""
+        _check_address(address)
+        try:
+            res = await self.query(
+                "/cosmos.auth.v1beta1.Query/Account",
+                pb.auth_query.QueryAccountRequest(address=address),
+                pb.auth_query.QueryAccountResponse,
+            )
+        except ChainError as err:
+            if err.codespace == "sdk" and err.code == 22:
+                return None
+            raise
+        base = pb.unpack_any(res.account, pb.auth.BaseAccount)
+        pubkey: bytes | None = None
+        if base.HasField("pub_key") and base.pub_key.value:
+            pubkey = bytes(pb.secp256k1.PubKey.FromString(base.pub_key.value).key)
+        return Account(base.address, int(base.account_number), int(base.sequence), pubkey)
+
+    async def tx(self, hash: str) -> TxResult | None:
+        """The included tx with this hash (hex), or None when the node does not know it."""
+        try:
+            return TxResult.from_json(await self.call("tx", hash=_hash_b64(hash)))
+        except RpcError as err:
+            if "not found" in err.data:
+                return None
+            raise
+
+    # -- transactions ------------------------------------------------------------------------
+
+    async def simulate(self, msgs: Sequence[pb.Message], wallet: Wallet, memo: str = "") -> int:
+        """Gas the messages would use, signed by ``wallet`` (raises :class:`ChainError`)."""
+        account = await self.account(wallet.address)
+        sequence = account.sequence if account is not None else 0
+        request = pb.tx_service.SimulateRequest(tx_bytes=wallet.unsigned_tx(msgs, sequence, memo))
+        res = await self.query(
+            "/cosmos.tx.v1beta1.Service/Simulate", request, pb.tx_service.SimulateResponse
+        )
+        return int(res.gas_info.gas_used)
+
+    def fee_for(self, gas: int) -> list[Coin]:
+        """``ceil(gas × gas_price)`` in the fee denom."""
+        return [Coin(self.fee_denom, math.ceil(self.gas_price * gas))]
+
+    async def sign_and_broadcast(
+        self,
+        wallet: Wallet,
+        msgs: Sequence[pb.Message],
+        fee: CoinsLike | None = None,
+        gas: int | str = "auto",
+        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
+        memo: str = "",
+        mode: str = "sync",
+    ) -> BroadcastResult:
+        """Sign ``msgs`` with ``wallet`` and broadcast them.
+
+        ``gas="auto"`` simulates and multiplies by ``gas_adjustment``; ``fee=None`` pays
+        ``ceil(gas × gas_price)``. Raises :class:`ChainError` when CheckTx rejects the tx.
+        """
+        account = await self.account(wallet.address)
+        if account is None:
+            raise ChainError(
+                "sdk", 9, f"account {wallet.address} does not exist on chain; fund it first"
+            )
+        if gas == "auto":
+            used = await self.simulate(msgs, wallet, memo)
+            gas_limit = math.ceil(Fraction(str(gas_adjustment)) * used)
+        else:
+            gas_limit = int(gas)
+        fee_coins = self.fee_for(gas_limit) if fee is None else to_coins(fee, self.fee_denom)
+        raw = wallet.sign_tx(
+            msgs,
+            account_number=account.account_number,
+            sequence=account.sequence,
+            chain_id=await self.chain_id(),
+            fee=fee_coins,
+            gas_limit=gas_limit,
+            memo=memo,
+        )
+        return await self.broadcast(raw, mode)
+
+    async def send(
+        self,
+        wallet: Wallet,
+        to: str,
+        amount: CoinsLike,
+        fee: CoinsLike | None = None,
+        gas: int | str = "auto",
+        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
+        memo: str = "",
+    ) -> BroadcastResult:
+        """Send ``amount`` (``1000``, ``"1000ucgpt"``, a Coin or Coins) from ``wallet`` to ``to``.
+
+        Returns once CheckTx accepted the tx; pass the hash to :meth:`wait_for_tx`.
+        """
+        msg = bank_send(wallet.address_bytes, _check_address(to), to_coins(amount))
+        return await self.sign_and_broadcast(wallet, [msg], fee, gas, gas_adjustment, memo)
+
+    async def broadcast(self, tx_bytes: bytes, mode: str = "sync") -> BroadcastResult:
+        """Broadcast a signed TxRaw (``mode``: ``sync``, ``async`` or ``commit``).
+
+        Raises :class:`ChainError` when CheckTx (or, for ``commit``, execution) fails.
+        """
+        if mode not in ("sync", "async", "commit"):
+            raise ValueError(f"broadcast mode must be sync, async or commit, got {mode!r}")
+        tx = base64.b64encode(tx_bytes).decode()
+        res = await self.call(f"broadcast_tx_{mode}", tx=tx)
+        check = res.get("check_tx", res) if mode == "commit" else res
+        txhash = str(res.get("hash", "")).upper()
+        code = int(check.get("code", 0))
+        if code == 0 and mode == "commit":
+            check = res.get("tx_result") or {}
+            code = int(check.get("code", 0))
+        if code != 0:
+            raise ChainError(
+                str(check.get("codespace", "")), code, str(check.get("log", "")), txhash
+            )
+        return BroadcastResult(
+            txhash, code, str(check.get("codespace", "")), str(check.get("log", ""))
+        )
+
+    async def wait_for_tx(
+        self, hash: str, timeout: float = 30.0, poll: float = 0.2, check: bool = True
+    ) -> TxResult:
+        """Poll until the tx is in a block; raise :class:`TxTimeoutError` after ``timeout`` s.
+
+        With ``check=True`` a tx that failed in execution raises :class:`ChainError`.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await self.tx(hash)
+            if found is not None:
+                if check and not found.ok:
+                    raise ChainError(found.codespace, found.code, found.log, found.hash)
+                return found
+            if time.monotonic() >= deadline:
+                raise TxTimeoutError(f"tx {hash.upper()} not included after {timeout:g}s")
+            await asyncio.sleep(poll)
+
+
+def _hash_b64(hash: str) -> str:
+    text = hash.strip()
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError as exc:
+        raise ValueError(f"tx hash must be 64 hex characters, got {hash!r}") from exc
+    if len(raw) != 32:
+        raise ValueError(f"tx hash must be 64 hex characters, got {hash!r}")
+    return base64.b64encode(raw).decode()
+
+
+class Client:
+    """Blocking client with the same methods as :class:`AsyncClient`.
+
+    Example::
+
+        with Client("http://127.0.0.1:26657") as client:
+            print(client.status().latest_block_height)
+    """
+
+    def __init__(
+        self,
+        rpc: str = DEFAULT_RPC,
+        rest: str | None = None,
+        *,
+        chain_id: str | None = None,
+        gas_price: str = DEFAULT_GAS_PRICE,
+        timeout: float = 30.0,
+    ) -> None:
+        self.aio = AsyncClient(rpc, rest, chain_id=chain_id, gas_price=gas_price, timeout=timeout)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def rpc(self) -> str:
+        return self.aio.rpc
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="aivm-client", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def close(self) -> None:
+        """Close the HTTP session and stop the private event loop."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.aio.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+    def __del__(self) -> None:
+        loop = getattr(self, "_loop", None)
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+
+    def call(self, method: str, **params: Any) -> Any:
+        """See :meth:`AsyncClient.call`."""
+        return self._run(self.aio.call(method, **params))
+
+    def abci_query(self, path: str, data: bytes = b"", height: int = 0) -> bytes:
+        """See :meth:`AsyncClient.abci_query`."""
+        return self._run(self.aio.abci_query(path, data, height))
+
+    def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
+        """See :meth:`AsyncClient.query`."""
+        return self._run(self.aio.query(path, request, response_type))
+
+    def status(self) -> Status:
+        """See :meth:`AsyncClient.status`."""
+        return self._run(self.aio.status())
+
+    def chain_id(self) -> str:
+        """See :meth:`AsyncClient.chain_id`."""
+        return self._run(self.aio.chain_id())
+
+    def block(self, height: int | None = None) -> Block:
+        """See :meth:`AsyncClient.block`."""
+        return self._run(self.aio.block(height))
+
+    def balance(self, address: str, denom: str = DEFAULT_DENOM) -> int:
+        """See :meth:`AsyncClient.balance`."""
+        return self._run(self.aio.balance(address, denom))
+
+    def balances(self, address: str) -> Coins:
+        """See :meth:`AsyncClient.balances`."""
+        return self._run(self.aio.balances(address))
+
+    def account(self, address: str) -> Account | None:
+        """See :meth:`AsyncClient.account`."""
+        return self._run(self.aio.account(address))
+
+    def tx(self, hash: str) -> TxResult | None:
+        """See :meth:`AsyncClient.tx`."""
+        return self._run(self.aio.tx(hash))
+
+    def simulate(self, msgs: Sequence[pb.Message], wallet: Wallet, memo: str = "") -> int:
+        """See :meth:`AsyncClient.simulate`."""
+        return self._run(self.aio.simulate(msgs, wallet, memo))
+
+    def fee_for(self, gas: int) -> list[Coin]:
+        """See :meth:`AsyncClient.fee_for`."""
+        return self.aio.fee_for(gas)
+
+    def sign_and_broadcast(
+        self,
+        wallet: Wallet,
+        msgs: Sequence[pb.Message],
+        fee: CoinsLike | None = None,
+        gas: int | str = "auto",
+        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
+        memo: str = "",
+        mode: str = "sync",
+    ) -> BroadcastResult:
+        """See :meth:`AsyncClient.sign_and_broadcast`."""
+        return self._run(
+            self.aio.sign_and_broadcast(wallet, msgs, fee, gas, gas_adjustment, memo, mode)
+        )
+
+    def send(
+        self,
+        wallet: Wallet,
+        to: str,
+        amount: CoinsLike,
+        fee: CoinsLike | None = None,
+        gas: int | str = "auto",
+        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
+        memo: str = "",
+    ) -> BroadcastResult:
+        """See :meth:`AsyncClient.send`."""
+        return self._run(self.aio.send(wallet, to, amount, fee, gas, gas_adjustment, memo))
+
+    def broadcast(self, tx_bytes: bytes, mode: str = "sync") -> BroadcastResult:
+        """See :meth:`AsyncClient.broadcast`."""
+        return self._run(self.aio.broadcast(tx_bytes, mode))
+
+    def wait_for_tx(
+        self, hash: str, timeout: float = 30.0, poll: float = 0.2, check: bool = True
+    ) -> TxResult:
+        """See :meth:`AsyncClient.wait_for_tx`."""
+        return self._run(self.aio.wait_for_tx(hash, timeout, poll, check))
