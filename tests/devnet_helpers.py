@@ -98,3 +98,35 @@ def wait_height(url: str, height: int, timeout: float = 8.0) -> int:
         if time.monotonic() > deadline:
             raise TimeoutError(f"height {h} < {height}")
         time.sleep(0.05)
+
+
+class DevnetRestThread(DevnetThread):
+    """A DevnetThread that also serves the REST gateway (``rest_url``) on a free port."""
+
+    rest_port = 0
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.devnet = Devnet(self.home, out=io.StringIO(), **self.kwargs)
+
+        def rest_ready(port: int) -> None:
+            self.rest_port = port
+
+        def ready(port: int) -> None:
+            self.port = port
+            self._ready.set()
+
+        await run_devnet(
+            self.devnet,
+            self.block_time_ms,
+            0,
+            self._stop,
+            ready,
+            rest_port=0,
+            on_rest_ready=rest_ready,
+        )
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"

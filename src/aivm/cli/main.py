@@ -236,6 +236,8 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
         "--rpc-port",
         str(args.rpc_port),
     ]
+    if args.rest_port >= 0:
+        argv += ["--rest-port", str(args.rest_port)]
     argv += ["--accounts", str(args.accounts), "--log-level", args.log_level]
     if args.reset:
         argv.append("--reset")
@@ -426,13 +428,19 @@ def build_parser() -> Parser:
         subs,
         "devnet",
         cmd_devnet,
-        "Run the embedded single-validator devnet (RPC on --rpc-port)",
+        "Run the embedded single-validator devnet (RPC on --rpc-port, REST on --rest-port)",
         "  aivm devnet\n  aivm devnet --home /tmp/dev --block-time 500ms --reset --accounts 5",
     )
     p.add_argument(
         "--block-time", default="1s", help="block interval, e.g. 1s or 500ms (default 1s)"
     )
     p.add_argument("--rpc-port", type=int, default=26657, help="JSON-RPC port (default 26657)")
+    p.add_argument(
+        "--rest-port",
+        type=int,
+        default=1317,
+        help="REST gateway port (default 1317; 0 = a free port; -1 = no REST gateway)",
+    )
     p.add_argument("--accounts", type=int, default=3, help="funded dev accounts at first start")
     p.add_argument("--reset", action="store_true", help="wipe the home's chain data first")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -443,7 +451,7 @@ def build_parser() -> Parser:
         "add",
         cmd_keys_add,
         "Create a new key (or recover one with --recover) and store it",
-        '  aivm keys add alice\n'
+        "  aivm keys add alice\n"
         '  echo "$MNEMONIC" | aivm keys add bob --recover --keyring-backend test',
     )
     p.add_argument("name")

@@ -272,13 +272,30 @@ async def run_devnet(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
     max_body_bytes: int = 1_000_000,
+    rest_port: int | None = None,
+    on_rest_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Produce blocks every ``block_time_ms`` and serve JSON-RPC until ``stop`` is set."""
+    """Produce blocks every ``block_time_ms`` and serve JSON-RPC until ``stop`` is set.
+
+    With ``rest_port`` (0 = a free port) the REST gateway also runs, in front of the RPC.
+    """
+    from aivm.node.rest import RestGateway
     from aivm.node.rpc import RpcServer
 
     stop = stop or asyncio.Event()
     server = RpcServer(devnet, max_body_bytes=max_body_bytes)
     port = await server.start("127.0.0.1", rpc_port)
+    gateway: RestGateway | None = None
+    if rest_port is not None:
+        gateway = RestGateway(f"http://127.0.0.1:{port}", max_body_bytes=max_body_bytes)
+        try:
+            rest_bound = await gateway.start("127.0.0.1", rest_port)
+        except BaseException:
+            await server.stop()
+            devnet.close()
+            raise
+        if on_rest_ready is not None:
+            on_rest_ready(rest_bound)
     if on_ready is not None:
         on_ready(port)
     loop = asyncio.get_running_loop()
@@ -294,6 +311,8 @@ async def run_devnet(
             devnet.produce_block()
             next_at = max(next_at + interval, loop.time())
     finally:
+        if gateway is not None:
+            await gateway.stop()
         await server.stop()
         devnet.close()
 
@@ -303,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", default=str(DEFAULT_HOME))
     parser.add_argument("--block-time", type=parse_duration_ms, default=1000)
     parser.add_argument("--rpc-port", type=int, default=26657)
+    parser.add_argument(
+        "--rest-port", type=int, default=None, help="also serve the REST gateway (0 = free port)"
+    )
     parser.add_argument("--accounts", type=int, default=3)
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--log-level", default="INFO")
@@ -323,7 +345,18 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
-        await run_devnet(devnet, args.block_time, args.rpc_port, stop, ready)
+        def rest_ready(port: int) -> None:
+            print(f"REST gateway on http://127.0.0.1:{port}", flush=True)
+
+        await run_devnet(
+            devnet,
+            args.block_time,
+            args.rpc_port,
+            stop,
+            ready,
+            rest_port=args.rest_port,
+            on_rest_ready=rest_ready,
+        )
 
     asyncio.run(_main())
     return 0
