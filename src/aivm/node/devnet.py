@@ -48,6 +48,7 @@ from aivm.node.home import (
 from aivm.node.mempool import Mempool, tx_hash
 from aivm.store import CommitStore
 from aivm.types import pb
+from aivm.types.dec import Dec
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ UNLIMITED_BLOCK_BYTES = 100 * 1024 * 1024
 
 class DevnetError(RuntimeError):
     """The home's stores disagree in a way replay cannot repair."""
+
+
+MIN_GAS_PRICE = Dec.from_str("0.0025")
+"""Lowest ucgpt per gas the devnet's mempool accepts (clients default to 0.025)."""
 
 
 class Devnet:
@@ -91,7 +96,7 @@ class Devnet:
             self.genesis, self.key = load_home(self.paths)
         self.state_store = CommitStore.open(self.paths.state)
         self.blocks = BlockStore(self.paths.blocks)
-        self.app = AivmApp(self.state_store, options)
+        self.app = AivmApp(self.state_store, options or AppOptions(min_gas_price=MIN_GAS_PRICE))
         self.genesis_app_hash = b""
         self._closed = False
         self._handshake()
