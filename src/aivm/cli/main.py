@@ -246,6 +246,56 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(code)
 
 
+def cmd_start(s: Settings, args: argparse.Namespace) -> None:
+    import asyncio
+    import logging
+    import signal
+
+    from aivm.app.application import AivmApp, AppOptions
+    from aivm.node.abci_server import parse_address, serve
+    from aivm.node.home import HomePaths
+    from aivm.store import CommitStore
+    from aivm.types.dec import Dec
+
+    parse_address(args.abci)  # ValueError → one-line error before anything opens
+    try:
+        min_gas_price = Dec.from_str(args.min_gas_price)
+    except Exception as exc:
+        raise CliError(f"invalid --min-gas-price {args.min_gas_price!r}: {exc}") from exc
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    paths = HomePaths(s.home)
+    paths.state.mkdir(parents=True, exist_ok=True)
+    store = CommitStore.open(paths.state)
+    try:
+        app = AivmApp(store, AppOptions(min_gas_price=min_gas_price))
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+
+            def ready(address: str) -> None:
+                print(f"aivm ABCI app at height {store.version} listening on {address}", flush=True)
+
+            def rest_ready(port: int) -> None:
+                print(f"REST gateway on http://127.0.0.1:{port} (node {args.rpc})", flush=True)
+
+            await serve(
+                app,
+                args.abci,
+                stop,
+                rpc_url=args.rpc,
+                rest_port=args.rest_port if args.rest_port >= 0 else None,
+                on_ready=ready,
+                on_rest_ready=rest_ready,
+            )
+
+        asyncio.run(run())
+    finally:
+        store.close()
+
+
 def _key_out(s: Settings, info: Any, extra: dict[str, Any] | None = None) -> None:
     _emit(s, {**to_jsonable(info), **(extra or {})})
 
@@ -385,6 +435,7 @@ def build_parser() -> Parser:
         epilog=(
             "examples:\n"
             "  aivm devnet --home ~/.aivm                 # run a local chain\n"
+            "  aivm start --home ~/.aivm                  # serve ABCI to cometbft start\n"
             "  aivm keys add alice --keyring-backend test\n"
             "  aivm tx bank send alice aivm1... 1000ucgpt --yes\n"
             "  aivm query bank balances aivm1... -o json\n"
@@ -443,6 +494,39 @@ def build_parser() -> Parser:
     )
     p.add_argument("--accounts", type=int, default=3, help="funded dev accounts at first start")
     p.add_argument("--reset", action="store_true", help="wipe the home's chain data first")
+    p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+
+    p = leaf(
+        subs,
+        "start",
+        cmd_start,
+        "Serve the app to a CometBFT node over ABCI (state in <home>/data/state)",
+        "  aivm start --home ~/.aivm &\n"
+        "  cometbft start --home ~/.cometbft --proxy_app tcp://127.0.0.1:26658\n"
+        "  aivm start --home /tmp/n0 --abci unix:///tmp/n0/abci.sock --rest-port 1317 \\\n"
+        "      --rpc http://127.0.0.1:26657",
+    )
+    p.add_argument(
+        "--abci",
+        default="tcp://127.0.0.1:26658",
+        help="listen address: tcp://HOST:PORT or unix://PATH (default tcp://127.0.0.1:26658)",
+    )
+    p.add_argument(
+        "--rest-port",
+        type=int,
+        default=-1,
+        help="also serve the REST gateway on this port (0 = a free port; default -1 = none)",
+    )
+    p.add_argument(
+        "--rpc",
+        default="http://127.0.0.1:26657",
+        help="CometBFT RPC the REST gateway talks to (default http://127.0.0.1:26657)",
+    )
+    p.add_argument(
+        "--min-gas-price",
+        default="0.0025",
+        help="lowest ucgpt per gas CheckTx accepts on this node (default 0.0025)",
+    )
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
     keys = branch(subs, "keys", "Manage the local keyring")

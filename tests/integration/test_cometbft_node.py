@@ -1,0 +1,324 @@
+"""End to end: a real CometBFT 0.38 node (built by scripts/install-cometbft.sh) driving the
+AIVM app through ``aivm start`` (the ABCI socket server).
+
+One validator: blocks are produced, a signed MsgSend goes through CometBFT's mempool into a
+block, the app's height and app hash follow CometBFT's, and after ``kill -9`` of the app the
+handshake brings both back to producing blocks. Not skipped without CometBFT: it is built
+(once per session, a few minutes the first time; needs Go) or the test fails saying why.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
+from aivm.client.tx import Signer, bank_send, sign_tx
+from aivm.crypto.keys import PrivKey
+from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
+from aivm.types import pb
+from aivm.types.address import acc_address
+from aivm.types.coin import Coin
+
+pytestmark = pytest.mark.e2e
+
+CHAIN_ID = "aivm-localnet-1"
+DENOM = "ucgpt"
+FUNDED = 10_000_000_000
+SENDER_KEY = PrivKey.from_bytes(bytes.fromhex("11" * 32))
+RECIPIENT = acc_address(PrivKey.from_bytes(bytes.fromhex("22" * 32)).pubkey.address())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _set_toml(text: str, section: str, key: str, value: str) -> str:
+    """Set ``key = value`` inside ``[section]`` ("" = the top level) of CometBFT's config."""
+    lines = text.splitlines()
+    current = ""
+    for i, line in enumerate(lines):
+        header = re.match(r"^\[([^\]]+)\]\s*$", line)
+        if header:
+            current = header.group(1)
+        elif current == section and re.match(rf"^{re.escape(key)}\s*=", line):
+            lines[i] = f"{key} = {value}"
+            return "\n".join(lines) + "\n"
+    raise AssertionError(f"{key} not found in [{section}] of config.toml")
+
+
+class RpcError(Exception):
+    """A JSON-RPC error from CometBFT."""
+
+
+class Node:
+    """A CometBFT home plus an AIVM app home, and the two processes."""
+
+    def __init__(self, cometbft: Path, root: Path) -> None:
+        self.cometbft = cometbft
+        self.cmt_home = root / "cmt"
+        self.app_home = root / "app"
+        self.abci_port = _free_port()
+        self.rpc_port = _free_port()
+        self.p2p_port = _free_port()
+        self.rpc = f"http://127.0.0.1:{self.rpc_port}"
+        self.app_proc: subprocess.Popen[bytes] | None = None
+        self.cmt_proc: subprocess.Popen[bytes] | None = None
+        self.logs = root / "logs"
+        self.logs.mkdir()
+        self._starts = 0
+
+    def init(self) -> None:
+        subprocess.run(
+            [str(self.cometbft), "init", "--home", str(self.cmt_home)],
+            check=True,
+            capture_output=True,
+        )
+        config = self.cmt_home / "config"
+        key = json.loads((config / "priv_validator_key.json").read_text())
+        pub_key = base64.b64decode(key["pub_key"]["value"])
+        validator = GenesisValidator(pub_key, 10, "validator-0")
+        assert validator.address == key["address"]
+        sender = acc_address(SENDER_KEY.pubkey.address())
+        now = time.time_ns()
+        genesis = GenesisDoc(
+            chain_id=CHAIN_ID,
+            app_state={
+                "bank": {
+                    "balances": [
+                        {"address": sender, "coins": [{"denom": DENOM, "amount": str(FUNDED)}]}
+                    ]
+                }
+            },
+            genesis_time=format_time(now // 1_000_000_000, now % 1_000_000_000),
+            validators=[validator],
+        )
+        (config / "genesis.json").write_text(genesis.dumps())
+        text = (config / "config.toml").read_text()
+        text = _set_toml(text, "", "proxy_app", f'"tcp://127.0.0.1:{self.abci_port}"')
+        text = _set_toml(text, "rpc", "laddr", f'"tcp://127.0.0.1:{self.rpc_port}"')
+        text = _set_toml(text, "p2p", "laddr", f'"tcp://127.0.0.1:{self.p2p_port}"')
+        text = _set_toml(text, "p2p", "addr_book_strict", "false")
+        text = _set_toml(text, "consensus", "timeout_commit", '"200ms"')
+        text = _set_toml(text, "consensus", "timeout_propose", '"1s"')
+        text = _set_toml(text, "consensus", "create_empty_blocks", "true")
+        (config / "config.toml").write_text(text)
+
+    def start_app(self) -> None:
+        self._starts += 1
+        log = open(self.logs / f"app-{self._starts}.log", "wb")  # noqa: SIM115
+        self.app_proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aivm.cli.main",
+                "start",
+                "--home",
+                str(self.app_home),
+                "--abci",
+                f"tcp://127.0.0.1:{self.abci_port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.app_proc.poll() is not None:
+                raise AssertionError(f"aivm start exited: {self._log('app')}")
+            try:
+                socket.create_connection(("127.0.0.1", self.abci_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"aivm start did not listen: {self._log('app')}")
+
+    def start_cometbft(self) -> None:
+        log = open(self.logs / f"cometbft-{self._starts}.log", "wb")  # noqa: SIM115
+        self.cmt_proc = subprocess.Popen(
+            [str(self.cometbft), "start", "--home", str(self.cmt_home)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def _log(self, name: str) -> str:
+        files = sorted(self.logs.glob(f"{name}-*.log"))
+        return files[-1].read_text(errors="replace")[-3000:] if files else "(no log)"
+
+    def call(self, method: str, **params: str) -> Any:
+        url = f"{self.rpc}/{method}?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                body = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:  # CometBFT answers RPC errors with HTTP 500
+            body = json.loads(exc.read() or b"{}")
+        if "error" in body:
+            raise RpcError(f"{method}: {body['error']}")
+        return body["result"]
+
+    def height(self) -> int:
+        return int(self.call("status")["sync_info"]["latest_block_height"])
+
+    def wait_height(self, target: int, timeout: float = 60) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in (("app", self.app_proc), ("cometbft", self.cmt_proc)):
+                if proc is not None and proc.poll() is not None:
+                    raise AssertionError(f"{name} exited early:\n{self._log(name)}")
+            try:
+                height = self.height()
+                if height >= target:
+                    return height
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(
+            f"height {target} not reached\napp:\n{self._log('app')}\n"
+            f"cometbft:\n{self._log('cometbft')}"
+        )
+
+    def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
+        result = self.call(
+            "abci_query", path=f'"{path}"', data="0x" + request.SerializeToString().hex()
+        )["response"]
+        assert int(result.get("code", 0)) == 0, result
+        return response_type.FromString(base64.b64decode(result.get("value") or ""))
+
+    def balance(self, address: str) -> int:
+        resp = self.query(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            pb.bank_query.QueryBalanceRequest(address=address, denom=DENOM),
+            pb.bank_query.QueryBalanceResponse,
+        )
+        return int(resp.balance.amount or 0)
+
+    def app_info(self) -> tuple[int, bytes]:
+        info = self.call("abci_info")["response"]
+        return int(info.get("last_block_height", 0)), base64.b64decode(
+            info.get("last_block_app_hash") or ""
+        )
+
+    def check_app_hash(self) -> int:
+        """The app's hash at its height h equals the app_hash in CometBFT's header h+1."""
+        app_height, app_hash = self.app_info()
+        assert app_height > 0
+        self.wait_height(app_height + 1)
+        header = self.call("block", height=str(app_height + 1))["block"]["header"]
+        assert header["app_hash"] == app_hash.hex().upper(), (app_height, header)
+        return app_height
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+    def stop(self) -> None:
+        self._stop(self.cmt_proc)
+        self._stop(self.app_proc)
+
+
+@pytest.fixture(scope="module")
+def cometbft_bin() -> Path:
+    try:
+        return ensure_cometbft()
+    except CometbftUnavailable as exc:
+        pytest.fail(f"CometBFT could not be built for the e2e test: {exc}")
+
+
+@pytest.fixture
+def node(cometbft_bin: Path, tmp_path: Path) -> Iterator[Node]:
+    n = Node(cometbft_bin, tmp_path)
+    try:
+        n.init()
+        n.start_app()
+        n.start_cometbft()
+        yield n
+    finally:
+        n.stop()
+
+
+def test_cometbft_drives_the_app(node: Node) -> None:
+    node.wait_height(3)
+
+    # a signed MsgSend through CometBFT's mempool
+    sender = acc_address(SENDER_KEY.pubkey.address())
+    acc = node.query(
+        "/cosmos.auth.v1beta1.Query/Account",
+        pb.auth_query.QueryAccountRequest(address=sender),
+        pb.auth_query.QueryAccountResponse,
+    )
+    base = pb.auth.BaseAccount()
+    acc.account.Unpack(base)
+    msg = bank_send(
+        SENDER_KEY.pubkey.address(),
+        PrivKey.from_bytes(bytes.fromhex("22" * 32)).pubkey.address(),
+        [Coin(DENOM, 12345)],
+    )
+    tx = sign_tx(
+        [msg],
+        [Signer(SENDER_KEY, base.account_number, base.sequence)],
+        CHAIN_ID,
+        fee=[Coin(DENOM, 1000)],
+        gas_limit=200_000,
+    )
+    result = node.call("broadcast_tx_sync", tx="0x" + tx.hex())
+    assert result["code"] == 0, result
+    tx_hash = result["hash"]
+    deadline = time.monotonic() + 30
+    included: Any = None
+    while included is None and time.monotonic() < deadline:
+        try:
+            included = node.call("tx", hash="0x" + tx_hash)
+        except RpcError:
+            time.sleep(0.2)
+    assert included is not None, f"tx {tx_hash} not included"
+    assert included["tx_result"]["code"] == 0, included
+    assert node.balance(RECIPIENT) == 12345
+    assert node.balance(sender) == FUNDED - 12345 - 1000
+
+    # app height and CometBFT height advance together; app hashes agree
+    first = node.check_app_hash()
+    second = node.check_app_hash()
+    assert second > first
+    app_height, _ = node.app_info()
+    assert abs(node.height() - app_height) <= 1
+
+    # kill -9 the app mid-run: CometBFT stops (its ABCI connection is gone); restart both and
+    # the handshake replays what the app had not committed
+    before = node.height()
+    assert node.app_proc is not None and node.cmt_proc is not None
+    os.kill(node.app_proc.pid, signal.SIGKILL)
+    node.app_proc.wait(timeout=10)
+    try:
+        node.cmt_proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        node._stop(node.cmt_proc)
+    node.start_app()
+    node.start_cometbft()
+    node.wait_height(before + 3)
+    node.check_app_hash()
+    assert node.balance(RECIPIENT) == 12345
