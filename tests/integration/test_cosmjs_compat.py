@@ -122,7 +122,7 @@ def test_cosmjs_queries_and_sends(cosmjs_dir: Path, node: DevnetThread) -> None:
             cwd=cosmjs_dir,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=120,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"send.mjs timed out after 60 s; stderr:\n{exc.stderr!r}")
