@@ -98,6 +98,7 @@ class Devnet:
         self.blocks = BlockStore(self.paths.blocks)
         self.app = AivmApp(self.state_store, options or AppOptions(min_gas_price=MIN_GAS_PRICE))
         self.genesis_app_hash = b""
+        self._latest: BlockRecord | None = None  # the last committed block, parsed once
         self._closed = False
         self._handshake()
 
@@ -141,7 +142,13 @@ class Devnet:
         return self.state_store.version
 
     def latest(self) -> BlockRecord | None:
-        return self.blocks.get(self.height) if self.height else None
+        """The last committed block (kept in memory: ``status`` and every block ask for it)."""
+        height = self.height
+        if not height:
+            return None
+        if self._latest is None or self._latest.header.height != height:
+            self._latest = self.blocks.get(height)
+        return self._latest
 
     def validator_updates(self) -> list[pb.abci.ValidatorUpdate]:
         return self.app.validators()
@@ -232,6 +239,7 @@ class Devnet:
         record = BlockRecord(header, block_hash, txs, results, self.key.sign(block_hash))
         self.blocks.save(record)  # before Commit: replayed on start if Commit never happened
         self.app.commit(pb.abci.RequestCommit())
+        self._latest = record
         self.mempool.remove(tx_hash(t) for t in txs)
         self._recheck()
         for listener in list(self.listeners):
@@ -333,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=3)
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="run under cProfile and write the stats (pstats format) to FILE on exit",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     devnet = Devnet(args.home, accounts=args.accounts, reset=args.reset)
@@ -363,7 +377,18 @@ def main(argv: list[str] | None = None) -> int:
             on_rest_ready=rest_ready,
         )
 
-    asyncio.run(_main())
+    if args.profile is None:
+        asyncio.run(_main())
+        return 0
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        asyncio.run(_main())
+    finally:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     return 0
 
 
