@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +259,19 @@ class AivmApp:
         self._finalized_height = None
         self._check_state = self._new_check_state()
         return pb.abci.ResponseCommit(retain_height=0)
+
+    # -- state snapshots (node-local; the snapshot manager handles files and ABCI) ----------
+
+    def restore_snapshot(self, height: int, chunks: Iterable[bytes], app_hash: bytes) -> None:
+        """Rebuild the (empty) state from snapshot ``chunks`` of ``height``; verify ``app_hash``.
+
+        Raises an AivmError (and leaves the state empty) when the chunks are malformed or do not
+        produce ``app_hash``.
+        """
+        self.store.restore_snapshot(height, chunks, app_hash)
+        self._finalized_height = None
+        self._decoded.clear()
+        self._check_state = self._new_check_state()
 
     # -- ABCI: vote extensions (unused until the oracle module) ----------------------------
 

@@ -254,6 +254,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
     from aivm.app.application import AivmApp, AppOptions
     from aivm.node.abci_server import parse_address, serve
     from aivm.node.home import HomePaths
+    from aivm.node.snapshots import SnapshotManager
     from aivm.store import CommitStore
     from aivm.types.dec import Dec
 
@@ -264,10 +265,15 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
         raise CliError(f"invalid --min-gas-price {args.min_gas_price!r}: {exc}") from exc
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     paths = HomePaths(s.home)
+    if args.snapshot_interval < 0 or args.snapshot_keep_recent < 1:
+        raise CliError("--snapshot-interval must be >= 0 and --snapshot-keep-recent >= 1")
     paths.state.mkdir(parents=True, exist_ok=True)
     store = CommitStore.open(paths.state)
     try:
         app = AivmApp(store, AppOptions(min_gas_price=min_gas_price))
+        snapshots = SnapshotManager(
+            app, paths.data / "snapshots", args.snapshot_interval, args.snapshot_keep_recent
+        )
 
         async def run() -> None:
             stop = asyncio.Event()
@@ -289,11 +295,131 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
                 rest_port=args.rest_port if args.rest_port >= 0 else None,
                 on_ready=ready,
                 on_rest_ready=rest_ready,
+                snapshots=snapshots,
             )
 
         asyncio.run(run())
     finally:
         store.close()
+
+
+def _localnet_home(args: argparse.Namespace) -> Path:
+    from aivm.node.localnet import DEFAULT_LOCALNET_HOME
+
+    return Path(args.home or DEFAULT_LOCALNET_HOME).expanduser()
+
+
+def _localnet(args: argparse.Namespace) -> Any:
+    from aivm.node.localnet import Localnet, LocalnetError
+
+    try:
+        return Localnet(_localnet_home(args))
+    except LocalnetError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _localnet_nodes(net: Any, node: int | None) -> list[int] | None:
+    if node is not None and not 0 <= node < net.validators:
+        raise CliError(f"node {node} out of range (the localnet has {net.validators})")
+    return None if node is None else [node]
+
+
+def cmd_localnet_init(s: Settings, args: argparse.Namespace) -> None:
+    from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
+    from aivm.node.localnet import Localnet, LocalnetError
+
+    try:
+        binary = Path(args.cometbft) if args.cometbft else ensure_cometbft()
+        net = Localnet.init(
+            _localnet_home(args),
+            args.validators,
+            binary,
+            base_port=args.base_port,
+            accounts=args.accounts,
+            overwrite=args.overwrite,
+        )
+    except (CometbftUnavailable, LocalnetError) as exc:
+        raise CliError(str(exc)) from exc
+    nodes = [
+        {"node": f"node{i}", "node_id": net.node_id(i), **net.ports(i).__dict__}
+        for i in range(net.validators)
+    ]
+    _emit(
+        s,
+        {
+            "home": str(net.home),
+            "chain_id": net.chain_id,
+            "validators": net.validators,
+            "accounts": str(net.home / "accounts.json"),
+            "nodes": nodes,
+        },
+    )
+
+
+def cmd_localnet_start(s: Settings, args: argparse.Namespace) -> None:
+    from aivm.node.localnet import LocalnetError
+
+    net = _localnet(args)
+    try:
+        started = net.start(_localnet_nodes(net, args.node), timeout=args.timeout)
+    except LocalnetError as exc:
+        raise CliError(str(exc)) from exc
+    _emit(s, {"started": started, "logs": str(net.home / "node*" / "*.log")})
+
+
+def cmd_localnet_stop(s: Settings, args: argparse.Namespace) -> None:
+    net = _localnet(args)
+    _emit(s, {"stopped": net.stop(_localnet_nodes(net, args.node), timeout=args.timeout)})
+
+
+def cmd_localnet_status(s: Settings, args: argparse.Namespace) -> None:
+    net = _localnet(args)
+    rows = net.status()
+    if s.output == "json":
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'node':<7}{'app':<5}{'cmt':<5}{'height':>8}{'app_h':>8}  {'rpc':<24} app_hash")
+    for r in rows:
+        yes = {True: "up", False: "-"}
+        h = "-" if r["height"] is None else str(r["height"])
+        ah = "-" if r["app_height"] is None else str(r["app_height"])
+        sync = " (catching up)" if r["catching_up"] else ""
+        print(
+            f"{r['node']:<7}{yes[r['app']]:<5}{yes[r['cometbft']]:<5}{h:>8}{ah:>8}  "
+            f"{r['rpc']:<24} {r['app_hash'] or '-'}{sync}"
+        )
+
+
+def cmd_localnet_logs(s: Settings, args: argparse.Namespace) -> None:
+    import time
+
+    net = _localnet(args)
+    node = 0 if args.node is None else args.node
+    _localnet_nodes(net, node)
+    procs = [args.process] if args.process else ["app", "cometbft"]
+    for proc in procs:
+        print(f"==> {net.log_path(node, proc)} <==")
+        print(net.tail(node, proc, args.lines))
+    if not args.follow:
+        return
+    files = {
+        p: open(net.log_path(node, p), "rb")  # noqa: SIM115
+        for p in procs
+        if net.log_path(node, p).exists()
+    }
+    try:
+        for f in files.values():
+            f.seek(0, os.SEEK_END)
+        while True:
+            for proc, f in files.items():
+                chunk = f.read()
+                if chunk:
+                    for line in chunk.decode(errors="replace").splitlines():
+                        print(f"{proc}| {line}", flush=True)
+            time.sleep(0.3)
+    finally:
+        for f in files.values():
+            f.close()
 
 
 def _key_out(s: Settings, info: Any, extra: dict[str, Any] | None = None) -> None:
@@ -527,7 +653,76 @@ def build_parser() -> Parser:
         default="0.0025",
         help="lowest ucgpt per gas CheckTx accepts on this node (default 0.0025)",
     )
+    p.add_argument(
+        "--snapshot-interval",
+        type=int,
+        default=0,
+        help="take a state-sync snapshot every N heights (default 0 = never)",
+    )
+    p.add_argument(
+        "--snapshot-keep-recent",
+        type=int,
+        default=2,
+        help="how many snapshots to keep on disk (default 2)",
+    )
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+
+    localnet = branch(
+        subs,
+        "localnet",
+        "Run N CometBFT validators + aivm apps on this machine (chain aivm-localnet-1)",
+    )
+    home_help = "  (--home DIR: the localnet directory, default ~/.aivm-localnet)"
+    p = leaf(
+        localnet,
+        "init",
+        cmd_localnet_init,
+        "Write N node homes, one genesis, config.toml per node and accounts.json",
+        "  aivm localnet init --validators 4\n"
+        "  aivm localnet init --validators 7 --home /tmp/ln --base-port 36656 --overwrite\n"
+        + home_help,
+    )
+    p.add_argument("--validators", type=int, default=4, help="number of validators (default 4)")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=26656,
+        help="node i uses base+10i (p2p), +1 (RPC), +2 (ABCI), +3 (REST); default 26656",
+    )
+    p.add_argument("--accounts", type=int, default=4, help="funded test accounts (default 4)")
+    p.add_argument("--cometbft", default=None, help="CometBFT binary (default: build the pinned)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing localnet")
+    for name, handler, help_ in (
+        ("start", cmd_localnet_start, "Start the nodes (or one node) in the background"),
+        ("stop", cmd_localnet_stop, "Stop the nodes (or one node): SIGTERM, then SIGKILL"),
+    ):
+        p = leaf(
+            localnet,
+            name,
+            handler,
+            help_,
+            f"  aivm localnet {name}\n  aivm localnet {name} 2\n" + home_help,
+        )
+        p.add_argument("node", type=int, nargs="?", default=None, help="node index (default all)")
+        p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
+    leaf(
+        localnet,
+        "status",
+        cmd_localnet_status,
+        "Per node: processes running, height, the app's height and app hash",
+        "  aivm localnet status\n  aivm localnet status -o json\n" + home_help,
+    )
+    p = leaf(
+        localnet,
+        "logs",
+        cmd_localnet_logs,
+        "Print the end of a node's logs (app and CometBFT); -f follows them",
+        "  aivm localnet logs 1\n  aivm localnet logs 0 --process cometbft -n 200 -f\n" + home_help,
+    )
+    p.add_argument("node", type=int, nargs="?", default=None, help="node index (default 0)")
+    p.add_argument("--process", choices=("app", "cometbft"), default=None, help="only this log")
+    p.add_argument("-n", "--lines", type=int, default=50, help="lines per log (default 50)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
 
     keys = branch(subs, "keys", "Manage the local keyring")
     p = leaf(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aivm.app.application import AivmApp
+from aivm.node.snapshots import SnapshotManager
 from aivm.types import pb
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,9 @@ class AbciServer:
         await server.stop()
     """
 
-    def __init__(self, app: AivmApp) -> None:
+    def __init__(self, app: AivmApp, snapshots: SnapshotManager | None = None) -> None:
         self.app = app
+        self.snapshots = snapshots
         self.lock = asyncio.Lock()
         self._server: asyncio.base_events.Server | None = None
         self._unix_path: str | None = None
@@ -136,10 +138,31 @@ class AbciServer:
             "prepare_proposal": app.prepare_proposal,
             "process_proposal": app.process_proposal,
             "finalize_block": app.finalize_block,
-            "commit": app.commit,
+            "commit": self._commit,
             "extend_vote": app.extend_vote,
             "verify_vote_extension": app.verify_vote_extension,
-            # state sync is a later item: no snapshots, refuse offers
+            **self._snapshot_handlers(snapshots),
+        }
+
+    def _commit(self, request: pb.abci.RequestCommit) -> pb.abci.ResponseCommit:
+        response = self.app.commit(request)
+        if self.snapshots is not None:
+            self.snapshots.after_commit()
+        return response
+
+    @staticmethod
+    def _snapshot_handlers(
+        snapshots: SnapshotManager | None,
+    ) -> dict[str, Callable[[Any], pb.Message]]:
+        if snapshots is not None:
+            return {
+                "list_snapshots": snapshots.list_snapshots,
+                "offer_snapshot": snapshots.offer_snapshot,
+                "load_snapshot_chunk": snapshots.load_snapshot_chunk,
+                "apply_snapshot_chunk": snapshots.apply_snapshot_chunk,
+            }
+        # no snapshot manager: no snapshots, refuse offers
+        return {
             "list_snapshots": lambda _r: pb.abci.ResponseListSnapshots(),
             "offer_snapshot": lambda _r: pb.abci.ResponseOfferSnapshot(
                 result=pb.abci.ResponseOfferSnapshot.REJECT
@@ -245,13 +268,14 @@ async def serve(
     rest_port: int | None = None,
     on_ready: Callable[[str], None] | None = None,
     on_rest_ready: Callable[[int], None] | None = None,
+    snapshots: SnapshotManager | None = None,
 ) -> None:
     """Serve ``app`` on ``address`` until ``stop`` is set; with ``rest_port`` (0 = free)
     also run the REST gateway in front of CometBFT's RPC at ``rpc_url``."""
     from aivm.node.rest import RestGateway
 
     stop = stop or asyncio.Event()
-    server = AbciServer(app)
+    server = AbciServer(app, snapshots)
     bound = await server.start(address)
     gateway: RestGateway | None = None
     try:

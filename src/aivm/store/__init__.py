@@ -5,11 +5,15 @@ pruning, crash semantics) and ``docs/adr/0002-state-commitment.md`` for the deci
 """
 
 from aivm.store.commit import (
+    SNAPSHOT_CHUNK_SIZE,
+    SNAPSHOT_FORMAT,
     CommitInfo,
     CommitStore,
     PruningOptions,
     VersionView,
     WorkingStore,
+    decode_snapshot_chunk,
+    snapshot_hash,
 )
 from aivm.store.gas import GasConfig, GasKVStore, GasMeter
 from aivm.store.ics23 import (
@@ -33,6 +37,8 @@ __all__ = [
     "AIVM_PROOF_SPEC",
     "EMPTY_HASH",
     "MAX_KEY_LENGTH",
+    "SNAPSHOT_CHUNK_SIZE",
+    "SNAPSHOT_FORMAT",
     "CacheStore",
     "CommitInfo",
     "CommitStore",
@@ -47,8 +53,10 @@ __all__ = [
     "VersionView",
     "WorkingStore",
     "compute_root",
+    "decode_snapshot_chunk",
     "iterate_prefix",
     "prefix_end",
+    "snapshot_hash",
     "verify_membership",
     "verify_non_membership",
 ]

@@ -21,8 +21,9 @@ A CommitStore is not thread-safe: the app serialises calls.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,38 @@ _HISTORY_SEP = b"\x00\x01"
 _HISTORY_NEXT = b"\x00\x02"
 _TOMBSTONE = b"\x00"
 _LIVE = b"\x01"
+
+SNAPSHOT_FORMAT = 1
+"""State snapshot format 1: see "State snapshots" in ``src/aivm/store/README.md``."""
+SNAPSHOT_CHUNK_SIZE = 2 * 1024 * 1024
+"""A chunk is closed once it holds at least this many bytes (~2 MiB)."""
+
+
+def snapshot_hash(chunk_hashes: Iterable[bytes]) -> bytes:
+    """The hash of a snapshot: sha256 over the concatenated sha256 hashes of its chunks."""
+    return hashlib.sha256(b"".join(chunk_hashes)).digest()
+
+
+def decode_snapshot_chunk(chunk: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The (key, value) records of one format-1 chunk; ErrInvalidRequest if malformed."""
+    pos = 0
+    end = len(chunk)
+    while pos < end:
+        if pos + 2 > end:
+            raise ErrInvalidRequest.wrap("snapshot chunk: truncated key length")
+        key_len = int.from_bytes(chunk[pos : pos + 2], "big")
+        pos += 2
+        key = chunk[pos : pos + key_len]
+        pos += key_len
+        if len(key) != key_len or pos + 4 > end:
+            raise ErrInvalidRequest.wrap("snapshot chunk: truncated record")
+        value_len = int.from_bytes(chunk[pos : pos + 4], "big")
+        pos += 4
+        value = chunk[pos : pos + value_len]
+        pos += value_len
+        if len(value) != value_len:
+            raise ErrInvalidRequest.wrap("snapshot chunk: truncated value")
+        yield key, value
 
 
 @dataclass(frozen=True)
@@ -296,6 +329,9 @@ class CommitStore:
 
     def commit(self, version: int | None = None) -> CommitInfo:
         """Persist the pending writes atomically as ``version`` (default: last version + 1)."""
+        return self._commit(version, mark_oldest=False)
+
+    def _commit(self, version: int | None, *, mark_oldest: bool) -> CommitInfo:
         env = self._require_open()
         target = self.version + 1 if version is None else version
         if target <= self.version:
@@ -332,7 +368,11 @@ class CommitStore:
                 txn.put(ver8 + _STALE_KEYS, _pack([k for k, _ in changed], 2), db=self._stale)
             txn.put(_META_ROOT + ver8, _encode_root(self._root), db=self._meta)
             txn.put(_META_LATEST, ver8, db=self._meta)
-            if self.pruning.keep_recent and target % self.pruning.interval == 0:
+            if mark_oldest:
+                # a restored snapshot: no version before it is readable
+                txn.put(_META_OLDEST, ver8, db=self._meta)
+                new_oldest = target
+            elif self.pruning.keep_recent and target % self.pruning.interval == 0:
                 oldest = target - self.pruning.keep_recent + 1
                 if oldest > self._oldest:
                     self._prune(txn, oldest)
@@ -519,6 +559,77 @@ class CommitStore:
                     if found is not None:
                         yield key, found
                     valid = cursor.set_range(escaped + _HISTORY_SEP) and cursor.prev()
+
+    # -- state snapshots (state sync) ------------------------------------------------------
+
+    def export_snapshot(
+        self, version: int, chunk_size: int = SNAPSHOT_CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        """The chunks of a format-1 snapshot of committed ``version`` (at least one chunk).
+
+        Every live (key, value) pair in ascending key order, each record
+        ``len(key) u16 | key | len(value) u32 | value``; a chunk is closed after the record
+        that brings it to ``chunk_size`` bytes or more, so records never straddle chunks.
+        Deterministic: the same state gives the same chunks on every node.
+        """
+        self._require_open()
+        self._check_version(version)
+        parts: list[bytes] = []
+        size = 0
+        emitted = False
+        for key, value in self._iterate_history(version, None, None, False):
+            record = len(key).to_bytes(2, "big") + key + len(value).to_bytes(4, "big") + value
+            parts.append(record)
+            size += len(record)
+            if size >= chunk_size:
+                yield b"".join(parts)
+                emitted = True
+                parts = []
+                size = 0
+        if parts or not emitted:
+            yield b"".join(parts)
+
+    def restore_snapshot(self, version: int, chunks: Iterable[bytes], app_hash: bytes) -> bytes:
+        """Rebuild an EMPTY store from format-1 ``chunks`` and commit it as ``version``.
+
+        The rebuilt root must equal ``app_hash`` (the trusted app hash of ``version``);
+        otherwise ErrInvalidRequest is raised and nothing is written (the store stays empty).
+        Malformed chunks (truncated records, keys not strictly ascending, invalid keys) raise
+        ErrInvalidRequest the same way. Versions before ``version`` are not readable
+        afterwards (``available_versions() == (version, version)``). Returns the root.
+        """
+        self._require_open()
+        if self.version != 0 or self._pending or self._oldest != 0:
+            raise ErrInvalidRequest.wrap(
+                f"cannot restore a snapshot into a non-empty store (version {self.version})"
+            )
+        with self._require_open().begin() as txn:
+            if txn.cursor(db=self._history).first():
+                raise ErrInvalidRequest.wrap("cannot restore a snapshot into a non-empty store")
+        if version < 1 or version > _MAX_U64 - 1:
+            raise ErrInvalidHeight.wrap(f"invalid snapshot version {version}")
+        working = self.working
+        try:
+            previous: bytes | None = None
+            for chunk in chunks:
+                for key, value in decode_snapshot_chunk(chunk):
+                    if previous is not None and key <= previous:
+                        raise ErrInvalidRequest.wrap(
+                            "snapshot chunk: keys are not in strictly ascending order"
+                        )
+                    previous = key
+                    working.set(key, value)
+            root = self.working_hash()
+            if root != app_hash:
+                raise ErrInvalidRequest.wrap(
+                    f"snapshot of version {version} restores app hash {root.hex()}, "
+                    f"expected {app_hash.hex()}"
+                )
+        except Exception:
+            self.discard_pending()
+            raise
+        self._commit(version, mark_oldest=True)
+        return root
 
     # -- proofs ----------------------------------------------------------------------------
 
