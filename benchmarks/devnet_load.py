@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,15 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux /proc; nan if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Node:
@@ -128,11 +138,7 @@ class Node:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds the devnet process has used so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.proc.pid)
 
     def stderr_tail(self) -> str:
         return self.stderr_path.read_text()[-2000:]
@@ -209,13 +215,25 @@ class Watcher:
         txs = block["data"]["txs"] or []
         codes: list[int] = []
         if txs:
-            results = await self.rpc.call("block_results", height=str(height))
+            results = await self._results(height)
             codes = [int(r["code"]) for r in results["txs_results"] or []]
         for tx, code in zip(txs, codes, strict=True):
             digest = hashlib.sha256(base64.b64decode(tx)).digest()
             self.included[digest] = (height, time_ns, code, seen)
         self.blocks.append((height, time_ns, len(txs)))
         log(f"block {height}: {len(txs)} txs")
+
+    async def _results(self, height: int) -> Any:
+        # CometBFT reports a height in ``status`` a moment before it has saved the block's
+        # results; retry that error briefly
+        for _ in range(100):
+            try:
+                return await self.rpc.call("block_results", height=str(height))
+            except RuntimeError as exc:
+                if "could not find results" not in str(exc):
+                    raise
+            await asyncio.sleep(0.02)
+        return await self.rpc.call("block_results", height=str(height))
 
 
 async def wait_included(watcher: Watcher, hashes: list[bytes], timeout: float) -> None:
@@ -227,10 +245,10 @@ async def wait_included(watcher: Watcher, hashes: list[bytes], timeout: float) -
 
 
 async def fund(
-    rpc: Rpc, watcher: Watcher, home: Path, chain_id: str, senders: list[PrivKey]
+    rpc: Rpc, watcher: Watcher, dev: dict[str, str], chain_id: str, senders: list[PrivKey]
 ) -> None:
-    """MsgMultiSend from dev0 to every sender, in chunks, and wait for inclusion."""
-    dev = json.loads((home / "config" / "dev_accounts.json").read_text())[0]
+    """MsgMultiSend from ``dev`` (address, mnemonic) to every sender, in chunks, and wait for
+    inclusion."""
     dev_key = derive_privkey(dev["mnemonic"])
     number, sequence = await rpc.account_number(dev["address"])
     amount = 10**8
@@ -332,54 +350,76 @@ async def worker(
             out.rejected[code] += 1
 
 
-async def load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    node = Node(workdir, args.block_time, args.profile)
-    try:
-        url = await node.wait_ready()
-        log(f"devnet at {url}")
-        connector = aiohttp.TCPConnector(limit=args.clients + 8)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            rpc = Rpc(session, url)
-            chain_id = (await rpc.call("status"))["node_info"]["network"]
-            while await rpc.height() < 1:  # genesis state is queryable from height 1
-                await asyncio.sleep(0.05)
-            watcher = Watcher(rpc, await rpc.height())
-            watch_task = asyncio.create_task(watcher.run())
-            try:
-                senders = [sender_key(i) for i in range(args.senders)]
-                t0 = time.perf_counter()
-                await fund(rpc, watcher, node.home, chain_id, senders)
-                numbers = await account_numbers(rpc, senders)
-                log(f"funded {len(senders)} senders in {time.perf_counter() - t0:.1f}s")
-                t0 = time.perf_counter()
-                queues = presign(senders, numbers, chain_id, args.txs, args.clients)
-                log(f"pre-signed {args.txs} txs in {time.perf_counter() - t0:.1f}s")
-                first_block = len(watcher.blocks)
-                sent = Sent()
-                start_ns = time.time_ns()
-                deadline = time.monotonic() + args.duration
-                t0 = time.perf_counter()
-                cpu0, node_cpu0 = time.process_time(), node.cpu_s()
-                await asyncio.gather(
-                    *(worker(session, url, q, sent, deadline) for q in queues if q)
-                )
-                submit_s = time.perf_counter() - t0
-                client_cpu = time.process_time() - cpu0
-                node_cpu = node.cpu_s() - node_cpu0
-                log(
-                    f"sent {len(sent.sent_ns)} in {submit_s:.1f}s "
-                    f"({len(sent.accepted)} accepted, rejected {dict(sent.rejected)})"
-                )
-                with contextlib.suppress(TimeoutError):
-                    await wait_included(watcher, sent.accepted, 10 + 5 * args.block_time / 1000)
-            finally:
-                watcher.stop.set()
-                await watch_task
-    finally:
-        node.stop()
-    if args.profile:
-        log(f"node profile written to {args.profile}")
+@dataclass
+class Measured:
+    """What one load run saw: the sends, the watcher's blocks and the CPU it cost."""
 
+    sent: Sent
+    watcher: Watcher
+    first_block: int
+    start_ns: int
+    submit_s: float
+    client_cpu: float
+    node_cpu: float
+
+
+async def drive(
+    session: aiohttp.ClientSession,
+    urls: list[str],
+    dev: dict[str, str],
+    args: argparse.Namespace,
+    node_cpu_s: Callable[[], float],
+) -> Measured:
+    """Fund ``args.senders`` senders from ``dev``, pre-sign ``args.txs`` sends, push them with
+    ``args.clients`` workers (worker w talks to ``urls[w % len(urls)]``, so sender i goes to
+    node i % len(urls) when the client count is a multiple of it) and wait for inclusion. The
+    watcher and the funding use ``urls[0]``."""
+    rpc = Rpc(session, urls[0])
+    chain_id = (await rpc.call("status"))["node_info"]["network"]
+    while await rpc.height() < 1:  # genesis state is queryable from height 1
+        await asyncio.sleep(0.05)
+    watcher = Watcher(rpc, await rpc.height())
+    watch_task = asyncio.create_task(watcher.run())
+    try:
+        senders = [sender_key(i) for i in range(args.senders)]
+        t0 = time.perf_counter()
+        await fund(rpc, watcher, dev, chain_id, senders)
+        numbers = await account_numbers(rpc, senders)
+        log(f"funded {len(senders)} senders in {time.perf_counter() - t0:.1f}s")
+        t0 = time.perf_counter()
+        queues = presign(senders, numbers, chain_id, args.txs, args.clients)
+        log(f"pre-signed {args.txs} txs in {time.perf_counter() - t0:.1f}s")
+        first_block = len(watcher.blocks)
+        sent = Sent()
+        start_ns = time.time_ns()
+        deadline = time.monotonic() + args.duration
+        t0 = time.perf_counter()
+        cpu0, node_cpu0 = time.process_time(), node_cpu_s()
+        await asyncio.gather(
+            *(
+                worker(session, urls[w % len(urls)], q, sent, deadline)
+                for w, q in enumerate(queues)
+                if q
+            )
+        )
+        submit_s = time.perf_counter() - t0
+        client_cpu = time.process_time() - cpu0
+        node_cpu = node_cpu_s() - node_cpu0
+        log(
+            f"sent {len(sent.sent_ns)} in {submit_s:.1f}s "
+            f"({len(sent.accepted)} accepted, rejected {dict(sent.rejected)})"
+        )
+        with contextlib.suppress(TimeoutError):
+            await wait_included(watcher, sent.accepted, 10 + 5 * args.block_time / 1000)
+    finally:
+        watcher.stop.set()
+        await watch_task
+    return Measured(sent, watcher, first_block, start_ns, submit_s, client_cpu, node_cpu)
+
+
+def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON figures of one run (see the module docstring)."""
+    sent, watcher, start_ns, submit_s = m.sent, m.watcher, m.start_ns, m.submit_s
     latencies, seen_latencies, committed, failed = [], [], 0, collections.Counter[int]()
     last_ns = start_ns
     for digest in sent.accepted:
@@ -395,7 +435,7 @@ async def load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         latencies.append((block_ns - sent.sent_ns[digest]) / 1e6)
         seen_latencies.append((seen_ns - sent.sent_ns[digest]) / 1e6)
     first_ns = min(sent.sent_ns.values()) if sent.sent_ns else start_ns
-    blocks = [b for b in watcher.blocks[first_block:] if b[1] >= first_ns]
+    blocks = [b for b in watcher.blocks[m.first_block :] if b[1] >= first_ns]
     span_s = (last_ns - first_ns) / 1e9
     return {
         "clients": args.clients,
@@ -412,13 +452,29 @@ async def load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "seen_latency_ms_p50": round(percentile(seen_latencies, 0.5), 1),
         "rtt_ms_p50": round(percentile(sent.rtt_ms, 0.5), 2),
         "rtt_ms_p99": round(percentile(sent.rtt_ms, 0.99), 2),
-        "client_cpu_pct": round(100 * client_cpu / submit_s, 1),
-        "node_cpu_pct": round(100 * node_cpu / submit_s, 1),
+        "client_cpu_pct": round(100 * m.client_cpu / submit_s, 1),
+        "node_cpu_pct": round(100 * m.node_cpu / submit_s, 1),
         "block_time_ms": args.block_time,
         "blocks": len(blocks),
         "max_block_txs": max((b[2] for b in blocks), default=0),
         "senders": args.senders,
     }
+
+
+async def load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    node = Node(workdir, args.block_time, args.profile)
+    try:
+        url = await node.wait_ready()
+        log(f"devnet at {url}")
+        dev = json.loads((node.home / "config" / "dev_accounts.json").read_text())[0]
+        connector = aiohttp.TCPConnector(limit=args.clients + 8)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            measured = await drive(session, [url], dev, args, node.cpu_s)
+    finally:
+        node.stop()
+    if args.profile:
+        log(f"node profile written to {args.profile}")
+    return summarize(measured, args)
 
 
 def main() -> None:

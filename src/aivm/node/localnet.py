@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -122,6 +123,17 @@ def ports_free(ports: Iterable[int]) -> bool:
     return True
 
 
+def free_base_port(validators: int, low: int = 15000, high: int = 32000) -> int:
+    """A random base port whose whole range for ``validators`` nodes is free now (the default
+    range stays below Linux's ephemeral ports)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(low, high - PORT_STRIDE * validators, PORT_STRIDE)
+        if ports_free(range(base, base + PORT_STRIDE * validators)):
+            return base
+    raise LocalnetError(f"no free port range for {validators} nodes in {low}…{high}")
+
+
 def _pid_alive(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our (dead) child
@@ -214,8 +226,13 @@ class Localnet:
         base_port: int = DEFAULT_BASE_PORT,
         accounts: int = DEFAULT_ACCOUNTS,
         overwrite: bool = False,
+        config_overrides: Sequence[tuple[str, str, str]] = (),
     ) -> Localnet:
-        """Write N node homes, one shared genesis, per-node config.toml and accounts.json."""
+        """Write N node homes, one shared genesis, per-node config.toml and accounts.json.
+
+        ``config_overrides``: extra ``(section, key, TOML value)`` settings for every node's
+        config.toml, applied after the localnet's own (e.g. ``("mempool", "recheck", "false")``
+        for a load benchmark); a key that config.toml lacks is an error."""
         root = Path(home).expanduser()
         if not 1 <= validators <= MAX_VALIDATORS:
             raise LocalnetError(f"--validators must be 1…{MAX_VALIDATORS}, got {validators}")
@@ -298,6 +315,7 @@ class Localnet:
                 ("p2p", "allow_duplicate_ip", "true"),
                 ("consensus", "create_empty_blocks", "true"),
                 *(("consensus", k, v) for k, v in CONSENSUS_TIMEOUTS.items()),
+                *config_overrides,
             ):
                 config = set_toml(config, section, key, value)
             path.write_text(config)
