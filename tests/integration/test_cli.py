@@ -1,4 +1,6 @@
-"""The ``aivm`` command, run in-process through ``main([...])`` against a devnet."""
+"""The ``aivm`` command, run in-process through ``main([...])`` against a running chain: the
+devnet and a 1-validator CometBFT localnet (the ``chain`` fixture, ids ``[devnet]``,
+``[cometbft]``)."""
 
 from __future__ import annotations
 
@@ -6,51 +8,47 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aivm.cli.main import build_parser, main
 from aivm.client import Client
-from devnet_helpers import DevnetThread, wait_height
+from chain_drivers import ChainEndpoint, FundedAccount
 
 
-@pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetThread]:
-    with DevnetThread(tmp_path_factory.mktemp("cli-node"), block_time_ms=100) as devnet:
-        wait_height(devnet.url, 1)
-        yield devnet
-
-
-@pytest.fixture
-def run(
-    net: DevnetThread,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-):  # type: ignore[no-untyped-def]
-    """``run(*args, stdin="")`` → (exit code, stdout, stderr), with --home/--node set."""
-    home = tmp_path / "home"
-
+def _runner(node: str, home: Path, capsys, monkeypatch):  # type: ignore[no-untyped-def]
     def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         capsys.readouterr()
-        code = main(["--home", str(home), "--node", net.url, "--keyring-backend", "test", *args])
+        code = main(["--home", str(home), "--node", node, "--keyring-backend", "test", *args])
         out, err = capsys.readouterr()
         return code, out, err
 
     return _run
 
 
-def _dev_mnemonic(net: DevnetThread, i: int = 0) -> dict[str, str]:
-    accounts: list[dict[str, str]] = json.loads(
-        (net.home / "config" / "dev_accounts.json").read_text()
-    )
-    return accounts[i]
+@pytest.fixture
+def run(
+    chain: ChainEndpoint,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # type: ignore[no-untyped-def]
+    """``run(*args, stdin="")`` → (exit code, stdout, stderr), with --home/--node set."""
+    return _runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
 
 
-def test_keys_add_list_show_delete(run) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def offline_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):  # type: ignore[no-untyped-def]
+    """``run`` for commands that need no node (--node points at nothing)."""
+    return _runner("http://127.0.0.1:9", tmp_path / "home", capsys, monkeypatch)
+
+
+def test_keys_add_list_show_delete(offline_run) -> None:  # type: ignore[no-untyped-def]
+    run = offline_run
     code, out, _ = run("keys", "add", "alice", "-o", "json")
     assert code == 0
     added = json.loads(out)
@@ -69,19 +67,19 @@ def test_keys_add_list_show_delete(run) -> None:  # type: ignore[no-untyped-def]
     assert code == 1 and err.startswith("Error: key 'alice' not found") and err.count("\n") == 1
 
 
-def test_import_send_query(run, net: DevnetThread) -> None:  # type: ignore[no-untyped-def]
-    dev = _dev_mnemonic(net, 0)
-    code, out, err = run("keys", "import", "dev0", "-o", "json", stdin=dev["mnemonic"] + "\n")
+def test_import_send_query(run, chain: ChainEndpoint) -> None:  # type: ignore[no-untyped-def]
+    dev: FundedAccount = chain.accounts[0]
+    code, out, err = run("keys", "import", "dev0", "-o", "json", stdin=dev.mnemonic + "\n")
     assert code == 0, err
-    assert json.loads(out)["address"] == dev["address"]
+    assert json.loads(out)["address"] == dev.address
     assert run("keys", "add", "bob")[0] == 0
     bob = run("keys", "show", "bob", "-a")[1].strip()
 
     code, out, err = run("tx", "bank", "send", "dev0", bob, "2500ucgpt", "--yes", "-o", "json")
     assert code == 0, err
     txhash = json.loads(out)["txhash"]
-    with Client(net.url) as client:
-        client.wait_for_tx(txhash, timeout=10)
+    with Client(chain.rpc_url) as client:
+        client.wait_for_tx(txhash, timeout=chain.tx_timeout)
 
     code, out, _ = run("query", "bank", "balances", bob, "-o", "json")
     assert json.loads(out) == {"balances": [{"denom": "ucgpt", "amount": "2500"}]}
@@ -90,24 +88,22 @@ def test_import_send_query(run, net: DevnetThread) -> None:  # type: ignore[no-u
     code, out, _ = run("query", "tx", txhash, "-o", "json")
     found = json.loads(out)
     assert code == 0 and found["hash"] == txhash and found["code"] == 0
-    code, out, _ = run("query", "account", dev["address"], "-o", "json")
+    code, out, _ = run("query", "account", dev.address, "-o", "json")
     assert code == 0 and int(json.loads(out)["sequence"]) >= 1
 
     # by address, fixed gas and fee, waiting for inclusion
     code, out, err = run(
-        "tx", "bank", "send", dev["address"], bob, "1ucgpt",
+        "tx", "bank", "send", dev.address, bob, "1ucgpt",
         "--gas", "200000", "--fees", "5000ucgpt", "--yes", "--wait", "-o", "json",
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["gas_wanted"] == 200000
 
 
-def test_errors_are_one_line(run, net: DevnetThread) -> None:  # type: ignore[no-untyped-def]
-    dev = _dev_mnemonic(net, 1)
-    run("keys", "import", "dev1", stdin=dev["mnemonic"])
-    code, _, err = run(
-        "tx", "bank", "send", "dev1", dev["address"], "999999999999999999ucgpt", "-y"
-    )
+def test_errors_are_one_line(run, chain: ChainEndpoint) -> None:  # type: ignore[no-untyped-def]
+    dev = chain.accounts[1]
+    run("keys", "import", "dev1", stdin=dev.mnemonic)
+    code, _, err = run("tx", "bank", "send", "dev1", dev.address, "999999999999999999ucgpt", "-y")
     assert code == 1
     assert err.startswith("Error: insufficient funds (sdk code 5)")
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -120,10 +116,11 @@ def test_errors_are_one_line(run, net: DevnetThread) -> None:  # type: ignore[no
     code, _, err = run("tx", "bank", "send", "dev1", "x")
     assert code == 2 and err.startswith("Error: ") and err.count("\n") == 1
     code, out, _ = run("status", "-o", "json")
-    assert code == 0 and json.loads(out)["chain_id"] == "aivm-devnet-1"
+    assert code == 0 and json.loads(out)["chain_id"] == chain.chain_id
 
 
-def test_init_writes_client_config(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_init_writes_client_config(offline_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = offline_run
     code, _, err = run("init", "--chain-id", "aivm-devnet-1")
     assert code == 0, err
     text = (tmp_path / "home" / "config" / "client.toml").read_text()

@@ -1,9 +1,9 @@
-"""The Python SDK (aivm.client) against a devnet on a free port."""
+"""The Python SDK (aivm.client) against a running chain: the devnet and a 1-validator CometBFT
+localnet (the ``chain`` fixture, ids ``[devnet]`` and ``[cometbft]``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,46 +19,39 @@ from aivm.client import (
 )
 from aivm.client.tx import bank_send
 from aivm.types.coin import Coin
-from devnet_helpers import DevnetThread, wait_height
+from chain_drivers import ChainEndpoint
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetThread]:
-    with DevnetThread(tmp_path_factory.mktemp("sdk"), block_time_ms=100) as devnet:
-        wait_height(devnet.url, 1)
-        yield devnet
-
-
-@pytest.fixture(scope="module")
-def funded(net: DevnetThread) -> list[Wallet]:
-    accounts = json.loads((net.home / "config" / "dev_accounts.json").read_text())
-    return [Wallet.from_mnemonic(a["mnemonic"]) for a in accounts]
+def funded(chain: ChainEndpoint) -> list[Wallet]:
+    return [Wallet.from_mnemonic(m) for m in chain.mnemonics]
 
 
 @pytest.fixture
-def client(net: DevnetThread) -> Iterator[Client]:
-    with Client(net.url) as c:
+def client(chain: ChainEndpoint) -> Iterator[Client]:
+    with Client(chain.rpc_url) as c:
         yield c
 
 
-def test_wallet_matches_dev_account(net: DevnetThread, funded: list[Wallet]) -> None:
-    accounts = json.loads((net.home / "config" / "dev_accounts.json").read_text())
-    assert [w.address for w in funded] == [a["address"] for a in accounts]
+def test_wallet_matches_funded_account(chain: ChainEndpoint, funded: list[Wallet]) -> None:
+    assert [w.address for w in funded] == [a.address for a in chain.accounts]
     wallet, mnemonic = Wallet.generate()
     assert Wallet.from_mnemonic(mnemonic).address == wallet.address
     assert Wallet.from_mnemonic(mnemonic, index=1).address != wallet.address
 
 
-def test_status_and_block(client: Client) -> None:
+def test_status_and_block(client: Client, chain: ChainEndpoint) -> None:
     status = client.status()
-    assert status.chain_id == "aivm-devnet-1"
+    assert status.chain_id == chain.chain_id
     assert status.latest_block_height >= 1
     block = client.block(1)
-    assert block.height == 1 and block.chain_id == "aivm-devnet-1" and len(block.hash) == 64
+    assert block.height == 1 and block.chain_id == chain.chain_id and len(block.hash) == 64
     assert client.block().height >= 1
 
 
-def test_send_auto_gas_balances_tx_lookup(client: Client, funded: list[Wallet]) -> None:
+def test_send_auto_gas_balances_tx_lookup(
+    client: Client, chain: ChainEndpoint, funded: list[Wallet]
+) -> None:
     sender = funded[0]
     recipient, _ = Wallet.generate()
     assert client.account(recipient.address) is None
@@ -71,7 +64,7 @@ def test_send_auto_gas_balances_tx_lookup(client: Client, funded: list[Wallet]) 
 
     sent = client.send(sender, recipient.address, "1500ucgpt", memo="hi")
     assert sent.ok and len(sent.hash) == 64
-    result = client.wait_for_tx(sent.hash, timeout=10)
+    result = client.wait_for_tx(sent.hash, timeout=chain.tx_timeout)
     assert result.ok and result.height >= 1
     assert result.gas_used <= result.gas_wanted
     assert result.gas_wanted >= simulated  # simulate × 1.5
@@ -87,7 +80,9 @@ def test_send_auto_gas_balances_tx_lookup(client: Client, funded: list[Wallet]) 
     assert client.tx("00" * 32) is None
 
 
-def test_insufficient_funds_is_chain_error(client: Client, funded: list[Wallet]) -> None:
+def test_insufficient_funds_is_chain_error(
+    client: Client, chain: ChainEndpoint, funded: list[Wallet]
+) -> None:
     recipient, _ = Wallet.generate()
     with pytest.raises(ChainError) as err:
         client.send(funded[1], recipient.address, 10**18)
@@ -96,7 +91,7 @@ def test_insufficient_funds_is_chain_error(client: Client, funded: list[Wallet])
     # fixed gas skips simulation: CheckTx admits it, execution fails, wait_for_tx raises
     sent = client.send(funded[1], recipient.address, 10**18, gas=200_000)
     with pytest.raises(ChainError) as err2:
-        client.wait_for_tx(sent.hash, timeout=10)
+        client.wait_for_tx(sent.hash, timeout=chain.tx_timeout)
     assert err2.value.code == 5 and err2.value.txhash == sent.hash
     failed = client.wait_for_tx(sent.hash, check=False)
     assert not failed.ok and failed.code == 5
@@ -133,13 +128,13 @@ def test_unreachable_node() -> None:
     assert "cannot reach node" in str(err.value)
 
 
-def test_async_client(net: DevnetThread, funded: list[Wallet]) -> None:
+def test_async_client(chain: ChainEndpoint, funded: list[Wallet]) -> None:
     async def scenario() -> None:
-        async with AsyncClient(net.url) as client:
+        async with AsyncClient(chain.rpc_url) as client:
             recipient, _ = Wallet.generate()
             assert await client.account(recipient.address) is None
-            sent = await client.send(funded[1], recipient.address, 777)
-            result = await client.wait_for_tx(sent.hash, timeout=10)
+            sent = await client.send(funded[3], recipient.address, 777)
+            result = await client.wait_for_tx(sent.hash, timeout=chain.tx_timeout)
             assert result.ok
             assert await client.balance(recipient.address) == 777
             status = await client.status()
@@ -155,8 +150,12 @@ def test_unknown_account_is_none(client: Client) -> None:
 
 
 @pytest.mark.parametrize("bad", ["nope", "cosmos1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqnrql8a"])
-def test_bad_address_rejected_locally(client: Client, bad: str) -> None:
-    with pytest.raises(Exception, match=r"address|bech32|prefix"):
+def test_bad_address_rejected_locally(bad: str) -> None:
+    # rejected before any request: no node needed
+    with (
+        Client("http://127.0.0.1:9", timeout=2) as client,
+        pytest.raises(Exception, match=r"address|bech32|prefix"),
+    ):
         client.balance(bad)
 
 

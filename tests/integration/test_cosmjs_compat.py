@@ -1,4 +1,5 @@
-"""Unmodified cosmjs (``@cosmjs/stargate``) queries and sends against the devnet's JSON-RPC.
+"""Unmodified cosmjs (``@cosmjs/stargate``) queries and sends against a node's JSON-RPC: the
+devnet's and a real CometBFT's (1-validator localnet) — the ``chain`` fixture.
 
 ``tests/compat/cosmjs/send.mjs`` connects with ``StargateClient`` and
 ``SigningStargateClient`` (which picks cosmjs' comet38 client from ``status``), queries chain id,
@@ -21,15 +22,14 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aivm.node.home import DEV_ACCOUNT_BALANCE, DEVNET_CHAIN_ID, HomePaths, load_dev_accounts
 from aivm.types import pb
-from devnet_helpers import DevnetThread, result, wait_height
+from chain_drivers import ChainEndpoint
+from devnet_helpers import result
 
 COSMJS_DIR = Path(__file__).resolve().parents[1] / "compat" / "cosmjs"
 STAMP = "node_modules/.aivm-install-stamp"
@@ -77,13 +77,6 @@ def cosmjs_dir() -> Path:
     return COSMJS_DIR
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[DevnetThread]:
-    with DevnetThread(tmp_path / "home", block_time_ms=150) as n:
-        wait_height(n.url, 2)
-        yield n
-
-
 def _query(url: str, path: str, request: Any, response_class: Any) -> Any:
     r = result(url, "abci_query", {"path": path, "data": request.SerializeToString().hex()})
     response = r["response"]
@@ -111,26 +104,28 @@ def _sequence(url: str, address: str) -> int:
     return int(pb.auth.BaseAccount.FromString(account.account.value).sequence)
 
 
-def test_cosmjs_queries_and_sends(cosmjs_dir: Path, node: DevnetThread) -> None:
-    dev = load_dev_accounts(HomePaths(node.home))[0]
-    before = _balance(node.url, dev.address)
-    assert before == DEV_ACCOUNT_BALANCE
+def test_cosmjs_queries_and_sends(cosmjs_dir: Path, chain: ChainEndpoint) -> None:
+    url = chain.rpc_url
+    chain.wait_height(2)
+    dev = chain.accounts[0]
+    before = _balance(url, dev.address)
+    assert before == chain.initial_balance
 
     try:
         run = subprocess.run(
-            [_tool("node"), "send.mjs", node.url, dev.mnemonic],
+            [_tool("node"), "send.mjs", url, dev.mnemonic],
             cwd=cosmjs_dir,
             capture_output=True,
             text=True,
             timeout=120,
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"send.mjs timed out after 60 s; stderr:\n{exc.stderr!r}")
+        pytest.fail(f"send.mjs timed out after 120 s; stderr:\n{exc.stderr!r}")
     assert run.returncode == 0, f"send.mjs failed (exit {run.returncode}):\n{run.stderr}"
     summary = json.loads(run.stdout.strip().splitlines()[-1])
 
     # what cosmjs saw
-    assert summary["chainId"] == DEVNET_CHAIN_ID
+    assert summary["chainId"] == chain.chain_id
     assert summary["height"] >= 2
     assert summary["from"] == dev.address
     assert summary["balanceBefore"] == str(before)
@@ -148,14 +143,16 @@ def test_cosmjs_queries_and_sends(cosmjs_dir: Path, node: DevnetThread) -> None:
 
     # the chain as Python sees it
     fees = int(auto["fee"]) + int(explicit["fee"])
-    after = _balance(node.url, dev.address)
+    after = _balance(url, dev.address)
     assert after == before - 12345 - 1000 - fees
     assert summary["balanceAfter"] == str(after)
-    assert _balance(node.url, summary["to"]) == 13345
-    assert _balance(node.url, summary["unfunded"]) == 0
-    assert _sequence(node.url, dev.address) == 2
+    assert _balance(url, summary["to"]) == 13345
+    assert _balance(url, summary["unfunded"]) == 0
+    assert _sequence(url, dev.address) == 2
     for sent in (auto, explicit):
-        tx = result(node.url, "tx", {"hash": sent["hash"]})
+        # JSON-RPC takes the hash as base64 bytes (CometBFT; the devnet also accepts hex)
+        tx_hash = base64.b64encode(bytes.fromhex(sent["hash"])).decode()
+        tx = result(url, "tx", {"hash": tx_hash})
         assert tx["height"] == str(sent["height"])
         assert tx["tx_result"]["code"] == 0
         assert tx["tx_result"]["gas_wanted"] == sent["gasWanted"]

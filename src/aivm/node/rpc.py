@@ -36,7 +36,7 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR =
     -32603,
 )
 _MESSAGES = {
-    PARSE_ERROR: "Parse error",
+    PARSE_ERROR: "Parse error. Invalid JSON",  # CometBFT's wording
     INVALID_REQUEST: "Invalid Request",
     METHOD_NOT_FOUND: "Method not found",
     INVALID_PARAMS: "Invalid params",

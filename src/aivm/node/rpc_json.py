@@ -149,9 +149,10 @@ def block_results_json(record: BlockRecord) -> dict[str, Any]:
     results = record.results
     return {
         "height": str(record.header.height),
+        # CometBFT marshals empty (nil) lists here as null
         "txs_results": [exec_result_json(r) for r in results.tx_results] or None,
-        "finalize_block_events": events_json(results.events),
-        "validator_updates": [],
+        "finalize_block_events": events_json(results.events) or None,
+        "validator_updates": None,
         "consensus_param_updates": None,
         "app_hash": b64(results.app_hash),
     }
