@@ -263,14 +263,30 @@ def drain(net: Localnet, nodes: list[int], timeout: float = 30) -> None:
     wait_height(net, nodes, max(height(net, i) for i in nodes) + 1)
 
 
+def settled_committed(
+    load: Load, node: int, at: int, timeout: float = 15.0
+) -> dict[str, tuple[int, int]]:
+    """Txs committed at heights <= ``at`` on ``node``, once two lookups a second apart agree
+    (the tx indexer may still be catching up with the newest blocks)."""
+    deadline = time.monotonic() + timeout
+    previous: dict[str, tuple[int, int]] | None = None
+    while True:
+        current = {k: v for k, v in load.committed(node).items() if v[0] <= at}
+        if current == previous or time.monotonic() > deadline:
+            return current
+        previous = current
+        time.sleep(1.0)
+
+
 def assert_balances(net: Localnet, nodes: list[int], load: Load) -> dict[str, tuple[int, int]]:
     """All nodes agree on the balances at a common height, and they equal genesis minus the
     committed txs (fee always, amount when the tx succeeded)."""
-    at = min(height(net, i) for i in nodes)
-    committed = load.committed(nodes[0])
+    # one block below the lowest tip: CometBFT indexes txs asynchronously after a block
+    at = min(height(net, i) for i in nodes) - 1
+    committed = settled_committed(load, nodes[0], at)
     assert committed, "no tx was committed"
     for i in nodes[1:]:
-        assert load.committed(i) == committed, f"node{i} disagrees on committed txs"
+        assert settled_committed(load, i, at) == committed, f"node{i} disagrees on committed txs"
     with load._lock:
         sent = dict(load.accepted)
     expected_recipient = 0
