@@ -170,6 +170,7 @@ class Localnet:
         self.base_port: int = int(self.meta["base_port"])
         self.chain_id: str = str(self.meta["chain_id"])
         self.cometbft = Path(self.meta["cometbft"])
+        self._children: dict[tuple[int, str], subprocess.Popen[bytes]] = {}
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -382,7 +383,16 @@ class Localnet:
                 close_fds=True,
             )
         self.pid_path(i, proc).write_text(f"{child.pid}\n")
+        self._children[(i, proc)] = child
         return child.pid
+
+    def _exit_status(self, i: int, proc: str) -> str:
+        """How a process this object started ended (exit code or signal), for error messages."""
+        child = self._children.get((i, proc))
+        code = None if child is None else child.poll()
+        if code is None:
+            return "exit status unknown"
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
 
     def start(self, nodes: Iterable[int] | None = None, timeout: float = 60) -> list[str]:
         """Start whatever is not running of the given nodes (all by default): the apps first,
@@ -402,11 +412,22 @@ class Localnet:
                 started.append(f"node{i}/app")
         deadline = time.monotonic() + timeout
         for i in apps:
+            respawned = False
             while True:
                 if not self.running(i, "app"):
+                    status = self._exit_status(i, "app")
+                    if not respawned:
+                        # one retry: a start racing the previous process's exit can fail
+                        respawned = True
+                        with open(self.log_path(i, "app"), "ab") as log:
+                            log.write(
+                                f"=== app exited during start ({status}); retrying\n".encode()
+                            )
+                        self._spawn(i, "app")
+                        continue
                     raise LocalnetError(
-                        f"node{i}: aivm start exited; see {self.log_path(i, 'app')}:\n"
-                        + self.tail(i, "app", 15)
+                        f"node{i}: aivm start exited ({status}); see "
+                        f"{self.log_path(i, 'app')}:\n" + self.tail(i, "app", 15)
                     )
                 try:
                     socket.create_connection(("127.0.0.1", self.ports(i).abci), timeout=1).close()
