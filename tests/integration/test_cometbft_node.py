@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -31,6 +30,7 @@ from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
 from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
+from aivm.node.localnet import set_toml as _set_toml
 from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
@@ -48,20 +48,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _set_toml(text: str, section: str, key: str, value: str) -> str:
-    """Set ``key = value`` inside ``[section]`` ("" = the top level) of CometBFT's config."""
-    lines = text.splitlines()
-    current = ""
-    for i, line in enumerate(lines):
-        header = re.match(r"^\[([^\]]+)\]\s*$", line)
-        if header:
-            current = header.group(1)
-        elif current == section and re.match(rf"^{re.escape(key)}\s*=", line):
-            lines[i] = f"{key} = {value}"
-            return "\n".join(lines) + "\n"
-    raise AssertionError(f"{key} not found in [{section}] of config.toml")
 
 
 class RpcError(Exception):
