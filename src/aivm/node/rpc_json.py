@@ -44,7 +44,8 @@ def events_json(events: Iterable[pb.abci.Event]) -> list[dict[str, Any]]:
     ]
 
 
-def exec_result_json(r: pb.abci.ExecTxResult) -> dict[str, Any]:
+def exec_result_json(r: pb.abci.ExecTxResult | pb.abci.ResponseCheckTx) -> dict[str, Any]:
+    """A tx result (FinalizeBlock or CheckTx: the same fields) in CometBFT's JSON form."""
     return {
         "code": r.code,
         "data": b64(r.data) if r.data else None,
@@ -57,17 +58,8 @@ def exec_result_json(r: pb.abci.ExecTxResult) -> dict[str, Any]:
     }
 
 
-def check_tx_json(r: pb.abci.ResponseCheckTx) -> dict[str, Any]:
-    return {
-        "code": r.code,
-        "data": b64(r.data) if r.data else None,
-        "log": r.log,
-        "info": r.info,
-        "gas_wanted": str(r.gas_wanted),
-        "gas_used": str(r.gas_used),
-        "events": events_json(r.events),
-        "codespace": r.codespace,
-    }
+check_tx_json = exec_result_json
+"""CheckTx results have the same shape."""
 
 
 def block_id_json(block_hash: bytes) -> dict[str, Any]:
