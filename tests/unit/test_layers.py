@@ -19,12 +19,16 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"types", "crypto", "store"},
     "ai.runtime": {"types", "crypto", "ai.runtime"},
     "ai.verify": {"types", "crypto", "ai.runtime", "ai.verify"},
+    "ai.importers": {"types", "crypto", "ai.runtime", "ai.importers"},
     "modules": {"types", "crypto", "store", "modules", "ai.runtime", "ai.verify"},
     "app": {"types", "crypto", "store", "modules", "app", "ai.runtime", "ai.verify", ""},
-    "client": {"types", "crypto", "client"},
+    "client": {"types", "crypto", "client", "ai.runtime"},
     "worker": {"types", "crypto", "client", "worker", "ai.runtime", "ai.verify"},
     "node": {"types", "crypto", "store", "modules", "app", "node", "ai.runtime", "ai.verify", ""},
-    "cli": {"types", "crypto", "store", "modules", "app", "node", "client", "cli", ""},
+    "cli": {
+        "types", "crypto", "store", "modules", "app", "node", "client", "cli", "ai.runtime",
+        "ai.importers", "",
+    },
 }
 STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")
 FORBIDDEN_IN_STATE_MACHINE = {

@@ -1,0 +1,223 @@
+"""The DSM interpreter: exact integer execution of a checked model.
+
+:class:`Program` is a model that passed :func:`~aivm.ai.runtime.analysis.analyze` with the
+arrays laid out for fast vectorized execution (weights transposed, per-tree index arrays).
+Every operation is integer numpy arithmetic on ``int64``; the analysis proved no value can
+overflow, and integer addition is associative, so results are bit-identical on every machine
+whatever order numpy sums in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from aivm.ai.runtime.analysis import Analysis, TensorInfo, abs_row_sums, analyze
+from aivm.ai.runtime.errors import ErrInvalidInput, ErrModelLimit
+from aivm.ai.runtime.limits import GasTable, Limits
+from aivm.ai.runtime.model import (
+    Add,
+    Argmax,
+    Dense,
+    IntArray,
+    Lut,
+    Model,
+    Op,
+    Relu,
+    Requantize,
+    Scorecard,
+    Threshold,
+    TreeEnsemble,
+)
+
+Kernel = Callable[[list[IntArray]], IntArray]
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A checked model ready to run."""
+
+    model: Model
+    analysis: Analysis
+    kernels: tuple[tuple[tuple[int, ...], Kernel], ...]
+
+    @property
+    def input_width(self) -> int:
+        """Features per input row."""
+        return self.model.input.width
+
+    @property
+    def output_width(self) -> int:
+        """Values per output row."""
+        return self.analysis.output.width
+
+    def gas_per_row(self, gas: GasTable) -> int:
+        """Gas one input row costs under ``gas``."""
+        return gas.cost(self.analysis.cost)
+
+    def run(self, rows: IntArray) -> IntArray:
+        """Execute on quantized input ``rows`` (``(n, width)`` int64, already range-checked)."""
+        tensors = [rows]
+        for sources, kernel in self.kernels:
+            tensors.append(kernel([tensors[s] for s in sources]))
+        return tensors[-1]
+
+
+def compile_model(model: Model, limits: Limits | None = None) -> Program:
+    """Check ``model`` (structure, overflow, limits) and prepare it for execution."""
+    analysis = analyze(model)
+    if limits is not None:
+        limits.check_model(model, analysis)
+    kernels = tuple((op.inputs, _kernel(op, analysis.tensors[op.inputs[0]])) for op in model.ops)
+    return Program(model, analysis, kernels)
+
+
+def check_rows(program: Program, rows: IntArray, limits: Limits | None = None) -> IntArray:
+    """Validate quantized input rows: shape, dtype, and the model's declared range."""
+    spec = program.model.input
+    if not isinstance(rows, np.ndarray) or rows.dtype != np.int64 or rows.ndim != 2:
+        raise ErrInvalidInput.wrap("input must be a 2-D int64 array")
+    if rows.shape[1] != spec.width or rows.shape[0] < 1:
+        raise ErrInvalidInput.wrap(
+            f"input rows must have {spec.width} features, got {rows.shape[1]}"
+        )
+    if limits is not None and rows.shape[0] > limits.max_rows:
+        raise ErrModelLimit.wrap(f"{rows.shape[0]} rows exceed the limit of {limits.max_rows}")
+    if int(rows.min()) < spec.lo or int(rows.max()) > spec.hi:
+        raise ErrInvalidInput.wrap(f"input values must lie in [{spec.lo}, {spec.hi}]")
+    return rows
+
+
+def quantize_row(program: Program, values: Sequence[str | int]) -> list[int]:
+    """Quantize one row of decimal strings or integers with the model's input quantization.
+
+    ``q = round_half_even(v * num / den) + zero_point`` in exact rational arithmetic; decimal
+    strings look like ``-12.5`` or ``3`` (no exponent, no float).
+    """
+    spec = program.model.input
+    if len(values) != spec.width:
+        raise ErrInvalidInput.wrap(f"expected {spec.width} values, got {len(values)}")
+    quantized = []
+    for i, value in enumerate(values):
+        exact = _exact(value, i)
+        scaled = exact * spec.scale_num[i] / spec.scale_den[i]
+        q = round(scaled) + spec.zero_point[i]  # Fraction.__round__: half to even, exact
+        if not spec.lo <= q <= spec.hi:
+            raise ErrInvalidInput.wrap(
+                f"feature {i} = {value} quantizes to {q}, outside [{spec.lo}, {spec.hi}]"
+            )
+        quantized.append(q)
+    return quantized
+
+
+_DECIMAL_CHARS = set("0123456789.-")
+
+
+def _exact(value: str | int, index: int) -> Fraction:
+    if isinstance(value, bool):
+        raise ErrInvalidInput.wrap(f"feature {index}: booleans are not numbers")
+    if isinstance(value, int):
+        return Fraction(value)
+    if not isinstance(value, str) or not value or len(value) > 64 or set(value) - _DECIMAL_CHARS:
+        raise ErrInvalidInput.wrap(f"feature {index}: {value!r} is not a decimal number")
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ErrInvalidInput.wrap(f"feature {index}: {value!r} is not a decimal number") from None
+
+
+def _kernel(op: Op, source: TensorInfo) -> Kernel:
+    if isinstance(op, Dense):
+        return _dense_kernel(op, source)
+    if isinstance(op, Requantize):
+        return _requantize_kernel(op)
+    if isinstance(op, Add):
+        return lambda xs: xs[0] + xs[1]
+    if isinstance(op, Relu):
+        zero = np.int64(op.zero_point)
+        return lambda xs: np.maximum(xs[0], zero)
+    if isinstance(op, Lut):
+        table, offset, top = op.table, np.int64(op.offset), op.table.size - 1
+        return lambda xs: table[np.clip(xs[0] - offset, 0, top)]
+    if isinstance(op, Argmax):
+        return lambda xs: np.argmax(xs[0], axis=1).astype(np.int64).reshape(-1, 1)
+    if isinstance(op, Threshold):
+        limit = np.int64(op.threshold)
+        return lambda xs: (xs[0] >= limit).astype(np.int64)
+    if isinstance(op, TreeEnsemble):
+        return _tree_kernel(op)
+    if isinstance(op, Scorecard):
+        return _scorecard_kernel(op)
+    raise TypeError(type(op))
+
+
+INT32_LIMIT = 2**31 - 1
+
+
+def _dense_kernel(op: Dense, source: TensorInfo) -> Kernel:
+    """``(x - zp) @ W.T + b``; in int32 when the analysis proves every partial sum fits.
+
+    Any partial sum of ``w * (x - zp)`` is bounded by ``sum |w| * max |x - zp|``, so when that
+    bound fits int32 the narrower (and faster) accumulation is exact too.
+    """
+    bias, zero = op.bias, np.int64(op.zero_point)
+    centered = max(abs(source.lo - op.zero_point), abs(source.hi - op.zero_point))
+    reach = max(abs_row_sums(op.weights)) * centered
+    if reach <= INT32_LIMIT:
+        weights32 = np.ascontiguousarray(op.weights, dtype=np.int32)
+        return lambda xs: (
+            np.einsum("nj,ij->ni", (xs[0] - zero).astype(np.int32), weights32).astype(np.int64)
+            + bias
+        )
+    weights = np.ascontiguousarray(op.weights)
+    return lambda xs: np.einsum("nj,ij->ni", xs[0] - zero, weights) + bias
+
+
+def _requantize_kernel(op: Requantize) -> Kernel:
+    multiplier, shift = op.multiplier, op.shift
+    rounding = np.where(shift > 0, np.left_shift(np.int64(1), np.maximum(shift - 1, 0)), 0)
+    zero = np.int64(op.zero_point)
+    lo, hi = op.lo, op.hi
+
+    def run(xs: list[IntArray]) -> IntArray:
+        y = ((xs[0] * multiplier + rounding) >> shift) + zero
+        if lo is not None:
+            y = np.clip(y, lo, hi)
+        return y
+
+    return run
+
+
+def _tree_kernel(op: TreeEnsemble) -> Kernel:
+    feature, threshold = op.feature, op.threshold
+    # child[node, 0] when going left (x <= threshold), child[node, 1] when going right
+    child = np.stack([op.left, op.right], axis=1).reshape(-1)
+    roots, values, base, depth = op.roots, op.values, op.base, op.depth
+
+    def run(xs: list[IntArray]) -> IntArray:
+        x = xs[0]
+        rows = np.arange(x.shape[0])[:, None]
+        goes_right = (x[:, feature] > threshold).astype(np.int64)  # (rows, nodes)
+        node = np.broadcast_to(roots, (x.shape[0], roots.size))
+        for _ in range(depth):
+            node = child[2 * node + goes_right[rows, node]]
+        total: IntArray = values[node].sum(axis=1) + base
+        return total
+
+    return run
+
+
+def _scorecard_kernel(op: Scorecard) -> Kernel:
+    edges, points, base = op.edges, op.points, np.int64(op.base)
+
+    def run(xs: list[IntArray]) -> IntArray:
+        x = xs[0]
+        total = np.full(x.shape[0], base, dtype=np.int64)
+        for f, (e, p) in enumerate(zip(edges, points, strict=True)):
+            total += p[np.searchsorted(e, x[:, f], side="left")]
+        return total.reshape(-1, 1)
+
+    return run
