@@ -25,16 +25,34 @@ def make_key(index: int) -> PrivKey:
     return PrivKey.from_bytes(hashlib.sha256(f"aivm-test-key-{index}".encode()).digest())
 
 
-def genesis_doc(funded: dict[bytes, int], chain_id: str = CHAIN_ID) -> GenesisDoc:
-    """A genesis funding each address with ``amount`` ucgpt, one validator."""
+def genesis_doc(
+    funded: dict[bytes, int], chain_id: str = CHAIN_ID, with_accounts: bool = False
+) -> GenesisDoc:
+    """A genesis funding each address with ``amount`` ucgpt, one validator.
+
+    ``with_accounts`` also lists every funded address as an auth account (numbers 0, 1, ...).
+    """
     balances = [
         {"address": acc_address(addr), "coins": [{"denom": DENOM, "amount": str(amount)}]}
         for addr, amount in sorted(funded.items())
     ]
     validator = GenesisValidator(pub_key=hashlib.sha256(b"validator").digest(), power=10)
+    app_state: dict[str, object] = {"bank": {"balances": balances}}
+    if with_accounts:
+        app_state["auth"] = {
+            "accounts": [
+                {
+                    "@type": "/cosmos.auth.v1beta1.BaseAccount",
+                    "address": acc_address(addr),
+                    "account_number": str(number),
+                    "sequence": "0",
+                }
+                for number, addr in enumerate(sorted(funded))
+            ]
+        }
     return GenesisDoc(
         chain_id=chain_id,
-        app_state={"bank": {"balances": balances}},
+        app_state=app_state,
         genesis_time="2026-09-21T00:00:00Z",
         validators=[validator],
     )
@@ -52,11 +70,15 @@ class Chain:
 
     @classmethod
     def start(
-        cls, path: Path, funded: dict[bytes, int], options: AppOptions | None = None
+        cls,
+        path: Path,
+        funded: dict[bytes, int],
+        options: AppOptions | None = None,
+        with_accounts: bool = False,
     ) -> Chain:
         """Open a store under ``path``, run InitChain, and return the chain (height 0)."""
         app = AivmApp(CommitStore.open(path), options)
-        app.init_chain(genesis_doc(funded).init_chain_request())
+        app.init_chain(genesis_doc(funded, with_accounts=with_accounts).init_chain_request())
         return cls(app=app, path=path)
 
     def check(self, raw: bytes) -> pb.abci.ResponseCheckTx:
@@ -80,7 +102,9 @@ class Chain:
                 pb.abci.RequestProcessProposal(txs=txs, height=self.height)
             )
             assert status.status == pb.abci.ResponseProcessProposal.ACCEPT
-        request = pb.abci.RequestFinalizeBlock(txs=txs, height=self.height)
+        request = pb.abci.RequestFinalizeBlock(
+            txs=txs, height=self.height, hash=hashlib.sha256(b"block%d" % self.height).digest()
+        )
         request.time.seconds = self.time_s
         response = self.app.finalize_block(request)
         self.app.commit(pb.abci.RequestCommit())
@@ -140,3 +164,31 @@ class Chain:
             gas_limit=gas,
             memo=memo,
         )
+
+    def msgs_tx(
+        self, key: PrivKey, msgs: list[pb.Message], fee: int = 20_000, gas: int = 20_000_000
+    ) -> bytes:
+        """A signed tx carrying ``msgs`` from ``key`` (sequence read from the chain)."""
+        account = self.account(key.pubkey.address())
+        return sign_tx(
+            msgs,
+            [Signer(key, account.account_number, account.sequence)],
+            chain_id=CHAIN_ID,
+            fee=[Coin(DENOM, fee)] if fee else [],
+            gas_limit=gas,
+        )
+
+    def deliver(
+        self, key: PrivKey, *msgs: pb.Message, gas: int = 20_000_000
+    ) -> pb.abci.ExecTxResult:
+        """Sign ``msgs`` as ``key`` and run them through CheckTx and a block.
+
+        Returns the tx's block result, or the CheckTx result (as an ExecTxResult) when CheckTx
+        rejected the tx and the block was produced without it.
+        """
+        raw = self.msgs_tx(key, list(msgs), gas=gas)
+        check = self.check(raw)
+        if check.code != 0:
+            self.block([])
+            return pb.abci.ExecTxResult(code=check.code, codespace=check.codespace, log=check.log)
+        return self.block([raw]).tx_results[0]

@@ -25,10 +25,14 @@ from aivm.app import ante
 from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.app.router import Router
 from aivm.app.tx import DecodedTx, decode_tx
+from aivm.modules.ai import AiKeeper, AiModule
 from aivm.modules.auth import AccountKeeper, AuthModule
 from aivm.modules.auth.keeper import FEE_COLLECTOR
 from aivm.modules.bank import BankKeeper, BankModule
 from aivm.modules.framework import AppModule, BlockHeader, Context, Event, ExecMode
+from aivm.modules.storage.keeper import StorageKeeper
+from aivm.modules.storage.keys import MODULE_ACCOUNT as STORAGE_ACCOUNT
+from aivm.modules.storage.module import StorageModule
 from aivm.store import CacheStore, CommitStore, GasConfig, GasKVStore, GasMeter, KVStore
 from aivm.types import pb
 from aivm.types.dec import Dec
@@ -50,10 +54,16 @@ CHAIN_ID_KEY = APP_STORE_PREFIX + b"chain_id"
 CONSENSUS_PARAMS_KEY = APP_STORE_PREFIX + b"consensus_params"
 VALIDATORS_KEY = APP_STORE_PREFIX + b"validators"
 SIMULATE_PATH = "/cosmos.tx.v1beta1.Service/Simulate"
-STORE_QUERY_PREFIXES = {"acc": b"acc/", "bank": b"bank/", "app": APP_STORE_PREFIX}
+STORE_QUERY_PREFIXES = {
+    "acc": b"acc/",
+    "bank": b"bank/",
+    "ai": b"ai/",
+    "storage": b"storage/",
+    "app": APP_STORE_PREFIX,
+}
 PROOF_OP_TYPE = "ics23:aivm-smt"
 
-MODULE_PERMISSIONS: dict[str, tuple[str, ...]] = {FEE_COLLECTOR: ()}
+MODULE_PERMISSIONS: dict[str, tuple[str, ...]] = {FEE_COLLECTOR: (), STORAGE_ACCOUNT: ()}
 """Every module account and its permissions."""
 
 
@@ -121,7 +131,14 @@ class AivmApp:
         self.gas_config = GasConfig()
         self.accounts = AccountKeeper(MODULE_PERMISSIONS)
         self.bank = BankKeeper(self.accounts, self.accounts.module_addresses.values())
-        self.modules: list[AppModule] = [AuthModule(self.accounts), BankModule(self.bank)]
+        self.storage = StorageKeeper(self.bank)
+        self.ai = AiKeeper()
+        self.modules: list[AppModule] = [
+            AuthModule(self.accounts),
+            BankModule(self.bank),
+            StorageModule(self.storage),
+            AiModule(self.ai, self.bank, self.storage),
+        ]
         self.router = Router(self.modules)
         self.signature_cache = ante.SignatureCache(self.options.signature_cache_size)
         self.ante_options = ante.AnteOptions(min_gas_price=self.options.min_gas_price)
@@ -242,6 +259,7 @@ class AivmApp:
             time_ns=request.time.seconds * 1_000_000_000 + request.time.nanos,
             chain_id=self.chain_id,
             proposer=request.proposer_address,
+            seed=request.hash,
         )
         working = self.store.working
         results = [

@@ -812,6 +812,9 @@ def build_parser() -> Parser:
         query, "block", cmd_query_block, "A block (latest when no height)", "  aivm query block 10"
     )
     p.add_argument("height", type=int, nargs="?", default=None)
+    from aivm.cli import ai as ai_commands
+
+    ai_commands.register(subs, tx, query, leaf, branch)
     return root
 
 

@@ -40,6 +40,9 @@ class BlockHeader:
     """Chain id the block belongs to."""
     proposer: bytes = b""
     """Consensus address of the block proposer."""
+    seed: bytes = b""
+    """Block hash agreed by consensus (empty outside FinalizeBlock): the only source of
+    unpredictability the state machine may use, e.g. to pick a challenged chunk."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,300 @@
+"""``aivm tx ai``, ``aivm query ai`` and ``aivm ai`` (import, run, verify-local) commands."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from aivm.ai import runtime
+from aivm.cli import main as cli
+from aivm.client.ai import AiClient
+
+Leaf = Callable[..., Any]
+
+
+def _values(text: list[str]) -> list[int | str]:
+    """Input values from ``1,2,3`` or ``1 2 3``: all integers → integers, else decimals."""
+    items: list[int | str] = [v for chunk in text for v in chunk.replace(",", " ").split()]
+    if not items:
+        raise cli.CliError("give the input values, e.g. 0.5,32,1200")
+    if all(str(v).lstrip("-").isdigit() for v in items):
+        return [int(v) for v in items]
+    return items
+
+
+def _proto(message: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return data
+
+
+def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
+    artifact = Path(args.artifact).read_bytes()
+    program = runtime.load(artifact)  # fail early, locally, with the runtime's message
+    wallet = cli._wallet(s, args.from_)
+    print(
+        f"register {args.name} {args.version} ({len(artifact)} bytes, "
+        f"{program.input_width} inputs) as {wallet.address}",
+        file=sys.stderr,
+    )
+    cli._confirm(s, "confirm transaction before signing and broadcasting")
+    with s.client() as client:
+        done = AiClient(client).register_model(
+            wallet,
+            artifact,
+            args.name,
+            args.version,
+            price=args.price or (),
+            tags=args.tag or (),
+            license=args.license,
+            input_schema=args.input_schema,
+            output_schema=args.output_schema,
+            model_card_cid=args.model_card_cid,
+            gas=s.gas,
+        )
+    cli._emit(
+        s,
+        {
+            "model_id": str(done.model_id),
+            "version": done.version,
+            "txhash": done.txhash,
+            "gas_used": str(done.gas_used),
+        },
+    )
+
+
+def cmd_infer(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    values = _values(args.values)
+    cli._confirm(s, f"run model {args.model_id} on {values}")
+    with s.client() as client:
+        result = AiClient(client).infer(wallet, args.model_id, values, args.version, gas=s.gas)
+    cli._emit(
+        s,
+        {
+            "execution_id": str(result.execution_id),
+            "output": result.output,
+            "gas": str(result.gas),
+            "txhash": result.txhash,
+            "height": str(result.height),
+        },
+    )
+
+
+def cmd_set_status(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    cli._confirm(s, f"set model {args.model_id} {args.version} to {args.status}")
+    with s.client() as client:
+        result = AiClient(client).set_status(
+            wallet, args.model_id, args.version, args.status, args.reason
+        )
+    cli._emit(s, {"txhash": result.hash, "height": str(result.height)})
+
+
+def cmd_transfer(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    cli._confirm(s, f"give model {args.model_id} to {args.new_owner}")
+    with s.client() as client:
+        result = AiClient(client).transfer(wallet, args.model_id, args.new_owner)
+    cli._emit(s, {"txhash": result.hash, "height": str(result.height)})
+
+
+def cmd_query_model(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli._emit(s, _proto(AiClient(client).model(args.model_id)))
+
+
+def cmd_query_models(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        models = AiClient(client).models(args.owner or "", args.tag or "", args.limit)
+    cli._emit(s, {"models": [_proto(m) for m in models]})
+
+
+def cmd_query_execution(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        record = AiClient(client).execution(args.id)
+    data = _proto(record)
+    for key in ("input_hash", "output_hash", "model_sha256"):
+        data[key] = getattr(record, key).hex()
+    cli._emit(s, data)
+
+
+def cmd_query_params(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli._emit(s, _proto(AiClient(client).params()))
+
+
+def cmd_verify_local(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        result = AiClient(client).verify_execution(args.id)
+    cli._emit(
+        s,
+        {
+            "execution_id": str(result.execution_id),
+            "ok": result.ok,
+            "recorded_output": result.recorded_output,
+            "local_output": result.local_output,
+            "model_sha256": result.model_sha256,
+            "detail": result.detail,
+        },
+    )
+    if not result.ok:
+        raise cli.CliError(f"execution {args.id}: {result.detail}")
+
+
+def cmd_run(s: cli.Settings, args: argparse.Namespace) -> None:
+    artifact = Path(args.artifact).read_bytes()
+    program = runtime.load(artifact)
+    values = _values(args.values)
+    row = runtime.quantize_row(program, values)
+    output = program.run(runtime.check_rows(program, runtime.as_rows([row])))
+    cli._emit(
+        s,
+        {
+            "input": row,
+            "output": [int(v) for v in output.reshape(-1)],
+            "gas": str(program.gas_per_row(runtime.GasTable())),
+            "model_sha256": hashlib.sha256(artifact).hexdigest(),
+        },
+    )
+
+
+def cmd_import(s: cli.Settings, args: argparse.Namespace) -> None:
+    from aivm.ai.importers.cli import import_file
+
+    imported = import_file(
+        Path(args.model),
+        kind=args.kind,
+        decimals=args.decimals,
+        calibration=Path(args.calibration) if args.calibration else None,
+    )
+    Path(args.out).write_bytes(imported.artifact)
+    program = runtime.load(imported.artifact)
+    cli._emit(
+        s,
+        {
+            "artifact": args.out,
+            "bytes": str(len(imported.artifact)),
+            "sha256": hashlib.sha256(imported.artifact).hexdigest(),
+            "inputs": str(program.input_width),
+            "outputs": str(program.output_width),
+            "gas_per_inference": str(program.gas_per_row(runtime.GasTable())),
+        },
+    )
+
+
+def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
+    """Add the ai command groups to the ``aivm`` parser."""
+    txai = branch(tx, "ai", "AI module transactions (model registry, on-chain inference)")
+    p = leaf(
+        txai,
+        "register",
+        cmd_register,
+        "Register an on-chain (DSM) model or a new version",
+        "  aivm tx ai register credit.dsm --name credit --version 1.0.0 --price 100ucgpt "
+        "--tag credit --from alice --yes",
+    )
+    p.add_argument("artifact", help="DSM artifact file (made by `aivm ai import`)")
+    p.add_argument("--name", required=True, help="model name (lowercase, unique on chain)")
+    p.add_argument("--version", required=True, help="semantic version, e.g. 1.0.0")
+    p.add_argument(
+        "--price", default="", help="price per inference paid to the owner, e.g. 100ucgpt"
+    )
+    p.add_argument("--tag", action="append", help="tag (repeatable)")
+    p.add_argument("--license", default="", help="license identifier, e.g. Apache-2.0")
+    p.add_argument("--input-schema", default="", help="JSON describing the input")
+    p.add_argument("--output-schema", default="", help="JSON describing the output")
+    p.add_argument("--model-card-cid", default="", help="CID of the model card (aivm storage put)")
+    p.add_argument("--from", dest="from_", required=True, help="key name of the owner")
+
+    p = leaf(
+        txai,
+        "infer",
+        cmd_infer,
+        "Run an on-chain model on one input row",
+        "  aivm tx ai infer 1 0.42,35,1200.5 --from alice --yes\n"
+        "  aivm tx ai infer 1 12 -3 7 --version 1.0.0 --from alice --yes",
+    )
+    p.add_argument("model_id", type=int, help="model id")
+    p.add_argument(
+        "values", nargs="+", help="input values (integers, or decimals quantized by the model)"
+    )
+    p.add_argument("--version", default="", help="model version (default: latest)")
+    p.add_argument("--from", dest="from_", required=True, help="key name of the caller")
+
+    p = leaf(
+        txai,
+        "set-status",
+        cmd_set_status,
+        "Deprecate, revoke or re-activate a model version",
+        "  aivm tx ai set-status 1 1.0.0 revoked --reason 'biased' --from alice --yes",
+    )
+    p.add_argument("model_id", type=int)
+    p.add_argument("version")
+    p.add_argument("status", choices=["active", "deprecated", "revoked"])
+    p.add_argument("--reason", default="", help="why (required to deprecate or revoke)")
+    p.add_argument("--from", dest="from_", required=True)
+
+    p = leaf(
+        txai,
+        "transfer",
+        cmd_transfer,
+        "Give a model to another account",
+        "  aivm tx ai transfer 1 aivm1... --from alice --yes",
+    )
+    p.add_argument("model_id", type=int)
+    p.add_argument("new_owner")
+    p.add_argument("--from", dest="from_", required=True)
+
+    qai = branch(query, "ai", "AI module queries")
+    p = leaf(qai, "model", cmd_query_model, "A model and its versions", "  aivm query ai model 1")
+    p.add_argument("model_id", type=int)
+    p = leaf(qai, "models", cmd_query_models, "List models", "  aivm query ai models --tag credit")
+    p.add_argument("--owner", help="only this owner's models")
+    p.add_argument("--tag", help="only models with this tag")
+    p.add_argument("--limit", type=int, default=100)
+    p = leaf(
+        qai, "execution", cmd_query_execution, "An execution record", "  aivm query ai execution 7"
+    )
+    p.add_argument("id", type=int)
+    leaf(qai, "params", cmd_query_params, "ai module params", "  aivm query ai params -o json")
+
+    ai = branch(subs, "ai", "Local AI tools: import models, run artifacts, verify executions")
+    p = leaf(
+        ai,
+        "verify-local",
+        cmd_verify_local,
+        "Re-run a recorded on-chain execution locally and confirm the identical output",
+        "  aivm ai verify-local 7",
+    )
+    p.add_argument("id", type=int, help="execution id")
+    p = leaf(
+        ai,
+        "run",
+        cmd_run,
+        "Run a DSM artifact locally on one input row",
+        "  aivm ai run credit.dsm 0.42,35,1200.5",
+    )
+    p.add_argument("artifact")
+    p.add_argument("values", nargs="+")
+    p = leaf(
+        ai,
+        "import",
+        cmd_import,
+        "Convert a trained model (scikit-learn joblib/pickle, XGBoost JSON/UBJ, LightGBM text, "
+        "ONNX) into a DSM artifact",
+        "  aivm ai import model.joblib -o credit.dsm\n"
+        "  aivm ai import mlp.onnx -o mlp.dsm --calibration calib.csv",
+    )
+    p.add_argument("model", help="trained model file")
+    p.add_argument("-o", "--out", required=True, help="where to write the DSM artifact")
+    p.add_argument(
+        "--kind", choices=["auto", "sklearn", "xgboost", "lightgbm", "onnx"], default="auto"
+    )
+    p.add_argument("--decimals", type=int, default=6, help="input decimals for tree/linear models")
+    p.add_argument("--calibration", help="CSV of calibration rows for float ONNX models")

@@ -1,0 +1,240 @@
+"""Python SDK for the ``ai`` module: register models, run on-chain inference, verify records.
+
+Example::
+
+    from aivm.client import Client, Wallet
+    from aivm.client.ai import AiClient
+
+    with Client("http://127.0.0.1:26657") as client:
+        ai = AiClient(client)
+        registered = ai.register_model(wallet, artifact, name="credit", version="1.0.0",
+                                       price="100ucgpt", tags=["credit"])
+        result = ai.infer(wallet, registered.model_id, ["0.42", "35", "1200.5"])
+        print(result.output, result.execution_id)
+        assert ai.verify_execution(result.execution_id).ok   # re-run locally, same bytes
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aivm.ai import runtime
+from aivm.client.client import Client, CoinsLike, to_coins
+from aivm.client.results import TxResult
+from aivm.client.wallet import Wallet
+from aivm.crypto.cid import cid_of
+from aivm.types import pb
+from aivm.types.protogen import ai_pb2
+
+QUERY = "/aivm.ai.v1.Query/"
+STATUS_NAMES = {
+    "active": ai_pb2.MODEL_STATUS_ACTIVE,
+    "deprecated": ai_pb2.MODEL_STATUS_DEPRECATED,
+    "revoked": ai_pb2.MODEL_STATUS_REVOKED,
+}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """Outcome of a registration."""
+
+    model_id: int
+    version: str
+    txhash: str
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class Inference:
+    """Outcome of an on-chain inference."""
+
+    execution_id: int
+    output: list[int]
+    gas: int
+    txhash: str
+    height: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Result of re-running a recorded execution locally."""
+
+    execution_id: int
+    ok: bool
+    recorded_output: list[int]
+    local_output: list[int]
+    model_sha256: str
+    detail: str
+
+
+def _attr(result: TxResult, event: str, key: str) -> str:
+    for found in result.find_events(event):
+        for k, v in found.attributes:
+            if k == key:
+                return v
+    raise ValueError(f"tx {result.hash} has no {event}.{key} attribute")
+
+
+class AiClient:
+    """``ai`` module calls over a blocking :class:`~aivm.client.Client`."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _submit(self, wallet: Wallet, msg: pb.Message, gas: int | str, timeout: float) -> TxResult:
+        sent = self.client.sign_and_broadcast(wallet, [msg], gas=gas)
+        return self.client.wait_for_tx(sent.hash, timeout=timeout)
+
+    def register_model(
+        self,
+        wallet: Wallet,
+        artifact: bytes,
+        name: str,
+        version: str,
+        *,
+        price: CoinsLike = (),
+        tags: Sequence[str] = (),
+        license: str = "",
+        input_schema: str = "",
+        output_schema: str = "",
+        model_card_cid: str = "",
+        gas: int | str = "auto",
+        timeout: float = 30.0,
+    ) -> Registered:
+        """Register an on-chain (DSM) model, or a new version of one ``wallet`` owns."""
+        msg = ai_pb2.MsgRegisterModel(
+            owner=wallet.address,
+            name=name,
+            version=version,
+            artifact_cid=cid_of(artifact),
+            artifact_sha256=hashlib.sha256(artifact).digest(),
+            format=runtime.FORMAT,
+            execution_path="onchain",
+            input_schema=input_schema,
+            output_schema=output_schema,
+            price=[
+                pb.coin.Coin(denom=c.denom, amount=str(c.amount)) for c in to_coins(price, "ucgpt")
+            ]
+            if price
+            else [],
+            license=license,
+            model_card_cid=model_card_cid,
+            tags=list(tags),
+            artifact=artifact,
+            artifact_size=len(artifact),
+        )
+        result = self._submit(wallet, msg, gas, timeout)
+        model_id = int(_attr(result, "aivm.ai.v1.EventRegisterModel", "model_id"))
+        return Registered(model_id, version, result.hash, result.gas_used)
+
+    def infer(
+        self,
+        wallet: Wallet,
+        model_id: int,
+        inputs: Sequence[int | str],
+        version: str = "",
+        gas: int | str = "auto",
+        timeout: float = 30.0,
+    ) -> Inference:
+        """Run model ``model_id`` on one row: integers as they are, strings as decimals."""
+        msg = ai_pb2.MsgInfer(caller=wallet.address, model_id=model_id, version=version)
+        if inputs and all(isinstance(v, str) for v in inputs):
+            msg.decimal_input.extend(str(v) for v in inputs)
+        else:
+            msg.input.extend(int(v) for v in inputs)
+        result = self._submit(wallet, msg, gas, timeout)
+        event = "aivm.ai.v1.EventInference"
+        output = _attr(result, event, "output")
+        return Inference(
+            execution_id=int(_attr(result, event, "execution_id")),
+            output=[int(v) for v in output.split(",")] if output else [],
+            gas=int(_attr(result, event, "gas")),
+            txhash=result.hash,
+            height=result.height,
+        )
+
+    def set_status(
+        self, wallet: Wallet, model_id: int, version: str, status: str, reason: str = ""
+    ) -> TxResult:
+        """Deprecate, revoke or re-activate a version (``status``: active|deprecated|revoked)."""
+        if status not in STATUS_NAMES:
+            raise ValueError(f"status must be one of {sorted(STATUS_NAMES)}")
+        msg = ai_pb2.MsgSetModelStatus(
+            owner=wallet.address,
+            model_id=model_id,
+            version=version,
+            status=STATUS_NAMES[status],
+            reason=reason,
+        )
+        return self._submit(wallet, msg, "auto", 30.0)
+
+    def transfer(self, wallet: Wallet, model_id: int, new_owner: str) -> TxResult:
+        """Give a model to ``new_owner``."""
+        msg = ai_pb2.MsgTransferModel(owner=wallet.address, model_id=model_id, new_owner=new_owner)
+        return self._submit(wallet, msg, "auto", 30.0)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def model(self, model_id: int) -> ai_pb2.QueryModelResponse:
+        """A model and all its versions."""
+        return self.client.query(
+            QUERY + "Model", ai_pb2.QueryModelRequest(model_id=model_id), ai_pb2.QueryModelResponse
+        )
+
+    def models(self, owner: str = "", tag: str = "", limit: int = 100) -> list[ai_pb2.Model]:
+        """Models, optionally of one owner and/or with one tag."""
+        request = ai_pb2.QueryModelsRequest(owner=owner, tag=tag)
+        request.pagination.limit = limit
+        return list(self.client.query(QUERY + "Models", request, ai_pb2.QueryModelsResponse).models)
+
+    def version(self, model_id: int, version: str = "") -> ai_pb2.ModelVersion:
+        """One version (default: the latest)."""
+        request = ai_pb2.QueryModelVersionRequest(model_id=model_id, version=version)
+        return self.client.query(
+            QUERY + "ModelVersion", request, ai_pb2.QueryModelVersionResponse
+        ).version
+
+    def execution(self, execution_id: int) -> ai_pb2.ExecutionRecord:
+        """An execution record."""
+        request = ai_pb2.QueryExecutionRequest(id=execution_id)
+        return self.client.query(
+            QUERY + "Execution", request, ai_pb2.QueryExecutionResponse
+        ).execution
+
+    def artifact(self, sha256: bytes) -> bytes:
+        """An on-chain artifact by hash (checked against the hash)."""
+        request = ai_pb2.QueryArtifactRequest(sha256=sha256)
+        data = self.client.query(QUERY + "Artifact", request, ai_pb2.QueryArtifactResponse).artifact
+        if hashlib.sha256(data).digest() != sha256:
+            raise ValueError("node returned an artifact that does not match its hash")
+        return bytes(data)
+
+    def params(self) -> ai_pb2.Params:
+        """Module params."""
+        return self.client.query(
+            QUERY + "Params", ai_pb2.QueryParamsRequest(), ai_pb2.QueryParamsResponse
+        ).params
+
+    def verify_execution(self, execution_id: int) -> Verification:
+        """Fetch a record and its model, re-run the input locally, compare the output bytes."""
+        record = self.execution(execution_id)
+        artifact = self.artifact(record.model_sha256)
+        program = runtime.load(artifact)
+        rows = runtime.check_rows(program, runtime.as_rows([list(record.input)]))
+        output = program.run(rows)
+        local = [int(v) for v in output.reshape(-1)]
+        same_hash = hashlib.sha256(runtime.output_bytes(output)).digest() == record.output_hash
+        same_input = hashlib.sha256(runtime.output_bytes(rows)).digest() == record.input_hash
+        ok = same_hash and same_input and local == list(record.output)
+        detail = (
+            "identical output"
+            if ok
+            else ("input hash differs" if not same_input else "output differs from the record")
+        )
+        return Verification(
+            execution_id, ok, list(record.output), local, record.model_sha256.hex(), detail
+        )

@@ -1,0 +1,70 @@
+"""ai gRPC queries, answered over ABCI Query (``/aivm.ai.v1.Query/...``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aivm.modules.addr import addr_bytes
+from aivm.modules.ai.errors import ErrVersionNotFound
+from aivm.modules.ai.keeper import AiKeeper
+from aivm.modules.framework import Context, QueryRoute
+from aivm.types.errors import ErrInvalidRequest
+from aivm.types.pagination import paginate
+from aivm.types.protogen import ai_pb2
+
+SERVICE = "/aivm.ai.v1.Query/"
+
+
+def query_routes(keeper: AiKeeper) -> Sequence[QueryRoute]:
+    """Routes of the ai query service."""
+
+    def params(ctx: Context, req: ai_pb2.QueryParamsRequest) -> ai_pb2.QueryParamsResponse:
+        return ai_pb2.QueryParamsResponse(params=keeper.get_params(ctx).to_proto())
+
+    def model(ctx: Context, req: ai_pb2.QueryModelRequest) -> ai_pb2.QueryModelResponse:
+        found = keeper.get_model(ctx, req.model_id)
+        return ai_pb2.QueryModelResponse(model=found, versions=keeper.versions(ctx, found.id))
+
+    def model_version(
+        ctx: Context, req: ai_pb2.QueryModelVersionRequest
+    ) -> ai_pb2.QueryModelVersionResponse:
+        return ai_pb2.QueryModelVersionResponse(
+            version=keeper.get_version(ctx, req.model_id, req.version)
+        )
+
+    def artifact(ctx: Context, req: ai_pb2.QueryArtifactRequest) -> ai_pb2.QueryArtifactResponse:
+        data = keeper.get_artifact(ctx, req.sha256)
+        if data is None:
+            raise ErrVersionNotFound.wrap(f"no on-chain artifact with sha256 {req.sha256.hex()}")
+        return ai_pb2.QueryArtifactResponse(artifact=data)
+
+    def models(ctx: Context, req: ai_pb2.QueryModelsRequest) -> ai_pb2.QueryModelsResponse:
+        if req.owner and req.tag:
+            ids = sorted(
+                set(keeper.model_ids_by_owner(ctx, addr_bytes(req.owner)))
+                & set(keeper.model_ids_by_tag(ctx, req.tag))
+            )
+        elif req.owner:
+            ids = keeper.model_ids_by_owner(ctx, addr_bytes(req.owner))
+        elif req.tag:
+            ids = keeper.model_ids_by_tag(ctx, req.tag)
+        else:
+            page, page_response = paginate(list(keeper.iterate_models(ctx)), req.pagination)
+            return ai_pb2.QueryModelsResponse(models=page, pagination=page_response)
+        page_ids, page_response = paginate(ids, req.pagination)
+        found = [keeper.get_model(ctx, i) for i in page_ids]
+        return ai_pb2.QueryModelsResponse(models=found, pagination=page_response)
+
+    def execution(ctx: Context, req: ai_pb2.QueryExecutionRequest) -> ai_pb2.QueryExecutionResponse:
+        if req.id == 0:
+            raise ErrInvalidRequest.wrap("execution ids start at 1")
+        return ai_pb2.QueryExecutionResponse(execution=keeper.get_execution(ctx, req.id))
+
+    return [
+        QueryRoute(SERVICE + "Params", ai_pb2.QueryParamsRequest, params),
+        QueryRoute(SERVICE + "Model", ai_pb2.QueryModelRequest, model),
+        QueryRoute(SERVICE + "ModelVersion", ai_pb2.QueryModelVersionRequest, model_version),
+        QueryRoute(SERVICE + "Artifact", ai_pb2.QueryArtifactRequest, artifact),
+        QueryRoute(SERVICE + "Models", ai_pb2.QueryModelsRequest, models),
+        QueryRoute(SERVICE + "Execution", ai_pb2.QueryExecutionRequest, execution),
+    ]

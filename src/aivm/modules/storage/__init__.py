@@ -1,0 +1,1 @@
+"""storage module: content-addressed object records, retention payments, availability challenges."""

@@ -1,0 +1,141 @@
+"""StorageKeeper: object records, retention payments, challenges and params.
+
+Retention costs ``price_per_kib_block × ceil(size / 1024) × blocks``, paid to the ``storage``
+module account. An availability challenge picks a chunk of an object from the block hash
+(:func:`aivm.crypto.unixfs.challenge_index`); the holder answers with the chunk and its
+Merkle path, which the chain verifies against the object's CID. Who is challenged and what a
+missed deadline costs come with the validator roles; here a missed deadline only shows as
+``EXPIRED``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from google.protobuf import json_format
+
+from aivm.modules.bank.keeper import BankKeeper
+from aivm.modules.framework import Context
+from aivm.modules.storage import keys
+from aivm.modules.storage.errors import ErrChallengeNotFound, ErrObjectNotFound
+from aivm.store import KVStore, PrefixStore
+from aivm.types import pb
+from aivm.types.coin import Coin, Coins
+from aivm.types.coin_proto import coins_from_proto
+from aivm.types.errors import ErrInvalidRequest
+from aivm.types.protogen import storage_pb2
+
+DEFAULT_PARAMS = storage_pb2.Params(
+    price_per_kib_block=[pb.coin.Coin(denom="ucgpt", amount="1")],
+    max_object_size=1 << 34,
+    challenge_window=50,
+    min_retention=10,
+)
+
+
+def params_from_json(data: dict[str, object]) -> storage_pb2.Params:
+    """Parse the genesis JSON form of the params."""
+    params = storage_pb2.Params()
+    try:
+        json_format.ParseDict(data, params)
+    except json_format.ParseError as exc:
+        raise ErrInvalidRequest.wrap(f"invalid storage params: {exc}") from exc
+    coins_from_proto(params.price_per_kib_block)
+    if params.challenge_window <= 0 or params.min_retention <= 0 or params.max_object_size <= 0:
+        raise ErrInvalidRequest.wrap("storage params must be positive")
+    return params
+
+
+class StorageKeeper:
+    """Reads and writes the storage module's state."""
+
+    def __init__(self, bank: BankKeeper) -> None:
+        self.bank = bank
+
+    @staticmethod
+    def _store(ctx: Context) -> KVStore:
+        return PrefixStore(ctx.store, keys.STORE_PREFIX)
+
+    def get_params(self, ctx: Context) -> storage_pb2.Params:
+        """Current params."""
+        raw = self._store(ctx).get(keys.PARAMS)
+        if raw is None:
+            return storage_pb2.Params()
+        params: storage_pb2.Params = storage_pb2.Params.FromString(raw)
+        return params
+
+    def set_params(self, ctx: Context, params: storage_pb2.Params) -> None:
+        """Replace the params."""
+        self._store(ctx).set(keys.PARAMS, params.SerializeToString())
+
+    def retention_price(self, ctx: Context, size: int, blocks: int) -> Coins:
+        """What keeping ``size`` bytes for ``blocks`` blocks costs."""
+        kib = max(1, -(-size // 1024))
+        per = coins_from_proto(self.get_params(ctx).price_per_kib_block)
+        return Coins.from_iter(Coin(c.denom, c.amount * kib * blocks) for c in per)
+
+    # -- objects --------------------------------------------------------------------------
+
+    def find_object(self, ctx: Context, cid: str) -> storage_pb2.StoredObject | None:
+        """The record of ``cid``, if any."""
+        raw = self._store(ctx).get(keys.object_key(cid))
+        return None if raw is None else storage_pb2.StoredObject.FromString(raw)
+
+    def get_object(self, ctx: Context, cid: str) -> storage_pb2.StoredObject:
+        """The record of ``cid``; ErrObjectNotFound otherwise."""
+        found = self.find_object(ctx, cid)
+        if found is None:
+            raise ErrObjectNotFound.wrap(cid)
+        return found
+
+    def set_object(self, ctx: Context, record: storage_pb2.StoredObject) -> None:
+        """Write an object record."""
+        self._store(ctx).set(keys.object_key(record.cid), record.SerializeToString())
+
+    def iterate_objects(self, ctx: Context) -> Iterator[storage_pb2.StoredObject]:
+        """Every object record in CID order."""
+        for _, raw in PrefixStore(self._store(ctx), keys.OBJECT).iterate():
+            yield storage_pb2.StoredObject.FromString(raw)
+
+    def add_reference(self, ctx: Context, cid: str, reference: str) -> bool:
+        """Record that ``reference`` uses ``cid``; False when the object is not stored."""
+        record = self.find_object(ctx, cid)
+        if record is None:
+            return False
+        if reference not in record.references:
+            record.references.append(reference)
+            self.set_object(ctx, record)
+        return True
+
+    # -- challenges -----------------------------------------------------------------------
+
+    def next_challenge_id(self, ctx: Context) -> int:
+        """Allocate a challenge id."""
+        store = self._store(ctx)
+        raw = store.get(keys.NEXT_CHALLENGE_ID)
+        value = 1 if raw is None else int.from_bytes(raw, "big")
+        store.set(keys.NEXT_CHALLENGE_ID, (value + 1).to_bytes(8, "big"))
+        return value
+
+    def set_challenge(self, ctx: Context, challenge: storage_pb2.Challenge) -> None:
+        """Write a challenge."""
+        self._store(ctx).set(keys.challenge_key(challenge.id), challenge.SerializeToString())
+
+    def get_challenge(self, ctx: Context, challenge_id: int) -> storage_pb2.Challenge:
+        """A challenge, with an open one past its deadline reported as EXPIRED."""
+        raw = self._store(ctx).get(keys.challenge_key(challenge_id))
+        if raw is None:
+            raise ErrChallengeNotFound.wrap(f"challenge {challenge_id}")
+        challenge = storage_pb2.Challenge.FromString(raw)
+        if (
+            challenge.status == storage_pb2.CHALLENGE_STATUS_OPEN
+            and ctx.header.height > challenge.deadline_height
+        ):
+            challenge.status = storage_pb2.CHALLENGE_STATUS_EXPIRED
+        found: storage_pb2.Challenge = challenge
+        return found
+
+    def iterate_challenges(self, ctx: Context) -> Iterator[storage_pb2.Challenge]:
+        """Every challenge in id order (as stored)."""
+        for _, raw in PrefixStore(self._store(ctx), keys.CHALLENGE).iterate():
+            yield storage_pb2.Challenge.FromString(raw)

@@ -1,0 +1,105 @@
+"""The storage AppModule (queries and genesis live here too: both are small)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf import json_format
+
+from aivm.modules.framework import Context, MsgRoute, QueryRoute
+from aivm.modules.storage import msgs
+from aivm.modules.storage.keeper import DEFAULT_PARAMS, StorageKeeper, params_from_json
+from aivm.types.errors import ErrInvalidRequest
+from aivm.types.protogen import storage_pb2
+
+SERVICE = "/aivm.storage.v1.Query/"
+
+
+class StorageModule:
+    """Object records, retention payments and availability challenges."""
+
+    name = "storage"
+
+    def __init__(self, keeper: StorageKeeper) -> None:
+        self.keeper = keeper
+
+    def msg_routes(self) -> Sequence[MsgRoute]:
+        """StoreObject, OpenChallenge, AnswerChallenge."""
+        return msgs.msg_routes(self.keeper)
+
+    def query_routes(self) -> Sequence[QueryRoute]:
+        """Params, Object, Challenge."""
+        keeper = self.keeper
+
+        def params(
+            ctx: Context, req: storage_pb2.QueryParamsRequest
+        ) -> storage_pb2.QueryParamsResponse:
+            return storage_pb2.QueryParamsResponse(params=keeper.get_params(ctx))
+
+        def object_(
+            ctx: Context, req: storage_pb2.QueryObjectRequest
+        ) -> storage_pb2.QueryObjectResponse:
+            return storage_pb2.QueryObjectResponse(object=keeper.get_object(ctx, req.cid))
+
+        def challenge(
+            ctx: Context, req: storage_pb2.QueryChallengeRequest
+        ) -> storage_pb2.QueryChallengeResponse:
+            return storage_pb2.QueryChallengeResponse(challenge=keeper.get_challenge(ctx, req.id))
+
+        return [
+            QueryRoute(SERVICE + "Params", storage_pb2.QueryParamsRequest, params),
+            QueryRoute(SERVICE + "Object", storage_pb2.QueryObjectRequest, object_),
+            QueryRoute(SERVICE + "Challenge", storage_pb2.QueryChallengeRequest, challenge),
+        ]
+
+    def default_genesis(self) -> dict[str, Any]:
+        """Default params, no objects."""
+        return {
+            "params": json_format.MessageToDict(DEFAULT_PARAMS, preserving_proto_field_name=True)
+        }
+
+    def _parse(self, data: dict[str, Any]) -> storage_pb2.GenesisState:
+        state = storage_pb2.GenesisState()
+        try:
+            json_format.ParseDict({k: v for k, v in data.items() if k != "params"}, state)
+        except json_format.ParseError as exc:
+            raise ErrInvalidRequest.wrap(f"invalid storage genesis: {exc}") from exc
+        state.params.CopyFrom(params_from_json(data.get("params", {})))
+        return state
+
+    def validate_genesis(self, data: dict[str, Any]) -> None:
+        """Check params and unique CIDs."""
+        state = self._parse(data)
+        cids = [o.cid for o in state.objects]
+        if len(set(cids)) != len(cids):
+            raise ErrInvalidRequest.wrap("storage genesis has duplicate objects")
+
+    def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
+        """Write params, objects and challenges."""
+        state = self._parse(data)
+        self.keeper.set_params(ctx, state.params)
+        for record in state.objects:
+            self.keeper.set_object(ctx, record)
+        for challenge in state.challenges:
+            self.keeper.set_challenge(ctx, challenge)
+        next_id = max((c.id for c in state.challenges), default=0) + 1
+        if next_id > 1:
+            from aivm.modules.storage import keys
+            from aivm.store import PrefixStore
+
+            PrefixStore(ctx.store, keys.STORE_PREFIX).set(
+                keys.NEXT_CHALLENGE_ID, next_id.to_bytes(8, "big")
+            )
+
+    def export_genesis(self, ctx: Context) -> dict[str, Any]:
+        """Read the storage state back."""
+        state = storage_pb2.GenesisState(
+            params=self.keeper.get_params(ctx),
+            objects=list(self.keeper.iterate_objects(ctx)),
+            challenges=list(self.keeper.iterate_challenges(ctx)),
+        )
+        exported: dict[str, Any] = json_format.MessageToDict(
+            state, preserving_proto_field_name=True
+        )
+        return exported

@@ -1,0 +1,1 @@
+"""Compiled AIVM protobuf types (see scripts/gen_proto.py)."""
