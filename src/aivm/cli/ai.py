@@ -288,11 +288,11 @@ def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
         cmd_import,
         "Convert a trained model (scikit-learn joblib/pickle, XGBoost JSON/UBJ, LightGBM text, "
         "ONNX) into a DSM artifact",
-        "  aivm ai import model.joblib -o credit.dsm\n"
-        "  aivm ai import mlp.onnx -o mlp.dsm --calibration calib.csv",
+        "  aivm ai import model.joblib --out credit.dsm\n"
+        "  aivm ai import mlp.onnx --out mlp.dsm --calibration calib.csv",
     )
     p.add_argument("model", help="trained model file")
-    p.add_argument("-o", "--out", required=True, help="where to write the DSM artifact")
+    p.add_argument("--out", required=True, help="where to write the DSM artifact")
     p.add_argument(
         "--kind", choices=["auto", "sklearn", "xgboost", "lightgbm", "onnx"], default="auto"
     )

@@ -1,0 +1,102 @@
+"""On-chain AI end to end against a running chain (devnet and CometBFT): ``aivm ai run``,
+``aivm tx ai register|infer|set-status``, ``aivm query ai ...``, ``aivm ai verify-local``, and
+the same flow through the Python SDK (:class:`aivm.client.ai.AiClient`)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from chain_drivers import ChainEndpoint
+
+from aivm.ai import runtime
+from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
+from aivm.cli.main import main
+from aivm.client import Client, Wallet
+from aivm.client.ai import AiClient
+from aivm.client.errors import ChainError
+
+
+def scorer(name: str) -> bytes:
+    """Approve (1) when 2a - b + 3c >= 10, inputs with one decimal for a and b."""
+    spec = InputSpec(3, -1000, 1000, (10, 10, 1), (1, 1, 1), (0, 0, 0), ("a", "b", "c"))
+    ops = (Dense((0,), int_array([[2, -1, 3]], 2), int_array([0])), Threshold((1,), 100))
+    return runtime.serialize(Model(spec, ops, name=name))
+
+
+@pytest.fixture
+def run(chain: ChainEndpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+
+    def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main(["--home", str(home), "--node", chain.rpc_url, "--keyring-backend", "test", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert _run("keys", "import", "dev0", stdin=chain.accounts[0].mnemonic + "\n")[0] == 0
+    return _run
+
+
+def test_cli_register_infer_verify(run, chain: ChainEndpoint, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = f"cli-{chain.driver}"
+    artifact = tmp_path / "scorer.dsm"
+    artifact.write_bytes(scorer(name))
+
+    code, out, err = run("ai", "run", str(artifact), "6,0.5,1", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["output"] == [1] and json.loads(out)["input"] == [60, 5, 1]
+
+    code, out, err = run("tx", "ai", "register", str(artifact), "--name", name, "--version", "1.0.0",
+                         "--price", "100ucgpt", "--tag", "credit", "--from", "dev0", "--yes", "-o", "json")
+    assert code == 0, err
+    model_id = json.loads(out)["model_id"]
+
+    code, out, err = run("tx", "ai", "infer", model_id, "6", "0.5", "1", "--from", "dev0", "--yes", "-o", "json")
+    assert code == 0, err
+    inferred = json.loads(out)
+    assert inferred["output"] == [1]
+
+    code, out, err = run("query", "ai", "execution", inferred["execution_id"], "-o", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["output"] == ["1"] and record["input"] == ["60", "5", "1"]
+    assert record["caller"] == chain.accounts[0].address
+
+    code, out, err = run("ai", "verify-local", inferred["execution_id"], "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["ok"] is True and json.loads(out)["local_output"] == [1]
+
+    code, out, _ = run("query", "ai", "models", "--tag", "credit", "-o", "json")
+    assert model_id in [m["id"] for m in json.loads(out)["models"]]
+
+    # bad input: wrong number of features → coded error, non-zero exit, nothing recorded
+    code, _, err = run("tx", "ai", "infer", model_id, "1", "2", "--from", "dev0", "--yes")
+    assert code != 0 and "invalid model input" in err
+
+    code, _, err = run("tx", "ai", "set-status", model_id, "1.0.0", "revoked", "--reason", "test",
+                       "--from", "dev0", "--yes")
+    assert code == 0, err
+    code, _, err = run("tx", "ai", "infer", model_id, "1", "2", "3", "--from", "dev0", "--yes")
+    assert code != 0 and "revoked" in err
+
+
+def test_sdk_register_infer_verify(chain: ChainEndpoint) -> None:
+    wallet = Wallet.from_mnemonic(chain.accounts[1].mnemonic)
+    with Client(chain.rpc_url) as client:
+        ai = AiClient(client)
+        registered = ai.register_model(wallet, scorer(f"sdk-{chain.driver}"), f"sdk-{chain.driver}",
+                                       "0.1.0", tags=["sdk"], license="MIT")
+        version = ai.version(registered.model_id)
+        assert version.gas_per_row == 205 and version.license == "MIT"
+        result = ai.infer(wallet, registered.model_id, [10, 50, 0])
+        assert result.output == [0]
+        check = ai.verify_execution(result.execution_id)
+        assert check.ok and check.recorded_output == [0]
+        with pytest.raises(ChainError) as err:
+            ai.infer(wallet, registered.model_id, [1, 2, 3], version="9.9.9")
+        assert err.value.codespace == "ai" and err.value.code == 3
