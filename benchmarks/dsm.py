@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from aivm.ai.importers.onnx import build_mnist_like_mlp, from_onnx
 
 from aivm.ai import runtime
 from aivm.ai.importers.common import ImportedModel
-from aivm.ai.importers.onnx import build_mnist_like_mlp, from_onnx
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.app.application import AivmApp
 from aivm.app.genesis import GenesisDoc

@@ -13,7 +13,7 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
 echo "== ruff"
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks examples scripts
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"

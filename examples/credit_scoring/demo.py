@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from data import FEATURES, make_applicants  # noqa: E402
-from train import HOLDOUT, TRAIN, train  # noqa: E402
+from data import FEATURES, make_applicants
+from train import HOLDOUT, TRAIN, train
 
-from aivm.ai.importers.sklearn import from_sklearn  # noqa: E402
-from aivm.client import Client, Wallet  # noqa: E402
-from aivm.client.ai import AiClient  # noqa: E402
+from aivm.ai.importers.sklearn import from_sklearn
+from aivm.client import Client, Wallet
+from aivm.client.ai import AiClient
 
 NAME = "credit-risk"
 
@@ -94,7 +94,8 @@ def main() -> None:
             print(f"registered {NAME} as model {model_id} (gas {registered.gas_used})")
         version = ai.version(model_id)
         print(
-            f"model {model_id}: {version.artifact_size} bytes, {version.gas_per_row} DSM gas per inference"
+            f"model {model_id}: {version.artifact_size} bytes, "
+            f"{version.gas_per_row} DSM gas per inference"
         )
         executions, mismatches = [], 0
         for row, expected in zip(

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from chain_drivers import ChainEndpoint
 
 from aivm.ai import runtime
 from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
@@ -18,6 +17,7 @@ from aivm.cli.main import main
 from aivm.client import Client, Wallet
 from aivm.client.ai import AiClient
 from aivm.client.errors import ChainError
+from chain_drivers import ChainEndpoint
 
 
 def scorer(name: str) -> bytes:
@@ -28,13 +28,20 @@ def scorer(name: str) -> bytes:
 
 
 @pytest.fixture
-def run(chain: ChainEndpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(
+    chain: ChainEndpoint,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
 
     def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         capsys.readouterr()
-        code = main(["--home", str(home), "--node", chain.rpc_url, "--keyring-backend", "test", *args])
+        code = main(
+            ["--home", str(home), "--node", chain.rpc_url, "--keyring-backend", "test", *args]
+        )
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -51,12 +58,31 @@ def test_cli_register_infer_verify(run, chain: ChainEndpoint, tmp_path: Path) ->
     assert code == 0, err
     assert json.loads(out)["output"] == [1] and json.loads(out)["input"] == [60, 5, 1]
 
-    code, out, err = run("tx", "ai", "register", str(artifact), "--name", name, "--version", "1.0.0",
-                         "--price", "100ucgpt", "--tag", "credit", "--from", "dev0", "--yes", "-o", "json")
+    code, out, err = run(
+        "tx",
+        "ai",
+        "register",
+        str(artifact),
+        "--name",
+        name,
+        "--version",
+        "1.0.0",
+        "--price",
+        "100ucgpt",
+        "--tag",
+        "credit",
+        "--from",
+        "dev0",
+        "--yes",
+        "-o",
+        "json",
+    )
     assert code == 0, err
     model_id = json.loads(out)["model_id"]
 
-    code, out, err = run("tx", "ai", "infer", model_id, "6", "0.5", "1", "--from", "dev0", "--yes", "-o", "json")
+    code, out, err = run(
+        "tx", "ai", "infer", model_id, "6", "0.5", "1", "--from", "dev0", "--yes", "-o", "json"
+    )
     assert code == 0, err
     inferred = json.loads(out)
     assert inferred["output"] == [1]
@@ -78,8 +104,19 @@ def test_cli_register_infer_verify(run, chain: ChainEndpoint, tmp_path: Path) ->
     code, _, err = run("tx", "ai", "infer", model_id, "1", "2", "--from", "dev0", "--yes")
     assert code != 0 and "invalid model input" in err
 
-    code, _, err = run("tx", "ai", "set-status", model_id, "1.0.0", "revoked", "--reason", "test",
-                       "--from", "dev0", "--yes")
+    code, _, err = run(
+        "tx",
+        "ai",
+        "set-status",
+        model_id,
+        "1.0.0",
+        "revoked",
+        "--reason",
+        "test",
+        "--from",
+        "dev0",
+        "--yes",
+    )
     assert code == 0, err
     code, _, err = run("tx", "ai", "infer", model_id, "1", "2", "3", "--from", "dev0", "--yes")
     assert code != 0 and "revoked" in err
@@ -89,8 +126,14 @@ def test_sdk_register_infer_verify(chain: ChainEndpoint) -> None:
     wallet = Wallet.from_mnemonic(chain.accounts[1].mnemonic)
     with Client(chain.rpc_url) as client:
         ai = AiClient(client)
-        registered = ai.register_model(wallet, scorer(f"sdk-{chain.driver}"), f"sdk-{chain.driver}",
-                                       "0.1.0", tags=["sdk"], license="MIT")
+        registered = ai.register_model(
+            wallet,
+            scorer(f"sdk-{chain.driver}"),
+            f"sdk-{chain.driver}",
+            "0.1.0",
+            tags=["sdk"],
+            license="MIT",
+        )
         version = ai.version(registered.model_id)
         assert version.gas_per_row == 205 and version.license == "MIT"
         result = ai.infer(wallet, registered.model_id, [10, 50, 0])

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from chain_drivers import ChainEndpoint
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "credit_scoring" / "demo.py"

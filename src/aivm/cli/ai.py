@@ -165,7 +165,7 @@ def cmd_run(s: cli.Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_import(s: cli.Settings, args: argparse.Namespace) -> None:
-    from aivm.ai.importers.cli import import_file
+    from aivm.ai.importers.files import import_file
 
     imported = import_file(
         Path(args.model),
