@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import sys
 from collections.abc import Callable
@@ -29,8 +30,22 @@ def _values(text: list[str]) -> list[int | str]:
 
 
 def _proto(message: Any) -> dict[str, Any]:
+    """proto3 JSON of ``message`` with hashes shown as hex instead of base64."""
     data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    return data
+    return _hex_hashes(data)
+
+
+def _hex_hashes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: base64.b64decode(v).hex()
+            if isinstance(v, str) and (k.endswith("sha256") or k.endswith("_hash"))
+            else _hex_hashes(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_hex_hashes(v) for v in value]
+    return value
 
 
 def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -118,10 +133,7 @@ def cmd_query_models(s: cli.Settings, args: argparse.Namespace) -> None:
 def cmd_query_execution(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         record = AiClient(client).execution(args.id)
-    data = _proto(record)
-    for key in ("input_hash", "output_hash", "model_sha256"):
-        data[key] = getattr(record, key).hex()
-    cli._emit(s, data)
+    cli._emit(s, _proto(record))
 
 
 def cmd_query_params(s: cli.Settings, args: argparse.Namespace) -> None:
