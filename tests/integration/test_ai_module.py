@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from aivm.ai import runtime
+from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
 from aivm.app.application import AivmApp
 from aivm.app.genesis import GenesisDoc
-from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
 from aivm.crypto.cid import cid_of
 from aivm.store import CommitStore
 from aivm.types import pb

@@ -26,8 +26,17 @@ ALLOWED: dict[str, set[str]] = {
     "worker": {"types", "crypto", "client", "worker", "ai.runtime", "ai.verify"},
     "node": {"types", "crypto", "store", "modules", "app", "node", "ai.runtime", "ai.verify", ""},
     "cli": {
-        "types", "crypto", "store", "modules", "app", "node", "client", "cli", "ai.runtime",
-        "ai.importers", "",
+        "types",
+        "crypto",
+        "store",
+        "modules",
+        "app",
+        "node",
+        "client",
+        "cli",
+        "ai.runtime",
+        "ai.importers",
+        "",
     },
 }
 STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")
@@ -67,6 +76,10 @@ def imports_of(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "aivm.ai" and node.level == 0:
+            names.extend(
+                f"aivm.ai.{alias.name}" for alias in node.names
+            )  # from aivm.ai import runtime
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
     return names
