@@ -16,12 +16,8 @@ that folder (git-ignored) and reinstalled only when ``package.json`` or the lock
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import json
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,51 +26,17 @@ import pytest
 from aivm.types import pb
 from chain_drivers import ChainEndpoint
 from devnet_helpers import result
+from npm_projects import npm_project, tool
 
-COSMJS_DIR = Path(__file__).resolve().parents[1] / "compat" / "cosmjs"
-STAMP = "node_modules/.aivm-install-stamp"
 DENOM = "ucgpt"
 
 pytestmark = pytest.mark.e2e
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH: the cosmjs compatibility test needs Node.js and npm")
-    return path
-
-
 @pytest.fixture(scope="session")
 def cosmjs_dir() -> Path:
     """``tests/compat/cosmjs`` with its node_modules installed (``npm ci``), once per session."""
-    node, npm = _tool("node"), _tool("npm")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
-    if version.returncode != 0:
-        pytest.fail(f"`node --version` failed: {version.stderr.strip()}")
-    lock = COSMJS_DIR / "package-lock.json"
-    digest = hashlib.sha256(
-        (COSMJS_DIR / "package.json").read_bytes() + (lock.read_bytes() if lock.exists() else b"")
-    ).hexdigest()
-    # one installer at a time (pytest-xdist workers share the folder)
-    with open(Path(tempfile.gettempdir()) / "aivm-cosmjs-install.lock", "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        stamp = COSMJS_DIR / STAMP
-        if not (stamp.exists() and stamp.read_text() == digest):
-            command = [npm, "ci" if lock.exists() else "install", "--no-audit", "--no-fund"]
-            try:
-                done = subprocess.run(
-                    command, cwd=COSMJS_DIR, capture_output=True, text=True, timeout=300
-                )
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"`{' '.join(command[1:])}` in {COSMJS_DIR} timed out after 300 s")
-            if done.returncode != 0:
-                pytest.fail(
-                    f"`npm {' '.join(command[1:])}` in {COSMJS_DIR} failed "
-                    f"(exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-                )
-            stamp.write_text(digest)
-    return COSMJS_DIR
+    return npm_project("cosmjs")
 
 
 def _query(url: str, path: str, request: Any, response_class: Any) -> Any:
@@ -113,7 +75,7 @@ def test_cosmjs_queries_and_sends(cosmjs_dir: Path, chain: ChainEndpoint) -> Non
 
     try:
         run = subprocess.run(
-            [_tool("node"), "send.mjs", url, dev.mnemonic],
+            [tool("node", "the cosmjs test"), "send.mjs", url, dev.mnemonic],
             cwd=cosmjs_dir,
             capture_output=True,
             text=True,

@@ -32,7 +32,8 @@ def _values(text: list[str]) -> list[int | str]:
 def _proto(message: Any) -> dict[str, Any]:
     """proto3 JSON of ``message`` with hashes shown as hex instead of base64."""
     data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    return _hex_hashes(data)
+    shown: dict[str, Any] = _hex_hashes(data)
+    return shown
 
 
 def _hex_hashes(value: Any) -> Any:

@@ -47,7 +47,8 @@ def import_file(
         from aivm.ai.importers.onnx import from_onnx
 
         rows = None if calibration is None else np.loadtxt(calibration, delimiter=",", ndmin=2)
-        return from_onnx(str(path), calibration=rows)
+        imported: ImportedModel = from_onnx(str(path), calibration=rows)
+        return imported
     return import_model(_load(path, kind), decimals=decimals)
 
 

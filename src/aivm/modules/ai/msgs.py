@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from aivm.ai import runtime
-from aivm.crypto.cid import cid_of, validate_cid
+from aivm.crypto.cid import CidError, cid_of, validate_cid
 from aivm.modules.addr import addr_bytes
 from aivm.modules.ai.errors import (
     ErrArtifactMismatch,
@@ -78,9 +78,9 @@ def validate_register(msg: ai_pb2.MsgRegisterModel) -> None:
         raise ErrInvalidModel.wrap(f"execution_path must be {ONCHAIN!r} or {OFFCHAIN!r}")
     if not FORMAT_RE.match(msg.format):
         raise ErrInvalidModel.wrap(f"format {msg.format!r} is not a format name")
-    validate_cid(msg.artifact_cid)
+    _check_cid(msg.artifact_cid, "artifact_cid")
     if msg.model_card_cid:
-        validate_cid(msg.model_card_cid)
+        _check_cid(msg.model_card_cid, "model_card_cid")
     if len(msg.artifact_sha256) != 32:
         raise ErrInvalidModel.wrap("artifact_sha256 must be 32 bytes")
     _check_tags(msg.tags)
@@ -99,6 +99,13 @@ def validate_register(msg: ai_pb2.MsgRegisterModel) -> None:
         raise ErrInvalidModel.wrap("off-chain models reference their artifact by CID only")
     elif msg.artifact_size == 0:
         raise ErrInvalidModel.wrap("off-chain models declare artifact_size")
+
+
+def _check_cid(text: str, name: str) -> None:
+    try:
+        validate_cid(text)
+    except CidError as exc:
+        raise ErrInvalidModel.wrap(f"{name}: {exc}") from None
 
 
 def _check_tags(tags: Sequence[str]) -> None:

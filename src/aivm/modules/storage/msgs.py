@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aivm.crypto import unixfs
-from aivm.crypto.cid import validate_cid
+from aivm.crypto.cid import CidError, validate_cid
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute
 from aivm.modules.storage import keys
 from aivm.modules.storage.errors import (
     ErrChallengeClosed,
     ErrInvalidChunkProof,
+    ErrInvalidCid,
     ErrInvalidRetention,
     ErrNotObjectOwner,
     ErrSizeMismatch,
@@ -19,16 +20,22 @@ from aivm.modules.storage.errors import (
 )
 from aivm.modules.storage.keeper import StorageKeeper
 from aivm.types.coin_proto import coins_to_proto
-from aivm.types.errors import AivmError
 from aivm.types.protogen import storage_pb2
 
 
 def validate_store(msg: storage_pb2.MsgStoreObject) -> None:
     """Stateless checks of a retention payment."""
     addr_bytes(msg.owner)
-    validate_cid(msg.cid)
+    _check_cid(msg.cid)
     if msg.retention_blocks <= 0:
         raise ErrInvalidRetention.wrap("retention_blocks must be positive")
+
+
+def _check_cid(cid: str) -> None:
+    try:
+        validate_cid(cid)
+    except CidError as exc:
+        raise ErrInvalidCid.wrap(str(exc)) from None
 
 
 def handle_store(
@@ -93,7 +100,7 @@ def _check_size_fits_cid(cid: str, size: int) -> None:
 def validate_open(msg: storage_pb2.MsgOpenChallenge) -> None:
     """Stateless checks of a challenge."""
     addr_bytes(msg.challenger)
-    validate_cid(msg.cid)
+    _check_cid(msg.cid)
 
 
 def handle_open(
@@ -142,9 +149,7 @@ def handle_answer(
     try:
         proof = unixfs.ChunkProof.decode(msg.proof)
         unixfs.verify_chunk(record.cid, record.size, challenge.chunk_index, msg.chunk, proof)
-    except AivmError as exc:
-        raise ErrInvalidChunkProof.wrap(exc.log) from None
-    except ValueError as exc:
+    except CidError as exc:
         raise ErrInvalidChunkProof.wrap(str(exc)) from None
     challenge.status = storage_pb2.CHALLENGE_STATUS_PASSED
     challenge.responder = msg.responder
