@@ -239,6 +239,8 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
     if args.rest_port >= 0:
         argv += ["--rest-port", str(args.rest_port)]
     argv += ["--accounts", str(args.accounts), "--log-level", args.log_level]
+    if args.ipfs_api:
+        argv += ["--ipfs-api", args.ipfs_api]
     if args.reset:
         argv.append("--reset")
     code = devnet_main(argv)
@@ -253,6 +255,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
 
     from aivm.app.application import AivmApp, AppOptions
     from aivm.node.abci_server import parse_address, serve
+    from aivm.node.blobstore import open_blob_store
     from aivm.node.home import HomePaths
     from aivm.node.snapshots import SnapshotManager
     from aivm.store import CommitStore
@@ -296,6 +299,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
                 on_ready=ready,
                 on_rest_ready=rest_ready,
                 snapshots=snapshots,
+                blob_store=open_blob_store(paths.root / "blobs", args.ipfs_api),
             )
 
         asyncio.run(run())
@@ -619,6 +623,11 @@ def build_parser() -> Parser:
         help="REST gateway port (default 1317; 0 = a free port; -1 = no REST gateway)",
     )
     p.add_argument("--accounts", type=int, default=3, help="funded dev accounts at first start")
+    p.add_argument(
+        "--ipfs-api",
+        default=None,
+        help="keep uploaded blobs in the IPFS daemon at this API URL (default: <home>/blobs)",
+    )
     p.add_argument("--reset", action="store_true", help="wipe the home's chain data first")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
@@ -652,6 +661,11 @@ def build_parser() -> Parser:
         "--min-gas-price",
         default="0.0025",
         help="lowest ucgpt per gas CheckTx accepts on this node (default 0.0025)",
+    )
+    p.add_argument(
+        "--ipfs-api",
+        default=None,
+        help="keep uploaded blobs in the IPFS daemon at this API URL (default: <home>/blobs)",
     )
     p.add_argument(
         "--snapshot-interval",
@@ -813,8 +827,10 @@ def build_parser() -> Parser:
     )
     p.add_argument("height", type=int, nargs="?", default=None)
     from aivm.cli import ai as ai_commands
+    from aivm.cli import storage as storage_commands
 
     ai_commands.register(subs, tx, query, leaf, branch)
+    storage_commands.register(subs, tx, query, leaf, branch)
     return root
 
 

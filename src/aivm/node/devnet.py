@@ -287,11 +287,14 @@ async def run_devnet(
     max_body_bytes: int = 1_000_000,
     rest_port: int | None = None,
     on_rest_ready: Callable[[int], None] | None = None,
+    ipfs_api: str | None = None,
 ) -> None:
     """Produce blocks every ``block_time_ms`` and serve JSON-RPC until ``stop`` is set.
 
-    With ``rest_port`` (0 = a free port) the REST gateway also runs, in front of the RPC.
+    With ``rest_port`` (0 = a free port) the REST gateway also runs, in front of the RPC, with
+    the content store (``<home>/blobs``, or the IPFS daemon at ``ipfs_api``).
     """
+    from aivm.node.blobstore import open_blob_store
     from aivm.node.rest import RestGateway
     from aivm.node.rpc import RpcServer
 
@@ -300,7 +303,11 @@ async def run_devnet(
     port = await server.start("127.0.0.1", rpc_port)
     gateway: RestGateway | None = None
     if rest_port is not None:
-        gateway = RestGateway(f"http://127.0.0.1:{port}", max_body_bytes=max_body_bytes)
+        gateway = RestGateway(
+            f"http://127.0.0.1:{port}",
+            max_body_bytes=max_body_bytes,
+            blob_store=open_blob_store(devnet.paths.root / "blobs", ipfs_api),
+        )
         try:
             rest_bound = await gateway.start("127.0.0.1", rest_port)
         except BaseException:
@@ -339,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rest-port", type=int, default=None, help="also serve the REST gateway (0 = free port)"
     )
     parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--ipfs-api", default=None, help="keep blobs in this IPFS daemon")
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
@@ -375,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             ready,
             rest_port=args.rest_port,
             on_rest_ready=rest_ready,
+            ipfs_api=args.ipfs_api,
         )
 
     if args.profile is None:

@@ -27,6 +27,7 @@ from cosmpy.protos.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from cosmpy.protos.cosmos.consensus.v1 import query_pb2 as consensus_query
 from google.protobuf import descriptor as _descriptor
 
+from aivm.node.blobstore import BlobStore
 from aivm.types import pb
 from aivm.types.address import valcons_address
 
@@ -461,7 +462,13 @@ class Route:
 class RestGateway:
     """The aiohttp application; ``start``/``stop`` run it on the current event loop."""
 
-    def __init__(self, rpc_url: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        blob_store: BlobStore | None = None,
+    ) -> None:
+        """Gateway in front of ``rpc_url``; with ``blob_store`` also the content-store routes."""
         self.node = NodeClient(rpc_url)
         self.max_body_bytes = max_body_bytes
         self.routes: list[Route] = []
@@ -541,6 +548,10 @@ class RestGateway:
         for route in self.routes:
             self.app.router.add_route(route.method, route.path, route.handler)
         self.app.router.add_get("/openapi.json", self._openapi)
+        if blob_store is not None:
+            from aivm.node.blob_routes import BlobRoutes
+
+            BlobRoutes(blob_store).add_to(self.app)
         self._runner: web.AppRunner | None = None
         self.port = 0
 

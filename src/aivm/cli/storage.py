@@ -1,0 +1,191 @@
+"""``aivm storage put|get|stat`` (the node's content store over REST) and ``aivm tx storage``
+/ ``aivm query storage`` (on-chain object records and availability challenges)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from tqdm import tqdm
+
+from aivm.cli import main as cli
+from aivm.client.storage import StorageClient
+from aivm.client.storage_tx import StorageTxClient
+
+DEFAULT_REST = "http://127.0.0.1:1317"
+BAR_MIN_BYTES = 1 << 20
+
+
+def _rest(args: argparse.Namespace) -> StorageClient:
+    return StorageClient(args.rest or DEFAULT_REST)
+
+
+@contextmanager
+def _bar(s: cli.Settings, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm progress bar on a terminal for files of 1 MiB or more (never in JSON output)."""
+    if s.output == "json" or total < BAR_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with tqdm(total=total, unit="B", unit_scale=True, desc=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def cmd_put(s: cli.Settings, args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    if not path.is_file():
+        raise cli.CliError(f"{path} is not a file")
+    with _bar(s, path.stat().st_size, "upload") as progress:
+        stat = _rest(args).put(path, progress)
+    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
+
+
+def cmd_get(s: cli.Settings, args: argparse.Namespace) -> None:
+    client = _rest(args)
+    size = client.stat(args.cid).size
+    dest = Path(args.output_file or args.cid)
+    with _bar(s, size, "download") as progress:
+        stat = client.get(args.cid, dest, resume=not args.no_resume, progress=progress)
+    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "path": str(dest), "verified": True})
+
+
+def cmd_stat(s: cli.Settings, args: argparse.Namespace) -> None:
+    stat = _rest(args).stat(args.cid)
+    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
+
+
+def _proto(message: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return data
+
+
+def cmd_tx_store(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    size = args.size if args.size is not None else _rest(args).stat(args.cid).size
+    cli._confirm(s, f"pay retention of {args.cid} ({size} bytes) for {args.blocks} blocks")
+    with s.client() as client:
+        until = StorageTxClient(client).store(wallet, args.cid, size, args.blocks)
+    cli._emit(s, {"cid": args.cid, "size": str(size), "retained_until": str(until)})
+
+
+def cmd_tx_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    cli._confirm(s, f"challenge the availability of {args.cid}")
+    with s.client() as client:
+        opened = StorageTxClient(client).open_challenge(wallet, args.cid)
+    cli._emit(
+        s,
+        {
+            "challenge_id": str(opened.challenge_id),
+            "chunk_index": str(opened.chunk_index),
+            "txhash": opened.txhash,
+        },
+    )
+
+
+def cmd_tx_answer(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli._wallet(s, args.from_)
+    with s.client() as client:
+        chain = StorageTxClient(client)
+        challenge = chain.challenge(args.challenge_id)
+        chunk, proof = _rest(args).chunk(challenge.cid, challenge.chunk_index)
+        cli._confirm(s, f"answer challenge {args.challenge_id} with chunk {challenge.chunk_index}")
+        result = chain.answer_challenge(wallet, args.challenge_id, chunk, proof)
+    cli._emit(s, {"challenge_id": str(args.challenge_id), "txhash": result.hash})
+
+
+def cmd_query_object(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli._emit(s, _proto(StorageTxClient(client).object(args.cid)))
+
+
+def cmd_query_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli._emit(s, _proto(StorageTxClient(client).challenge(args.id)))
+
+
+def _rest_flag(p: Any) -> None:
+    p.add_argument(
+        "--rest", default=None, help=f"REST gateway of the node (default {DEFAULT_REST})"
+    )
+
+
+def register(
+    subs: Any, tx: Any, query: Any, leaf: Callable[..., Any], branch: Callable[..., Any]
+) -> None:
+    """Add the storage command groups to the ``aivm`` parser."""
+    storage = branch(
+        subs, "storage", "Upload, download and inspect files in the node's content store"
+    )
+    p = leaf(
+        storage,
+        "put",
+        cmd_put,
+        "Upload a file; prints its IPFS-compatible CID",
+        "  aivm storage put model.dsm\n  aivm storage put card.md -o json",
+    )
+    p.add_argument("file")
+    _rest_flag(p)
+    p = leaf(
+        storage,
+        "get",
+        cmd_get,
+        "Download a file, resuming a partial download, verified against its CID",
+        "  aivm storage get bafy... --output-file model.dsm",
+    )
+    p.add_argument("cid")
+    p.add_argument("--output-file", help="where to write it (default: the CID)")
+    p.add_argument("--no-resume", action="store_true", help="start over instead of resuming")
+    _rest_flag(p)
+    p = leaf(
+        storage, "stat", cmd_stat, "Size and chunks of a stored file", "  aivm storage stat bafy..."
+    )
+    p.add_argument("cid")
+    _rest_flag(p)
+
+    txs = branch(tx, "storage", "Storage module transactions (retention, availability challenges)")
+    p = leaf(
+        txs,
+        "store",
+        cmd_tx_store,
+        "Record an object on chain and pay its retention",
+        "  aivm tx storage store bafy... --blocks 1000 --from alice --yes",
+    )
+    p.add_argument("cid")
+    p.add_argument("--size", type=int, help="object size (default: asked from the node)")
+    p.add_argument("--blocks", type=int, required=True, help="blocks of retention to pay")
+    p.add_argument("--from", dest="from_", required=True)
+    _rest_flag(p)
+    p = leaf(
+        txs,
+        "challenge",
+        cmd_tx_challenge,
+        "Challenge the availability of a stored object",
+        "  aivm tx storage challenge bafy... --from bob --yes",
+    )
+    p.add_argument("cid")
+    p.add_argument("--from", dest="from_", required=True)
+    p = leaf(
+        txs,
+        "answer",
+        cmd_tx_answer,
+        "Answer a challenge with the chunk and Merkle path from the node's content store",
+        "  aivm tx storage answer 3 --from alice --yes",
+    )
+    p.add_argument("challenge_id", type=int)
+    p.add_argument("--from", dest="from_", required=True)
+    _rest_flag(p)
+
+    qs = branch(query, "storage", "Storage module queries")
+    p = leaf(
+        qs, "object", cmd_query_object, "An object record", "  aivm query storage object bafy..."
+    )
+    p.add_argument("cid")
+    p = leaf(
+        qs, "challenge", cmd_query_challenge, "A challenge", "  aivm query storage challenge 3"
+    )
+    p.add_argument("id", type=int)
