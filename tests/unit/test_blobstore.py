@@ -67,3 +67,58 @@ def test_missing_and_invalid(tmp_path: Path) -> None:
     with pytest.raises(AivmError) as err:
         small.put_bytes(b"x" * 11)
     assert err.value.code == 7
+
+
+def chunked(n_chunks: int, tail: int = 0) -> bytes:
+    """``n_chunks`` distinct full chunks and ``tail`` more bytes (cheap to make)."""
+    body = b"".join(i.to_bytes(4, "big") * (CHUNK // 4) for i in range(n_chunks))
+    return body + b"t" * tail
+
+
+@pytest.mark.parametrize("n_chunks", [174, 175])
+def test_multi_level_files(tmp_path: Path, n_chunks: int) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    data = chunked(n_chunks, tail=9)
+    stat = store.put(data[i : i + CHUNK // 3] for i in range(0, len(data), CHUNK // 3))
+    assert stat.cid == unixfs.cid_of(data) and stat.chunks == n_chunks + 1
+    assert store.stat(stat.cid) == stat and store.has(stat.cid)
+    assert store.read_all(stat.cid) == data
+    start, end = 173 * CHUNK - 5, len(data) - 2  # across the level boundary
+    assert b"".join(store.read(stat.cid, start, end)) == data[start:end]
+    for index in range(stat.chunks):
+        chunk, proof = store.chunk_with_proof(stat.cid, index)
+        unixfs.verify_chunk(stat.cid, len(data), index, chunk, proof)
+    # blocks are stored once each, written atomically: no temporary files are left behind
+    files = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+    assert len(files) == len(unixfs.build_dag(data).blocks)
+    assert not [p for p in files if p.name.startswith(".tmp-")]
+
+
+def test_missing_block_and_corrupted_root(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    data = chunked(3)
+    stat = store.put_bytes(data)
+    dag = unixfs.build_dag(data)
+    next((tmp_path / "blobs").rglob(dag.leaves[2])).unlink()
+    with pytest.raises(AivmError) as err:
+        store.read_all(stat.cid)
+    assert err.value.code == 3
+    root = next((tmp_path / "blobs").rglob(stat.cid))
+    root.write_bytes(root.read_bytes() + b"\x00")
+    with pytest.raises(AivmError) as err:
+        store.stat(stat.cid)
+    assert err.value.code == 4
+    assert store.has(stat.cid)  # present, though unusable: has() does not verify
+    assert not store.has("not-a-cid")
+
+
+def test_uploading_again_repairs_a_corrupted_block(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    data = chunked(2, tail=1)
+    stat = store.put_bytes(data)
+    leaf = next((tmp_path / "blobs").rglob(unixfs.build_dag(data).leaves[0]))
+    leaf.write_bytes(b"rotten")
+    with pytest.raises(AivmError):
+        store.read_all(stat.cid)
+    assert store.put_bytes(data) == stat
+    assert store.read_all(stat.cid) == data

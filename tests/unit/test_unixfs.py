@@ -109,3 +109,83 @@ def test_challenge_index_is_deterministic_and_in_range() -> None:
     picks = {unixfs.challenge_index(b"block-%d" % h, root, 10) for h in range(200)}
     assert picks == set(range(10))
     assert unixfs.challenge_index(b"x", root, 10) == unixfs.challenge_index(b"x", root, 10)
+
+
+def chunked(n_chunks: int, tail: int = 0) -> bytes:
+    """``n_chunks`` full chunks, each distinct, and ``tail`` more bytes (cheap to make)."""
+    body = b"".join(i.to_bytes(4, "big") * (CHUNK // 4) for i in range(n_chunks))
+    return body + b"t" * tail
+
+
+@pytest.mark.parametrize(("n_chunks", "depth"), [(2, 1), (174, 1), (175, 2)])
+def test_every_chunk_has_a_valid_proof(n_chunks: int, depth: int) -> None:
+    data = chunked(n_chunks)
+    dag = unixfs.build_dag(data)
+    assert dag.chunks == n_chunks and dag.root_cid.startswith("bafybei")  # dag-pb root
+    for index in range(n_chunks):
+        proof = unixfs.chunk_proof(dag, index)
+        assert len(proof.nodes) == depth
+        chunk = data[index * CHUNK : (index + 1) * CHUNK]
+        unixfs.verify_chunk(dag.root_cid, len(data), index, chunk, proof)
+        # the answer for one index never proves another
+        other = (index + 1) % n_chunks
+        with pytest.raises(CidError):
+            unixfs.verify_chunk(dag.root_cid, len(data), other, chunk, proof)
+
+
+def test_streaming_builder_emits_every_block_once() -> None:
+    data = chunked(175, tail=3)
+    builder = unixfs.DagBuilder()
+    blocks: dict[str, bytes] = {}
+    for start in range(0, len(data), CHUNK):
+        cid, block = builder.add_chunk(data[start : start + CHUNK])
+        blocks[cid] = block
+    root, nodes = builder.finish()
+    blocks.update({cid: node for cid, node, _, _ in nodes})
+    dag = unixfs.build_dag(data)
+    assert root == dag.root_cid and blocks == dag.blocks
+    assert [cid for cid, _, _, _ in nodes][-1] == root  # the root comes last
+
+
+def test_chunk_count() -> None:
+    assert [unixfs.chunk_count(n) for n in (0, 1, CHUNK, CHUNK + 1, 175 * CHUNK)] == [
+        1,
+        1,
+        1,
+        2,
+        175,
+    ]
+
+
+def test_proof_encoding_is_strict() -> None:
+    dag = unixfs.build_dag(chunked(3))
+    encoded = unixfs.chunk_proof(dag, 1).encode()
+    assert unixfs.ChunkProof.decode(encoded).encode() == encoded
+    bad = [
+        encoded + b"\x08\x01",  # an unknown field
+        b"\x0a\x80\x00",  # a non-minimal length varint
+        encoded[:-3],  # truncated
+        b"".join([b"\x0a\x01x"] * (unixfs.MAX_PROOF_DEPTH + 1)),  # too deep
+    ]
+    for data in bad:
+        with pytest.raises(CidError):
+            unixfs.ChunkProof.decode(data)
+    assert unixfs.ChunkProof.decode(b"").nodes == ()
+
+
+def test_out_of_range_requests() -> None:
+    dag = unixfs.build_dag(chunked(2))
+    with pytest.raises(CidError):
+        unixfs.chunk_proof(dag, 2)
+    with pytest.raises(CidError):
+        unixfs.verify_chunk(dag.root_cid, 2 * CHUNK, -1, b"", unixfs.ChunkProof(()))
+    with pytest.raises(CidError):
+        unixfs.challenge_index(b"seed", dag.root_cid, 0)
+
+
+def test_single_chunk_files_prove_with_an_empty_proof() -> None:
+    for data in (b"", b"x", chunked(1)):
+        root = cid_of(data)
+        unixfs.verify_chunk(root, len(data), 0, data, unixfs.ChunkProof(()))
+        with pytest.raises(CidError):
+            unixfs.verify_chunk(root, len(data), 0, data + b"!", unixfs.ChunkProof(()))

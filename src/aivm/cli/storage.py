@@ -26,12 +26,17 @@ def _rest(args: argparse.Namespace) -> StorageClient:
 
 
 @contextmanager
-def _bar(s: cli.Settings, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm progress bar on a terminal for files of 1 MiB or more (never in JSON output)."""
+def _bar(
+    s: cli.Settings, total: int, label: str, initial: int = 0
+) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm progress bar on a terminal for files of 1 MiB or more (never in JSON output);
+    ``initial`` bytes are already there (a resumed download)."""
     if s.output == "json" or total < BAR_MIN_BYTES or not sys.stderr.isatty():
         yield None
         return
-    with tqdm(total=total, unit="B", unit_scale=True, desc=label, file=sys.stderr) as bar:
+    with tqdm(
+        total=total, initial=initial, unit="B", unit_scale=True, desc=label, file=sys.stderr
+    ) as bar:
         yield bar.update
 
 
@@ -48,7 +53,9 @@ def cmd_get(s: cli.Settings, args: argparse.Namespace) -> None:
     client = _rest(args)
     size = client.stat(args.cid).size
     dest = Path(args.output_file or args.cid)
-    with _bar(s, size, "download") as progress:
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.is_file() and not args.no_resume else 0
+    with _bar(s, size, "download", initial=min(have, size)) as progress:
         stat = client.get(args.cid, dest, resume=not args.no_resume, progress=progress)
     cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "path": str(dest), "verified": True})
 

@@ -26,6 +26,7 @@ from aivm.client.errors import (
     TxTimeoutError,
 )
 from aivm.client.results import Account, Block, BroadcastResult, Event, Status, TxResult
+from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "NodeUnreachableError",
     "RpcError",
     "Status",
+    "StorageClient",
+    "StorageError",
     "TxResult",
     "TxTimeoutError",
     "Wallet",

@@ -15,22 +15,37 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from aivm.client.errors import ClientError
 from aivm.crypto import unixfs
 
 PIECE = 1 << 16
+_CODED = re.compile(r"\b([a-z][a-z0-9_]*)/(\d+):")
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
 
 
-class StorageError(Exception):
-    """The node refused a request, or a download did not match its CID."""
+class StorageError(ClientError):
+    """The node refused a request, or a download did not match its CID.
+
+    ``status`` is the HTTP status (0 when the check failed locally); ``codespace``/``code`` the
+    node's registered error (``storage``/4 for a corrupted blob), when it sent one.
+    """
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        found = _CODED.search(message)
+        self.codespace = found[1] if found else ""
+        self.code = int(found[2]) if found else 0
 
 
 @dataclass(frozen=True)
@@ -56,7 +71,7 @@ class StorageClient:
                 message = response.json().get("message", response.text)
             except ValueError:
                 message = response.text
-            raise StorageError(f"HTTP {response.status_code}: {message}")
+            raise StorageError(f"HTTP {response.status_code}: {message}", response.status_code)
 
     def put(self, source: str | Path | bytes, progress: Progress | None = None) -> ObjectStat:
         """Upload a file (path) or bytes; returns the node's CID, checked against ours."""
@@ -78,8 +93,6 @@ class StorageClient:
 
     def chunk(self, cid: str, index: int) -> tuple[bytes, bytes]:
         """(chunk, encoded proof) of chunk ``index``, for answering a challenge."""
-        import base64
-
         response = self.session.get(f"{self.base}/{cid}/chunks/{index}", timeout=self.timeout)
         self._check(response)
         body = response.json()

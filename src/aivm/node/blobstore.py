@@ -11,15 +11,15 @@ corrupted or substituted block raises ``storage/4`` and is never served.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from aivm.crypto import unixfs
 from aivm.crypto.cid import CidError, parse_cid
@@ -217,7 +217,7 @@ class LocalBlobStore(BlobStore):
 
     def _write_block(self, cid: str, data: bytes) -> None:
         path = self._path(cid)
-        if path.exists():
+        if self._intact(cid, path):
             return
         path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -231,53 +231,78 @@ class LocalBlobStore(BlobStore):
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def _intact(self, cid: str, path: Path) -> bool:
+        """Whether the block is already stored with the right content (a corrupted copy is
+        replaced by the next upload of the same bytes)."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return False
+        if hashlib.sha256(data).digest() == parse_cid(cid)[1]:
+            return True
+        log.warning("block %s is corrupted on disk: replacing it with the uploaded copy", cid)
+        return False
+
 
 class IpfsBlobStore(BlobStore):
     """Blocks kept by an IPFS (kubo) daemon, through its HTTP API (``/api/v0/block/*``).
 
     Blocks are written with ``block/put`` (so the CIDs are ours, identical to
-    :class:`LocalBlobStore`'s) and files pinned with ``pin/add``; every block read back is
-    verified against its CID here, the daemon is not trusted.
+    :class:`LocalBlobStore`'s and to what ``ipfs add --cid-version=1`` prints) and files pinned
+    with ``pin/add``; every block read back is verified against its CID here, the daemon is not
+    trusted. Reads never make the daemon search the network (``offline=true``).
     """
 
     def __init__(self, api_url: str, max_object_size: int = 1 << 34, timeout: float = 60.0) -> None:
         super().__init__(max_object_size)
         self.api = api_url.rstrip("/") + "/api/v0/"
         self.timeout = timeout
+        self.session = requests.Session()
 
     def _call(self, command: str, params: dict[str, str], body: bytes | None = None) -> bytes:
-        url = self.api + command + "?" + urllib.parse.urlencode(params)
-        headers = {}
-        data = None
-        if body is not None:
-            boundary = "aivm-" + hashlib.sha256(body).hexdigest()[:24]
-            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-            data = (
-                (
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                    f'filename="block"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                ).encode()
-                + body
-                + f"\r\n--{boundary}--\r\n".encode()
-            )
-        request = urllib.request.Request(url, data=data or b"", headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return bytes(response.read())
+        """POST one API command (kubo's API accepts only POST); the raw response body."""
+        files = {"file": ("block", body, "application/octet-stream")} if body is not None else None
+        response = self.session.post(
+            self.api + command, params=params, files=files, timeout=self.timeout
+        )
+        if response.status_code != 200:
+            raise IpfsApiError(command, response.status_code, _api_message(response))
+        return response.content
 
     def _read_block(self, cid: str) -> bytes | None:
         try:
             return self._call("block/get", {"arg": cid, "offline": "true"})
-        except urllib.error.HTTPError as exc:
-            if exc.code == 500:  # kubo answers a missing block (offline) with 500
+        except IpfsApiError as exc:
+            if exc.status == 500 and "not found" in exc.message:
                 return None
             raise
 
     def _write_block(self, cid: str, data: bytes) -> None:
         codec = "raw" if parse_cid(cid)[0] == unixfs.RAW else "dag-pb"
-        self._call("block/put", {"cid-codec": codec, "mhtype": "sha2-256"}, data)
+        answer = self._call("block/put", {"cid-codec": codec, "mhtype": "sha2-256"}, data)
+        key = json.loads(answer).get("Key", "")
+        if key != cid:
+            raise IpfsApiError("block/put", 200, f"daemon stored {key!r}, expected {cid}")
 
     def _pin(self, cid: str) -> None:
         self._call("pin/add", {"arg": cid})
+
+
+class IpfsApiError(OSError):
+    """The IPFS daemon refused or failed an API call."""
+
+    def __init__(self, command: str, status: int, message: str) -> None:
+        super().__init__(f"IPFS API {command}: HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def _api_message(response: requests.Response) -> str:
+    """kubo's error text (``{"Message": ...}``) or the body."""
+    try:
+        return str(response.json().get("Message", response.text))
+    except ValueError:
+        return response.text
 
 
 def open_blob_store(home_blobs: Path, ipfs_api: str | None = None) -> BlobStore:
