@@ -2,8 +2,9 @@
 
 Two models, each run single-row by both engines in the same process:
 
-- ``mlp``: a float MLP 784-56-10 (ONNX), served by onnxruntime in float32, and its int8 DSM
-  version made by the ONNX importer (weights per channel, activations calibrated on 256 rows);
+- ``mlp``: a float MLP 784-56-10 (ONNX; ``build_mnist_like_mlp``, synthetic MNIST-like data),
+  served by onnxruntime in float32, and its int8 DSM version made by the ONNX importer
+  (weights per channel, activations calibrated on 256 rows);
 - ``gbdt``: scikit-learn GradientBoostingClassifier, 100 trees of depth 6 on 20 features,
   exported with skl2onnx for onnxruntime, and imported by the tree importer for DSM.
 
@@ -30,10 +31,10 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-from aivm.ai.importers.onnx import build_mnist_like_mlp, from_onnx
 
 from aivm.ai import runtime
 from aivm.ai.importers.common import ImportedModel
+from aivm.ai.importers.onnx import build_mnist_like_mlp, from_onnx, mnist_like_data, quantize_floats
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.app.application import AivmApp
 from aivm.app.genesis import GenesisDoc
@@ -78,15 +79,17 @@ def compare(
     rows: np.ndarray,
     decide: Callable[[list[Any]], np.ndarray],
     repeat: int,
+    quantize: Callable[[ImportedModel, np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Latency of both engines on one row, gas, and agreement over ``rows``."""
     feed_name = session.get_inputs()[0].name
     one = rows[:1].astype(np.float32)
     ort_us = median_us(lambda: session.run(None, {feed_name: one}), repeat)
     program = imported.program
-    quantized = runtime.check_rows(program, imported.quantize(rows[:1]))
+    to_ints = quantize or (lambda model, x: model.quantize(x))
+    quantized = runtime.check_rows(program, to_ints(imported, rows[:1]))
     dsm_us = median_us(lambda: program.run(quantized), repeat)
-    all_quantized = imported.quantize(rows)
+    all_quantized = to_ints(imported, rows)
     dsm_out = program.run(runtime.check_rows(program, all_quantized)).reshape(-1)
     ort_out = decide(session.run(None, {feed_name: rows.astype(np.float32)}))
     return {
@@ -104,13 +107,18 @@ def compare(
 def mlp_case(repeat: int) -> tuple[dict[str, Any], ImportedModel]:
     """MLP 784-56-10: float ONNX in onnxruntime vs the int8 DSM import."""
     proto = build_mnist_like_mlp(seed=1)
-    rng = np.random.default_rng(2)
-    calibration = rng.random((256, 784)).round(3)
-    rows = rng.random((2000, 784)).round(3)
+    calibration, _ = mnist_like_data(2, 256)
+    rows, _ = mnist_like_data(3, 2000)
     imported = from_onnx(proto, calibration=calibration)
     session = ort_session(proto.SerializeToString())
     result = compare(
-        "mlp_784_56_10_int8", session, imported, rows, lambda out: np.argmax(out[0], axis=1), repeat
+        "mlp_784_56_10_int8",
+        session,
+        imported,
+        rows,
+        lambda out: np.argmax(out[0], axis=1),
+        repeat,
+        quantize_floats,
     )
     return result, imported
 

@@ -158,15 +158,24 @@ INT32_LIMIT = 2**31 - 1
 
 
 def _dense_kernel(op: Dense, source: TensorInfo) -> Kernel:
-    """``(x - zp) @ W.T + b``; in int32 when the analysis proves every partial sum fits.
+    """``(x - zp) @ W.T + b``, in int32 when the analysis proves every partial sum fits.
 
-    Any partial sum of ``w * (x - zp)`` is bounded by ``sum |w| * max |x - zp|``, so when that
-    bound fits int32 the narrower (and faster) accumulation is exact too.
+    Any partial sum of ``w * v`` is bounded by ``sum |w| * max |v|``; when that bound fits
+    int32 the narrower (and faster) accumulation is exact too. When it fits for the raw input,
+    the zero point is folded into the bias (``W (x - zp) = W x - zp · rowsum(W)``, exact in
+    int64), saving one pass over the input.
     """
     bias, zero = op.bias, np.int64(op.zero_point)
+    row_sums = abs_row_sums(op.weights)
     centered = max(abs(source.lo - op.zero_point), abs(source.hi - op.zero_point))
-    reach = max(abs_row_sums(op.weights)) * centered
-    if reach <= INT32_LIMIT:
+    raw = max(abs(source.lo), abs(source.hi))
+    if max(row_sums) * raw <= INT32_LIMIT:
+        weights32 = np.ascontiguousarray(op.weights, dtype=np.int32)
+        folded = bias - op.zero_point * op.weights.sum(axis=1)
+        return lambda xs: (
+            np.einsum("nj,ij->ni", xs[0].astype(np.int32), weights32).astype(np.int64) + folded
+        )
+    if max(row_sums) * centered <= INT32_LIMIT:
         weights32 = np.ascontiguousarray(op.weights, dtype=np.int32)
         return lambda xs: (
             np.einsum("nj,ij->ni", (xs[0] - zero).astype(np.int32), weights32).astype(np.int64)
@@ -177,34 +186,64 @@ def _dense_kernel(op: Dense, source: TensorInfo) -> Kernel:
 
 
 def _requantize_kernel(op: Requantize) -> Kernel:
-    multiplier, shift = op.multiplier, op.shift
-    rounding = np.where(shift > 0, np.left_shift(np.int64(1), np.maximum(shift - 1, 0)), 0)
-    zero = np.int64(op.zero_point)
-    lo, hi = op.lo, op.hi
+    """``clamp(((x·m + 2^(s−1)) >> s) + zp)`` with in-place steps (fresh output array)."""
+    lo, hi, zero = op.lo, op.hi, op.zero_point
+    if op.multiplier.size == 1 and op.shift.size == 1:
+        # one multiplier and shift for the whole tensor: Python ints are the fastest operands
+        multiplier, shift = int(op.multiplier[0]), int(op.shift[0])
+        rounding: int | IntArray = (1 << shift) >> 1
+        if multiplier == 1 and shift == 0:
+            if lo is not None and hi is not None:
+                return lambda xs: np.clip(xs[0] + zero, lo, hi)
+            return lambda xs: xs[0] + zero
+        scale: int | IntArray = multiplier
+        steps: int | IntArray = shift
+    else:
+        scale, steps = op.multiplier, op.shift
+        rounding = np.where(steps > 0, np.left_shift(np.int64(1), np.maximum(steps - 1, 0)), 0)
 
     def run(xs: list[IntArray]) -> IntArray:
-        y = ((xs[0] * multiplier + rounding) >> shift) + zero
-        if lo is not None:
-            y = np.clip(y, lo, hi)
+        y: IntArray = xs[0] * scale
+        y += rounding
+        y >>= steps
+        if zero:
+            y += zero
+        if lo is not None and hi is not None:
+            np.maximum(y, lo, out=y)
+            np.minimum(y, hi, out=y)
         return y
 
     return run
 
 
 def _tree_kernel(op: TreeEnsemble) -> Kernel:
-    feature, threshold = op.feature, op.threshold
-    # child[node, 0] when going left (x <= threshold), child[node, 1] when going right
-    child = np.stack([op.left, op.right], axis=1).reshape(-1)
-    roots, values, base, depth = op.roots, op.values, op.base, op.depth
+    """Walk every tree ``depth`` steps (leaves loop to themselves), then sum the leaves.
+
+    All node comparisons of a row are computed at once (one gather and one compare over the
+    node arrays); each step then is two gathers. A single row uses 1-D ``take`` (the common
+    on-chain case); batches use the same steps on 2-D index arrays.
+    """
+    feature = op.feature.astype(np.intp)
+    threshold = op.threshold
+    # child[2 n] when going left (x <= threshold), child[2 n + 1] when going right
+    child = np.stack([op.left, op.right], axis=1).reshape(-1).astype(np.intp)
+    roots, values, base, depth = op.roots.astype(np.intp), op.values, op.base, op.depth
 
     def run(xs: list[IntArray]) -> IntArray:
         x = xs[0]
+        if x.shape[0] == 1:
+            goes_right = (x[0].take(feature) > threshold).view(np.int8)
+            node = roots
+            for _ in range(depth):
+                node = child.take(2 * node + goes_right.take(node))
+            one: IntArray = values.take(node, axis=0).sum(axis=0) + base
+            return one.reshape(1, -1)
         rows = np.arange(x.shape[0])[:, None]
-        goes_right = (x[:, feature] > threshold).astype(np.int64)  # (rows, nodes)
-        node = np.broadcast_to(roots, (x.shape[0], roots.size))
+        right = (x[:, feature] > threshold).astype(np.intp)  # (rows, nodes)
+        nodes = np.broadcast_to(roots, (x.shape[0], roots.size))
         for _ in range(depth):
-            node = child[2 * node + goes_right[rows, node]]
-        total: IntArray = values[node].sum(axis=1) + base
+            nodes = child[2 * nodes + right[rows, nodes]]
+        total: IntArray = values[nodes].sum(axis=1) + base
         return total
 
     return run
