@@ -365,3 +365,19 @@ def test_malformed_trees_are_rejected() -> None:
         with pytest.raises(Exception) as err:
             runtime.load(runtime.serialize(Model(spec(1), (op,))))
         assert runtime.ErrInvalidArtifact.is_(err.value), change
+
+
+def test_trees_of_single_leaves_with_slack_depth() -> None:
+    op = TreeEnsemble(
+        (0,),
+        int_array([0, 1]),
+        int_array([0, 0]),
+        int_array([0, 0]),
+        int_array([0, 1]),
+        int_array([0, 1]),
+        int_array([[5], [-2]], 2),
+        int_array([1]),
+        3,
+    )
+    model = Model(spec(1), (op,))
+    assert run(model, [[0]]) == [[4]] and run(model, [[1], [2]]) == [[4], [4]]

@@ -43,6 +43,8 @@ class Program:
     model: Model
     analysis: Analysis
     kernels: tuple[tuple[tuple[int, ...], Kernel], ...]
+    chain: tuple[Kernel, ...] | None = None
+    """The kernels alone when the graph is a simple chain (a faster loop)."""
 
     @property
     def input_width(self) -> int:
@@ -60,6 +62,11 @@ class Program:
 
     def run(self, rows: IntArray) -> IntArray:
         """Execute on quantized input ``rows`` (``(n, width)`` int64, already range-checked)."""
+        if self.chain is not None:  # every operator reads only its predecessor
+            x = rows
+            for kernel in self.chain:
+                x = kernel([x])
+            return x
         tensors = [rows]
         for sources, kernel in self.kernels:
             tensors.append(kernel([tensors[s] for s in sources]))
@@ -72,7 +79,9 @@ def compile_model(model: Model, limits: Limits | None = None) -> Program:
     if limits is not None:
         limits.check_model(model, analysis)
     kernels = tuple((op.inputs, _kernel(op, analysis.tensors[op.inputs[0]])) for op in model.ops)
-    return Program(model, analysis, kernels)
+    is_chain = all(sources == (i,) for i, (sources, _) in enumerate(kernels))
+    chain = tuple(kernel for _, kernel in kernels) if is_chain else None
+    return Program(model, analysis, kernels, chain)
 
 
 def check_rows(program: Program, rows: IntArray, limits: Limits | None = None) -> IntArray:
@@ -133,7 +142,7 @@ def _kernel(op: Op, source: TensorInfo) -> Kernel:
     if isinstance(op, Dense):
         return _dense_kernel(op, source)
     if isinstance(op, Requantize):
-        return _requantize_kernel(op)
+        return _requantize_kernel(op, source)
     if isinstance(op, Add):
         return lambda xs: xs[0] + xs[1]
     if isinstance(op, Relu):
@@ -143,7 +152,7 @@ def _kernel(op: Op, source: TensorInfo) -> Kernel:
         table, offset, top = op.table, np.int64(op.offset), op.table.size - 1
         return lambda xs: table[np.clip(xs[0] - offset, 0, top)]
     if isinstance(op, Argmax):
-        return lambda xs: np.argmax(xs[0], axis=1).astype(np.int64).reshape(-1, 1)
+        return lambda xs: np.argmax(xs[0], axis=1, keepdims=True).astype(np.int64, copy=False)
     if isinstance(op, Threshold):
         limit = np.int64(op.threshold)
         return lambda xs: (xs[0] >= limit).astype(np.int64)
@@ -155,6 +164,7 @@ def _kernel(op: Op, source: TensorInfo) -> Kernel:
 
 
 INT32_LIMIT = 2**31 - 1
+PRODUCT_LIMIT = 2**63 - 1
 
 
 def _dense_kernel(op: Dense, source: TensorInfo) -> Kernel:
@@ -172,42 +182,51 @@ def _dense_kernel(op: Dense, source: TensorInfo) -> Kernel:
     if max(row_sums) * raw <= INT32_LIMIT:
         weights32 = np.ascontiguousarray(op.weights, dtype=np.int32)
         folded = bias - op.zero_point * op.weights.sum(axis=1)
-        return lambda xs: (
-            np.einsum("nj,ij->ni", xs[0].astype(np.int32), weights32).astype(np.int64) + folded
-        )
+        # int32 sums + int64 bias: numpy widens to int64 exactly
+        return lambda xs: np.einsum("nj,ij->ni", xs[0].astype(np.int32), weights32) + folded
     if max(row_sums) * centered <= INT32_LIMIT:
         weights32 = np.ascontiguousarray(op.weights, dtype=np.int32)
-        return lambda xs: (
-            np.einsum("nj,ij->ni", (xs[0] - zero).astype(np.int32), weights32).astype(np.int64)
-            + bias
-        )
+        return lambda xs: np.einsum("nj,ij->ni", (xs[0] - zero).astype(np.int32), weights32) + bias
     weights = np.ascontiguousarray(op.weights)
     return lambda xs: np.einsum("nj,ij->ni", xs[0] - zero, weights) + bias
 
 
-def _requantize_kernel(op: Requantize) -> Kernel:
-    """``clamp(((x·m + 2^(s−1)) >> s) + zp)`` with in-place steps (fresh output array)."""
+def _requantize_kernel(op: Requantize, source: TensorInfo) -> Kernel:
+    """``clamp(((x·m + 2^(s−1)) >> s) + zp)`` with in-place steps (fresh output array).
+
+    The zero point is folded into the pre-shift term, ``((x·m + r + (zp << s)) >> s) =
+    ((x·m + r) >> s) + zp`` exactly, when the analysis shows the sum stays within int64.
+    """
     lo, hi, zero = op.lo, op.hi, op.zero_point
-    if op.multiplier.size == 1 and op.shift.size == 1:
-        # one multiplier and shift for the whole tensor: Python ints are the fastest operands
-        multiplier, shift = int(op.multiplier[0]), int(op.shift[0])
-        rounding: int | IntArray = (1 << shift) >> 1
-        if multiplier == 1 and shift == 0:
-            if lo is not None and hi is not None:
-                return lambda xs: np.clip(xs[0] + zero, lo, hi)
-            return lambda xs: xs[0] + zero
-        scale: int | IntArray = multiplier
-        steps: int | IntArray = shift
+    width = max(op.multiplier.size, op.shift.size)
+    multipliers = [int(v) for v in np.broadcast_to(op.multiplier, (width,))]
+    shifts = [int(v) for v in np.broadcast_to(op.shift, (width,))]
+    if width == 1 and multipliers[0] == 1 and shifts[0] == 0:
+        if lo is not None and hi is not None:
+            return lambda xs: _clamp(xs[0] + zero, lo, hi)
+        return lambda xs: xs[0] + zero
+    offsets = [((1 << s) >> 1) + (zero << s) for s in shifts]
+    reach = max(
+        abs(m) * source.magnitude + abs(o) for m, o in zip(multipliers, offsets, strict=True)
+    )
+    fold = reach <= PRODUCT_LIMIT
+    if not fold:
+        offsets = [(1 << s) >> 1 for s in shifts]
+    if width == 1:  # Python ints are the fastest scalar operands
+        scale: int | IntArray = multipliers[0]
+        steps: int | IntArray = shifts[0]
+        offset: int | IntArray = offsets[0]
     else:
-        scale, steps = op.multiplier, op.shift
-        rounding = np.where(steps > 0, np.left_shift(np.int64(1), np.maximum(steps - 1, 0)), 0)
+        scale, steps = np.array(multipliers, np.int64), np.array(shifts, np.int64)
+        offset = np.array(offsets, np.int64)
+    add_zero = zero if not fold else 0
 
     def run(xs: list[IntArray]) -> IntArray:
         y: IntArray = xs[0] * scale
-        y += rounding
+        y += offset
         y >>= steps
-        if zero:
-            y += zero
+        if add_zero:
+            y += add_zero
         if lo is not None and hi is not None:
             np.maximum(y, lo, out=y)
             np.minimum(y, hi, out=y)
@@ -216,18 +235,34 @@ def _requantize_kernel(op: Requantize) -> Kernel:
     return run
 
 
+def _clamp(y: IntArray, lo: int, hi: int) -> IntArray:
+    """Clamp a fresh array in place (faster than ``np.clip`` on small arrays)."""
+    np.maximum(y, lo, out=y)
+    np.minimum(y, hi, out=y)
+    return y
+
+
 def _tree_kernel(op: TreeEnsemble) -> Kernel:
     """Walk every tree ``depth`` steps (leaves loop to themselves), then sum the leaves.
 
-    All node comparisons of a row are computed at once (one gather and one compare over the
-    node arrays); each step then is two gathers. A single row uses 1-D ``take`` (the common
-    on-chain case); batches use the same steps on 2-D index arrays.
+    Nodes are renumbered inner nodes first, so a row's comparisons are computed for inner
+    nodes only (one gather and one compare); each step is then two gathers. A leaf's
+    comparison slot is read with ``mode="clip"`` (any value: both its children are itself).
+    A single row uses 1-D ``take`` (the common on-chain case); batches use 2-D indexing.
     """
-    feature = op.feature.astype(np.intp)
-    threshold = op.threshold
+    is_leaf = (op.left == np.arange(op.left.size)) & (op.right == np.arange(op.right.size))
+    order = np.concatenate([np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)])
+    new_id = np.empty_like(order)
+    new_id[order] = np.arange(order.size)
+    inner = int((~is_leaf).sum())
+    feature = op.feature[order][:inner].astype(np.intp)
+    threshold = op.threshold[order][:inner]
     # child[2 n] when going left (x <= threshold), child[2 n + 1] when going right
-    child = np.stack([op.left, op.right], axis=1).reshape(-1).astype(np.intp)
-    roots, values, base, depth = op.roots.astype(np.intp), op.values, op.base, op.depth
+    child = np.stack([new_id[op.left[order]], new_id[op.right[order]]], axis=1)
+    child = child.reshape(-1).astype(np.intp)
+    roots = new_id[op.roots].astype(np.intp)
+    values, base = op.values[order], op.base
+    depth = op.depth if inner else 0  # only leaves: nothing to walk
 
     def run(xs: list[IntArray]) -> IntArray:
         x = xs[0]
@@ -235,14 +270,14 @@ def _tree_kernel(op: TreeEnsemble) -> Kernel:
             goes_right = (x[0].take(feature) > threshold).view(np.int8)
             node = roots
             for _ in range(depth):
-                node = child.take(2 * node + goes_right.take(node))
+                node = child.take(2 * node + goes_right.take(node, mode="clip"))
             one: IntArray = values.take(node, axis=0).sum(axis=0) + base
             return one.reshape(1, -1)
         rows = np.arange(x.shape[0])[:, None]
-        right = (x[:, feature] > threshold).astype(np.intp)  # (rows, nodes)
+        right = (x[:, feature] > threshold).astype(np.intp)  # (rows, inner nodes)
         nodes = np.broadcast_to(roots, (x.shape[0], roots.size))
         for _ in range(depth):
-            nodes = child[2 * nodes + right[rows, nodes]]
+            nodes = child[2 * nodes + right[rows, np.minimum(nodes, inner - 1)]]
         total: IntArray = values[nodes].sum(axis=1) + base
         return total
 
