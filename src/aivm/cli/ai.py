@@ -235,7 +235,10 @@ def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
     )
     p.add_argument("model_id", type=int, help="model id")
     p.add_argument(
-        "values", nargs="+", help="input values (integers, or decimals quantized by the model)"
+        "values",
+        nargs="+",
+        help="input values (integers, or decimals quantized by the model); put `--` before "
+        "values that start with '-'",
     )
     p.add_argument("--version", default="", help="model version (default: latest)")
     p.add_argument("--from", dest="from_", required=True, help="key name of the caller")
@@ -294,7 +297,7 @@ def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
         "  aivm ai run credit.dsm 0.42,35,1200.5",
     )
     p.add_argument("artifact")
-    p.add_argument("values", nargs="+")
+    p.add_argument("values", nargs="+", help="input row; put `--` before values starting with '-'")
     p = leaf(
         ai,
         "import",
