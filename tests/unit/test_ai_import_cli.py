@@ -55,7 +55,9 @@ def test_import_sklearn_file_and_run(
     runtime.load(out_file.read_bytes())
     row = ",".join(f"{v:.2f}" for v in x[0])
     # values may start with '-': they go after `--`
-    code, out, err = run_cli(capsys, monkeypatch, "ai", "run", "-o", "json", str(out_file), "--", row)
+    code, out, err = run_cli(
+        capsys, monkeypatch, "ai", "run", "-o", "json", str(out_file), "--", row
+    )
     assert code == 0, err
     assert json.loads(out)["output"] == [int(model.predict(x[:1])[0])]
 

@@ -231,7 +231,7 @@ def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
         cmd_infer,
         "Run an on-chain model on one input row",
         "  aivm tx ai infer 1 0.42,35,1200.5 --from alice --yes\n"
-        "  aivm tx ai infer 1 12 -3 7 --version 1.0.0 --from alice --yes",
+        "  aivm tx ai infer 1 --version 1.0.0 --from alice --yes -- 12 -3 7",
     )
     p.add_argument("model_id", type=int, help="model id")
     p.add_argument(
