@@ -143,3 +143,23 @@ def test_sdk_register_infer_verify(chain: ChainEndpoint) -> None:
         with pytest.raises(ChainError) as err:
             ai.infer(wallet, registered.model_id, [1, 2, 3], version="9.9.9")
         assert err.value.codespace == "ai" and err.value.code == 3
+
+
+def test_rest_routes_for_models_and_executions(chain: ChainEndpoint) -> None:
+    import requests
+
+    wallet = Wallet.from_mnemonic(chain.accounts[2].mnemonic)
+    with Client(chain.rpc_url) as client:
+        ai = AiClient(client)
+        name = f"rest-{chain.driver}"
+        model_id = ai.register_model(wallet, scorer(name), name, "1.0.0", tags=["rest"]).model_id
+        execution = ai.infer(wallet, model_id, ["6", "0.5", "1"]).execution_id
+    base = chain.rest_url + "/aivm/ai/v1"
+    model = requests.get(f"{base}/models/{model_id}", timeout=30).json()
+    assert model["model"]["name"] == name and model["versions"][0]["version"] == "1.0.0"
+    listed = requests.get(f"{base}/models", params={"tag": "rest"}, timeout=30).json()
+    assert [m["id"] for m in listed["models"]] == [str(model_id)]
+    record = requests.get(f"{base}/executions/{execution}", timeout=30).json()["execution"]
+    assert record["output"] == ["1"]
+    missing = requests.get(f"{base}/executions/999999", timeout=30)
+    assert missing.status_code == 404

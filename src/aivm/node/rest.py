@@ -30,6 +30,7 @@ from google.protobuf import descriptor as _descriptor
 from aivm.node.blobstore import BlobStore
 from aivm.types import pb
 from aivm.types.address import valcons_address
+from aivm.types.protogen import ai_pb2, storage_pb2
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,21 @@ def abci_error(code: int, codespace: str, log_text: str) -> RestError:
     found = _RPC_ERROR.search(log_text)
     if found and found.group(1) in GRPC_NAMES:
         return RestError(GRPC_NAMES[found.group(1)], found.group(2))
-    grpc_code = SDK_GRPC_CODES.get(code, UNKNOWN) if codespace in ("sdk", "") else UNKNOWN
+    if codespace in ("sdk", ""):
+        grpc_code = SDK_GRPC_CODES.get(code, UNKNOWN)
+    else:
+        grpc_code = MODULE_GRPC_CODES.get((codespace, code), UNKNOWN)
     return RestError(grpc_code, log_text or f"query failed: codespace {codespace} code {code}")
+
+
+# AIVM module codes that mean "no such thing" → NotFound (404)
+MODULE_GRPC_CODES = {
+    ("ai", 2): NOT_FOUND,  # model not found
+    ("ai", 3): NOT_FOUND,  # model version not found
+    ("ai", 10): NOT_FOUND,  # execution not found
+    ("storage", 3): NOT_FOUND,  # object not found
+    ("storage", 10): NOT_FOUND,  # challenge not found
+}
 
 
 def to_json(message: pb.Message) -> dict[str, Any]:
@@ -443,6 +457,55 @@ QUERY_ROUTES = [
         pb.bank_query.QueryParamsRequest,
         pb.bank_query.QueryParamsResponse,
         "Params queries the parameters of the bank module.",
+    ),
+    QueryRoute(
+        "/aivm/ai/v1/params",
+        "/aivm.ai.v1.Query/Params",
+        ai_pb2.QueryParamsRequest,
+        ai_pb2.QueryParamsResponse,
+        "Params of the ai module (DSM gas prices and limits).",
+    ),
+    QueryRoute(
+        "/aivm/ai/v1/models",
+        "/aivm.ai.v1.Query/Models",
+        ai_pb2.QueryModelsRequest,
+        ai_pb2.QueryModelsResponse,
+        "Models, optionally by `owner` and/or `tag` (paginated).",
+    ),
+    QueryRoute(
+        "/aivm/ai/v1/models/{model_id}",
+        "/aivm.ai.v1.Query/Model",
+        ai_pb2.QueryModelRequest,
+        ai_pb2.QueryModelResponse,
+        "A model and its versions.",
+    ),
+    QueryRoute(
+        "/aivm/ai/v1/models/{model_id}/versions/{version}",
+        "/aivm.ai.v1.Query/ModelVersion",
+        ai_pb2.QueryModelVersionRequest,
+        ai_pb2.QueryModelVersionResponse,
+        "One version of a model.",
+    ),
+    QueryRoute(
+        "/aivm/ai/v1/executions/{id}",
+        "/aivm.ai.v1.Query/Execution",
+        ai_pb2.QueryExecutionRequest,
+        ai_pb2.QueryExecutionResponse,
+        "An on-chain inference record.",
+    ),
+    QueryRoute(
+        "/aivm/storage/v1/objects/{cid}",
+        "/aivm.storage.v1.Query/Object",
+        storage_pb2.QueryObjectRequest,
+        storage_pb2.QueryObjectResponse,
+        "The on-chain record of a stored object.",
+    ),
+    QueryRoute(
+        "/aivm/storage/v1/challenges/{id}",
+        "/aivm.storage.v1.Query/Challenge",
+        storage_pb2.QueryChallengeRequest,
+        storage_pb2.QueryChallengeResponse,
+        "An availability challenge.",
     ),
 ]
 
