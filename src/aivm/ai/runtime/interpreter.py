@@ -80,8 +80,79 @@ def compile_model(model: Model, limits: Limits | None = None) -> Program:
         limits.check_model(model, analysis)
     kernels = tuple((op.inputs, _kernel(op, analysis.tensors[op.inputs[0]])) for op in model.ops)
     is_chain = all(sources == (i,) for i, (sources, _) in enumerate(kernels))
-    chain = tuple(kernel for _, kernel in kernels) if is_chain else None
+    chain = _fused_chain(model, analysis, kernels) if is_chain else None
     return Program(model, analysis, kernels, chain)
+
+
+def _fused_chain(
+    model: Model, analysis: Analysis, kernels: tuple[tuple[tuple[int, ...], Kernel], ...]
+) -> tuple[Kernel, ...]:
+    """The chain's kernels, with each int32 ``Dense`` → ``Requantize`` pair fused into one.
+
+    In a chain a dense output feeds only the next operator, so the pair can be computed as
+    ``((acc · m + (b·m + r + (zp << s))) >> s)`` on the int32 accumulator ``acc`` — the same
+    integers, with fewer passes — whenever the analysis bounds keep every term in int64.
+    """
+    fused: list[Kernel] = []
+    index = 0
+    while index < len(kernels):
+        op = model.ops[index]
+        nxt = model.ops[index + 1] if index + 1 < len(model.ops) else None
+        if isinstance(op, Dense) and isinstance(nxt, Requantize):
+            pair = _dense_requantize_kernel(
+                op, nxt, analysis.tensors[index], analysis.tensors[index + 1]
+            )
+            if pair is not None:
+                fused.append(pair)
+                index += 2
+                continue
+        fused.append(kernels[index][1])
+        index += 1
+    return tuple(fused)
+
+
+def _dense_requantize_kernel(
+    dense: Dense, requant: Requantize, source: TensorInfo, accumulated: TensorInfo
+) -> Kernel | None:
+    """A fused kernel, or None when the pair does not qualify (then both run separately)."""
+    row_sums = abs_row_sums(dense.weights)
+    raw = max(abs(source.lo), abs(source.hi))
+    if max(row_sums) * raw > INT32_LIMIT or requant.lo is None or requant.hi is None:
+        return None
+    outputs = dense.weights.shape[0]
+    multipliers = [int(v) for v in np.broadcast_to(requant.multiplier, (outputs,))]
+    shifts = [int(v) for v in np.broadcast_to(requant.shift, (outputs,))]
+    bias = [
+        int(b) - dense.zero_point * int(w)
+        for b, w in zip(dense.bias, dense.weights.sum(axis=1), strict=True)
+    ]
+    offsets = [
+        b * m + ((1 << s) >> 1) + (requant.zero_point << s)
+        for b, m, s in zip(bias, multipliers, shifts, strict=True)
+    ]
+    reach = max(
+        (row * raw) * abs(m) + abs(o)
+        for row, m, o in zip(row_sums, multipliers, offsets, strict=True)
+    )
+    if reach > PRODUCT_LIMIT:
+        return None
+    weights32 = np.ascontiguousarray(dense.weights, dtype=np.int32)
+    scale = np.array(multipliers, np.int64)
+    offset = np.array(offsets, np.int64)
+    same_shift = len(set(shifts)) == 1
+    steps: int | IntArray = shifts[0] if same_shift else np.array(shifts, np.int64)
+    lo, hi = requant.lo, requant.hi
+
+    def run(xs: list[IntArray]) -> IntArray:
+        acc = np.einsum("nj,ij->ni", xs[0].astype(np.int32), weights32)
+        y: IntArray = acc * scale  # int32 × int64 → int64, exact
+        y += offset
+        y >>= steps
+        np.maximum(y, lo, out=y)
+        np.minimum(y, hi, out=y)
+        return y
+
+    return run
 
 
 def check_rows(program: Program, rows: IntArray, limits: Limits | None = None) -> IntArray:
