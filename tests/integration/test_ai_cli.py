@@ -4,20 +4,18 @@ the same flow through the Python SDK (:class:`aivm.client.ai.AiClient`)."""
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from aivm.ai import runtime
 from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
-from aivm.cli.main import main
 from aivm.client import Client, Wallet
 from aivm.client.ai import AiClient
 from aivm.client.errors import ChainError
 from chain_drivers import ChainEndpoint
+from cli_runner import Run, cli_runner
 
 
 def scorer(name: str) -> bytes:
@@ -33,20 +31,10 @@ def run(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-):  # type: ignore[no-untyped-def]
-    home = tmp_path / "home"
-
-    def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main(
-            ["--home", str(home), "--node", chain.rpc_url, "--keyring-backend", "test", *args]
-        )
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert _run("keys", "import", "dev0", stdin=chain.accounts[0].mnemonic + "\n")[0] == 0
-    return _run
+) -> Run:
+    run = cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
+    assert run("keys", "import", "dev0", stdin=chain.accounts[0].mnemonic + "\n")[0] == 0
+    return run
 
 
 def test_cli_register_infer_verify(run, chain: ChainEndpoint, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ devnet and a 1-validator CometBFT localnet (the ``chain`` fixture, ids ``[devnet
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -15,17 +14,7 @@ import pytest
 from aivm.cli.main import build_parser, main
 from aivm.client import Client
 from chain_drivers import ChainEndpoint, FundedAccount
-
-
-def _runner(node: str, home: Path, capsys, monkeypatch):  # type: ignore[no-untyped-def]
-    def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main(["--home", str(home), "--node", node, "--keyring-backend", "test", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
+from cli_runner import cli_runner
 
 
 @pytest.fixture
@@ -36,7 +25,7 @@ def run(
     monkeypatch: pytest.MonkeyPatch,
 ):  # type: ignore[no-untyped-def]
     """``run(*args, stdin="")`` → (exit code, stdout, stderr), with --home/--node set."""
-    return _runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
+    return cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
 
 
 @pytest.fixture
@@ -44,7 +33,7 @@ def offline_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):  # type: ignore[no-untyped-def]
     """``run`` for commands that need no node (--node points at nothing)."""
-    return _runner("http://127.0.0.1:9", tmp_path / "home", capsys, monkeypatch)
+    return cli_runner("http://127.0.0.1:9", tmp_path / "home", capsys, monkeypatch)
 
 
 def test_keys_add_list_show_delete(offline_run) -> None:  # type: ignore[no-untyped-def]

@@ -4,22 +4,19 @@ error and never written, and the user's files are never clobbered by a failed do
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from aivm.cli.main import main
 from aivm.client.storage import StorageClient, StorageError
 from aivm.crypto import unixfs
 from chain_drivers import ChainEndpoint
+from cli_runner import Run, cli_runner
 
 CHUNK = unixfs.CHUNK_SIZE
 pytestmark = pytest.mark.parametrize("chain", ["devnet"], indirect=True)
-Run = Callable[..., tuple[int, str, str]]
 
 
 def content(size: int, tag: bytes) -> bytes:
@@ -42,16 +39,7 @@ def run(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Run:
-    home = tmp_path / "home"
-
-    def _run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        code = main(["--home", str(home), "--node", chain.rpc_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
+    return cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch, keyring_backend=None)
 
 
 def test_interrupted_download_resumes_to_the_identical_file(

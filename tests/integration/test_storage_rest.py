@@ -4,33 +4,24 @@ on-chain side (retention, a challenge answered from the node's store)."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-from aivm.cli.main import main
 from aivm.client.storage import StorageClient, StorageError
 from aivm.crypto import unixfs
 from chain_drivers import ChainEndpoint
+from cli_runner import Run, cli_runner
+from sample_data import sample_bytes
 
 CHUNK = unixfs.CHUNK_SIZE
 pytestmark = pytest.mark.parametrize("chain", ["devnet"], indirect=True)
 
 
-def content(size: int, tag: bytes) -> bytes:
-    seed = hashlib.sha256(tag + b"%d" % size).digest()
-    return b"".join(
-        hashlib.sha256(seed + i.to_bytes(8, "big")).digest() for i in range(size // 32 + 1)
-    )[:size]
-
-
 def test_upload_stat_download_and_ranges(chain: ChainEndpoint) -> None:
-    data = content(3 * CHUNK + 123, b"rest")
+    data = sample_bytes(3 * CHUNK + 123, b"rest")
     base = chain.rest_url + "/aivm/storage/v1/blobs"
     uploaded = requests.post(base, data=data, timeout=30).json()
     assert uploaded == {"cid": unixfs.cid_of(data), "size": len(data), "chunks": 4}
@@ -54,7 +45,7 @@ def test_upload_stat_download_and_ranges(chain: ChainEndpoint) -> None:
 
 def test_sdk_resumes_and_verifies(chain: ChainEndpoint, tmp_path: Path) -> None:
     client = StorageClient(chain.rest_url)
-    data = content(2 * CHUNK + 7, b"sdk")
+    data = sample_bytes(2 * CHUNK + 7, b"sdk")
     stat = client.put(data)
     dest = tmp_path / "out.bin"
     (tmp_path / "out.bin.part").write_bytes(data[:100_000])  # an interrupted download
@@ -65,7 +56,7 @@ def test_sdk_resumes_and_verifies(chain: ChainEndpoint, tmp_path: Path) -> None:
 
 
 def test_corrupted_blob_is_reported_not_served(chain: ChainEndpoint, tmp_path: Path) -> None:
-    data = content(CHUNK + 99, b"corrupt")
+    data = sample_bytes(CHUNK + 99, b"corrupt")
     stat = StorageClient(chain.rest_url).put(data)
     leaf = unixfs.build_dag(data).leaves[1]
     path = next((chain.home / "blobs").rglob(leaf))
@@ -84,24 +75,14 @@ def run(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-):  # type: ignore[no-untyped-def]
-    home = tmp_path / "home"
-
-    def _run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main(
-            ["--home", str(home), "--node", chain.rpc_url, "--keyring-backend", "test", *args]
-        )
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert _run("keys", "import", "dev1", stdin=chain.accounts[1].mnemonic + "\n")[0] == 0
-    return _run
+) -> Run:
+    run = cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
+    assert run("keys", "import", "dev1", stdin=chain.accounts[1].mnemonic + "\n")[0] == 0
+    return run
 
 
 def test_cli_put_get_store_challenge_answer(run, chain: ChainEndpoint, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    data = content(2 * CHUNK + 1, b"cli")
+    data = sample_bytes(2 * CHUNK + 1, b"cli")
     source = tmp_path / "model.bin"
     source.write_bytes(data)
     rest = ["--rest", chain.rest_url]

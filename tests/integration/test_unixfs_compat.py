@@ -17,6 +17,7 @@ import pytest
 
 from aivm.crypto import unixfs
 from npm_projects import npm_project, tool
+from sample_data import sample_bytes
 
 CHUNK = unixfs.CHUNK_SIZE
 SIZES = [
@@ -32,19 +33,12 @@ SIZES = [
 ]
 
 
-def content(size: int) -> bytes:
-    """Deterministic, non-repeating bytes."""
-    seed = hashlib.sha256(b"unixfs-%d" % size).digest()
-    blocks = (hashlib.sha256(seed + i.to_bytes(8, "big")).digest() for i in range(size // 32 + 1))
-    return b"".join(blocks)[:size]
-
-
 @pytest.mark.slow
 def test_cids_and_blocks_match_the_js_importer(tmp_path: Path) -> None:
     folder = npm_project("unixfs")
     paths, dags = [], []
     for size in SIZES:
-        data = content(size)
+        data = sample_bytes(size)
         path = tmp_path / f"f{size}"
         path.write_bytes(data)
         paths.append(str(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,15 @@ import pytest
 from aivm.crypto import unixfs
 from aivm.node.blobstore import LocalBlobStore
 from aivm.types.errors import AivmError
+from sample_data import sample_bytes
 
 CHUNK = unixfs.CHUNK_SIZE
-
-
-def content(size: int) -> bytes:
-    seed = hashlib.sha256(b"b-%d" % size).digest()
-    return b"".join(
-        hashlib.sha256(seed + i.to_bytes(8, "big")).digest() for i in range(size // 32 + 1)
-    )[:size]
 
 
 @pytest.mark.parametrize("size", [0, 5, CHUNK, CHUNK + 1, 3 * CHUNK + 17])
 def test_round_trip_ranges_and_proofs(tmp_path: Path, size: int) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
-    data = content(size)
+    data = sample_bytes(size)
     pieces = [data[i : i + 70_001] for i in range(0, len(data), 70_001)] or [b""]
     stat = store.put(pieces)
     assert stat.cid == unixfs.cid_of(data) and stat.size == size
@@ -41,7 +34,7 @@ def test_round_trip_ranges_and_proofs(tmp_path: Path, size: int) -> None:
 
 def test_corrupted_block_is_detected_and_not_served(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
-    data = content(2 * CHUNK + 5)
+    data = sample_bytes(2 * CHUNK + 5)
     stat = store.put_bytes(data)
     leaf = unixfs.build_dag(data).leaves[1]
     path = next((tmp_path / "blobs").rglob(leaf))

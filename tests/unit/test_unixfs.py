@@ -3,21 +3,13 @@ every kind of tampering rejected."""
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from aivm.crypto import unixfs
 from aivm.crypto.cid import CidError, cid_of, validate_cid
+from sample_data import sample_bytes
 
 CHUNK = unixfs.CHUNK_SIZE
-
-
-def content(size: int) -> bytes:
-    seed = hashlib.sha256(b"t-%d" % size).digest()
-    return b"".join(
-        hashlib.sha256(seed + i.to_bytes(8, "big")).digest() for i in range(size // 32 + 1)
-    )[:size]
 
 
 def test_known_cids() -> None:
@@ -30,7 +22,7 @@ def test_known_cids() -> None:
     "size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7, 175 * CHUNK + 5]
 )
 def test_stream_and_proofs(size: int) -> None:
-    data = content(size)
+    data = sample_bytes(size)
     dag = unixfs.build_dag(data)
     assert dag.chunks == unixfs.chunk_count(size)
     pieces = [data[i : i + 100_003] for i in range(0, len(data), 100_003)]
@@ -58,7 +50,7 @@ def tamper_cases() -> list[str]:
 @pytest.mark.parametrize("case", tamper_cases())
 def test_tampered_proofs_are_rejected(case: str) -> None:
     size = 180 * CHUNK + 11  # two-level DAG
-    data = content(size)
+    data = sample_bytes(size)
     dag = unixfs.build_dag(data)
     index = 177
     chunk = data[index * CHUNK : (index + 1) * CHUNK]
@@ -105,7 +97,7 @@ def test_bad_cids(text: str) -> None:
 
 
 def test_challenge_index_is_deterministic_and_in_range() -> None:
-    root = cid_of(content(10 * CHUNK))
+    root = cid_of(sample_bytes(10 * CHUNK))
     picks = {unixfs.challenge_index(b"block-%d" % h, root, 10) for h in range(200)}
     assert picks == set(range(10))
     assert unixfs.challenge_index(b"x", root, 10) == unixfs.challenge_index(b"x", root, 10)
