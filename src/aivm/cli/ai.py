@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from google.protobuf import json_format
 
 from aivm.ai import runtime
 from aivm.cli import main as cli
@@ -27,26 +24,6 @@ def _values(text: list[str]) -> list[int | str]:
     if all(str(v).lstrip("-").isdigit() for v in items):
         return [int(v) for v in items]
     return items
-
-
-def _proto(message: Any) -> dict[str, Any]:
-    """proto3 JSON of ``message`` with hashes shown as hex instead of base64."""
-    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    shown: dict[str, Any] = _hex_hashes(data)
-    return shown
-
-
-def _hex_hashes(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: base64.b64decode(v).hex()
-            if isinstance(v, str) and (k.endswith("sha256") or k.endswith("_hash"))
-            else _hex_hashes(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_hex_hashes(v) for v in value]
-    return value
 
 
 def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -122,24 +99,24 @@ def cmd_transfer(s: cli.Settings, args: argparse.Namespace) -> None:
 
 def cmd_query_model(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, _proto(AiClient(client).model(args.model_id)))
+        cli._emit(s, cli.proto_json(AiClient(client).model(args.model_id)))
 
 
 def cmd_query_models(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         models = AiClient(client).models(args.owner or "", args.tag or "", args.limit)
-    cli._emit(s, {"models": [_proto(m) for m in models]})
+    cli._emit(s, {"models": [cli.proto_json(m) for m in models]})
 
 
 def cmd_query_execution(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         record = AiClient(client).execution(args.id)
-    cli._emit(s, _proto(record))
+    cli._emit(s, cli.proto_json(record))
 
 
 def cmd_query_params(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, _proto(AiClient(client).params()))
+        cli._emit(s, cli.proto_json(AiClient(client).params()))
 
 
 def cmd_verify_local(s: cli.Settings, args: argparse.Namespace) -> None:

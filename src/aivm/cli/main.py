@@ -10,6 +10,7 @@ Errors print one line (``Error: ...``) and exit non-zero; set ``AIVM_DEBUG=1`` f
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
 import json
 import os
@@ -18,6 +19,8 @@ import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
+from google.protobuf import json_format
 
 from aivm.client import (
     DEFAULT_GAS_ADJUSTMENT,
@@ -188,6 +191,26 @@ def _scalar(v: Any) -> str:
     if v == [] or v == {}:
         return "[]" if v == [] else "{}"
     return str(v)
+
+
+def proto_json(message: Any) -> dict[str, Any]:
+    """proto3 JSON of ``message`` (original field names), hashes shown as hex, not base64."""
+    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    shown: dict[str, Any] = _hex_hashes(data)
+    return shown
+
+
+def _hex_hashes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: base64.b64decode(v).hex()
+            if isinstance(v, str) and (k.endswith("sha256") or k.endswith("_hash"))
+            else _hex_hashes(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_hex_hashes(v) for v in value]
+    return value
 
 
 def _emit(s: Settings, data: Any) -> None:

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
 from tqdm import tqdm
 
 from aivm.cli import main as cli
@@ -65,11 +64,6 @@ def cmd_stat(s: cli.Settings, args: argparse.Namespace) -> None:
     cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
 
 
-def _proto(message: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    return data
-
-
 def cmd_tx_store(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli._wallet(s, args.from_)
     size = args.size if args.size is not None else _rest(args).stat(args.cid).size
@@ -107,12 +101,12 @@ def cmd_tx_answer(s: cli.Settings, args: argparse.Namespace) -> None:
 
 def cmd_query_object(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, _proto(StorageTxClient(client).object(args.cid)))
+        cli._emit(s, cli.proto_json(StorageTxClient(client).object(args.cid)))
 
 
 def cmd_query_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, _proto(StorageTxClient(client).challenge(args.id)))
+        cli._emit(s, cli.proto_json(StorageTxClient(client).challenge(args.id)))
 
 
 def _rest_flag(p: Any) -> None:

@@ -69,14 +69,6 @@ class Verification:
     detail: str
 
 
-def _attr(result: TxResult, event: str, key: str) -> str:
-    for found in result.find_events(event):
-        for k, v in found.attributes:
-            if k == key:
-                return v
-    raise ValueError(f"tx {result.hash} has no {event}.{key} attribute")
-
-
 class AiClient:
     """``ai`` module calls over a blocking :class:`~aivm.client.Client`."""
 
@@ -128,7 +120,7 @@ class AiClient:
             artifact_size=len(artifact),
         )
         result = self._submit(wallet, msg, gas, timeout)
-        model_id = int(_attr(result, "aivm.ai.v1.EventRegisterModel", "model_id"))
+        model_id = int(result.attribute("aivm.ai.v1.EventRegisterModel", "model_id"))
         return Registered(model_id, version, result.hash, result.gas_used)
 
     def infer(
@@ -148,11 +140,11 @@ class AiClient:
             msg.input.extend(int(v) for v in inputs)
         result = self._submit(wallet, msg, gas, timeout)
         event = "aivm.ai.v1.EventInference"
-        output = _attr(result, event, "output")
+        output = result.attribute(event, "output")
         return Inference(
-            execution_id=int(_attr(result, event, "execution_id")),
+            execution_id=int(result.attribute(event, "execution_id")),
             output=[int(v) for v in output.split(",")] if output else [],
-            gas=int(_attr(result, event, "gas")),
+            gas=int(result.attribute(event, "gas")),
             txhash=result.hash,
             height=result.height,
         )

@@ -78,6 +78,14 @@ class TxResult:
         """All events of type ``type_`` (e.g. ``"transfer"``)."""
         return [e for e in self.events if e.type == type_]
 
+    def attribute(self, type_: str, key: str) -> str:
+        """Value of ``key`` in the first ``type_`` event that has it; ValueError if none does."""
+        for event in self.find_events(type_):
+            for k, v in event.attributes:
+                if k == key:
+                    return v
+        raise ValueError(f"tx {self.hash} has no {type_}.{key} event attribute")
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TxResult:
         r = data.get("tx_result") or {}

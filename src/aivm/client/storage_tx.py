@@ -24,14 +24,6 @@ class Opened:
     txhash: str
 
 
-def _attr(result: TxResult, event: str, key: str) -> str:
-    for found in result.find_events(event):
-        for k, v in found.attributes:
-            if k == key:
-                return v
-    raise ValueError(f"tx {result.hash} has no {event}.{key} attribute")
-
-
 class StorageTxClient:
     """``storage`` module calls over a blocking :class:`~aivm.client.Client`."""
 
@@ -51,7 +43,7 @@ class StorageTxClient:
             owner=wallet.address, cid=cid, size=size, retention_blocks=blocks
         )
         result = self._submit(wallet, msg)
-        return int(_attr(result, "aivm.storage.v1.EventStoreObject", "retained_until"))
+        return int(result.attribute("aivm.storage.v1.EventStoreObject", "retained_until"))
 
     def open_challenge(self, wallet: Wallet, cid: str) -> Opened:
         """Challenge the availability of ``cid``; the chain picks the chunk."""
@@ -59,8 +51,8 @@ class StorageTxClient:
         result = self._submit(wallet, msg)
         event = "aivm.storage.v1.EventChallengeOpened"
         return Opened(
-            int(_attr(result, event, "challenge_id")),
-            int(_attr(result, event, "chunk_index")),
+            int(result.attribute(event, "challenge_id")),
+            int(result.attribute(event, "chunk_index")),
             result.hash,
         )
 
