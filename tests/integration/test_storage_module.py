@@ -4,12 +4,16 @@ registry, and availability challenges answered with real UnixFS chunk proofs."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
+from aivm.app.application import AivmApp
+from aivm.app.genesis import GenesisDoc
 from aivm.crypto import unixfs
 from aivm.crypto.cid import cid_of
+from aivm.store import CommitStore
 from aivm.types.address import acc_address
 from aivm.types.protogen import storage_pb2
 from harness import Chain, make_key
@@ -51,7 +55,9 @@ def test_store_pays_retention_and_extends(chain: Chain) -> None:
     assert record is not None and record.size == len(BIG) and record.chunks == 4
     until = record.retained_until
     assert chain.deliver(OWNER, store(dag.root_cid, len(BIG), 50)).code == 0
-    assert get_object(chain, dag.root_cid).retained_until == until + 50
+    record = get_object(chain, dag.root_cid)
+    assert record.retained_until == until + 50
+    assert [(c.denom, c.amount) for c in record.paid] == [("ucgpt", str(kib * 150))]
 
 
 @pytest.mark.parametrize(
@@ -154,3 +160,23 @@ def test_unanswered_challenge_expires(chain: Chain) -> None:
         Q + "Challenge", storage_pb2.QueryChallengeRequest(id=1), storage_pb2.QueryChallengeResponse
     )
     assert value.challenge.status == storage_pb2.CHALLENGE_STATUS_EXPIRED
+
+
+def test_genesis_round_trip_keeps_objects_and_challenge_ids(chain: Chain, tmp_path: Path) -> None:
+    data = b"kept across genesis"
+    assert chain.deliver(OWNER, store(cid_of(data), len(data))).code == 0
+    challenge = storage_pb2.MsgOpenChallenge(
+        challenger=acc_address(OTHER.pubkey.address()), cid=cid_of(data)
+    )
+    assert chain.deliver(OTHER, challenge).code == 0
+    doc = GenesisDoc.from_json(json.loads(json.dumps(chain.app.export_genesis().to_json())))
+    assert doc.app_state["storage"]["objects"][0]["cid"] == cid_of(data)
+    fresh = Chain(app=AivmApp(CommitStore.open(tmp_path / "reimport")), path=tmp_path)
+    assert fresh.app.init_chain(doc.init_chain_request()).app_hash == chain.app.store.last_hash
+    fresh.block([])
+    # the next challenge continues the id sequence
+    opened = fresh.deliver(OTHER, challenge)
+    assert opened.code == 0, opened.log
+    ids = [a.value for e in opened.events for a in e.attributes if a.key == "challenge_id"]
+    assert ids == ["2"]
+    fresh.app.store.close()

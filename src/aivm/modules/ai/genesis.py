@@ -8,6 +8,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from aivm.ai import runtime
+from aivm.modules.addr import addr_bytes
 from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.ai.params import AiParams
 from aivm.modules.framework import Context
@@ -56,11 +57,9 @@ def init_genesis(ctx: Context, keeper: AiKeeper, data: dict[str, Any]) -> None:
     """Write the ai state."""
     params, state = _parse(data)
     keeper.set_params(ctx, params)
-    from aivm.modules.addr import addr_bytes
-
     for model in state.models:
         keeper.set_model(ctx, model)
-        store_indexes(ctx, keeper, model, addr_bytes(model.owner))
+        keeper.index_model(ctx, model, addr_bytes(model.owner))
     for version in state.versions:
         keeper.set_version(ctx, version)
     for artifact in state.artifacts:
@@ -72,16 +71,6 @@ def init_genesis(ctx: Context, keeper: AiKeeper, data: dict[str, Any]) -> None:
         data.get("next_execution_id", max((e.id for e in state.executions), default=0) + 1)
     )
     keeper.set_next_ids(ctx, next_model, next_exec)
-
-
-def store_indexes(ctx: Context, keeper: AiKeeper, model: ai_pb2.Model, owner: bytes) -> None:
-    """Name and owner index entries of an imported model."""
-    from aivm.modules.ai import keys
-    from aivm.store import PrefixStore
-
-    store = PrefixStore(ctx.store, keys.STORE_PREFIX)
-    store.set(keys.name_key(model.name), keys.u64(model.id))
-    store.set(keys.owner_prefix(owner) + keys.u64(model.id), b"")
 
 
 def export_genesis(ctx: Context, keeper: AiKeeper) -> dict[str, Any]:

@@ -86,11 +86,15 @@ class AiKeeper:
             owner=owner_str,
             created_height=ctx.header.height,
         )
-        store = self._store(ctx)
-        store.set(keys.name_key(name), keys.u64(model.id))
-        store.set(keys.owner_prefix(owner) + keys.u64(model.id), b"")
+        self.index_model(ctx, model, owner)
         self.set_model(ctx, model)
         return model
+
+    def index_model(self, ctx: Context, model: ai_pb2.Model, owner: bytes) -> None:
+        """Write the name and owner index entries of ``model``."""
+        store = self._store(ctx)
+        store.set(keys.name_key(model.name), keys.u64(model.id))
+        store.set(keys.owner_prefix(owner) + keys.u64(model.id), b"")
 
     def set_model(self, ctx: Context, model: ai_pb2.Model) -> None:
         """Write a model record."""

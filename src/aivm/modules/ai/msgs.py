@@ -24,7 +24,7 @@ from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.framework import Context, MsgRoute
 from aivm.types.coin_proto import coins_from_proto
-from aivm.types.errors import AivmError, ErrInvalidRequest
+from aivm.types.errors import ErrInvalidRequest
 from aivm.types.protogen import ai_pb2
 
 ONCHAIN, OFFCHAIN = "onchain", "offchain"
@@ -369,6 +369,3 @@ def msg_routes(
             handler=lambda ctx, msg: handle_infer(keeper, bank, ctx, msg),
         ),
     ]
-
-
-__all__ = ["AivmError", "msg_routes"]

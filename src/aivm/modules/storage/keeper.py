@@ -114,8 +114,12 @@ class StorageKeeper:
         store = self._store(ctx)
         raw = store.get(keys.NEXT_CHALLENGE_ID)
         value = 1 if raw is None else int.from_bytes(raw, "big")
-        store.set(keys.NEXT_CHALLENGE_ID, (value + 1).to_bytes(8, "big"))
+        self.set_next_challenge_id(ctx, value + 1)
         return value
+
+    def set_next_challenge_id(self, ctx: Context, value: int) -> None:
+        """Set the id the next challenge gets (genesis import)."""
+        self._store(ctx).set(keys.NEXT_CHALLENGE_ID, value.to_bytes(8, "big"))
 
     def set_challenge(self, ctx: Context, challenge: storage_pb2.Challenge) -> None:
         """Write a challenge."""

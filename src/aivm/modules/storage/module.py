@@ -83,14 +83,7 @@ class StorageModule:
             self.keeper.set_object(ctx, record)
         for challenge in state.challenges:
             self.keeper.set_challenge(ctx, challenge)
-        next_id = max((c.id for c in state.challenges), default=0) + 1
-        if next_id > 1:
-            from aivm.modules.storage import keys
-            from aivm.store import PrefixStore
-
-            PrefixStore(ctx.store, keys.STORE_PREFIX).set(
-                keys.NEXT_CHALLENGE_ID, next_id.to_bytes(8, "big")
-            )
+        self.keeper.set_next_challenge_id(ctx, max((c.id for c in state.challenges), default=0) + 1)
 
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read the storage state back."""

@@ -19,7 +19,7 @@ from aivm.modules.storage.errors import (
     ErrTooLarge,
 )
 from aivm.modules.storage.keeper import StorageKeeper
-from aivm.types.coin_proto import coins_to_proto
+from aivm.types.coin_proto import coins_from_proto, coins_to_proto
 from aivm.types.protogen import storage_pb2
 
 
@@ -66,11 +66,9 @@ def handle_store(
     if price:
         keeper.bank.send_coins_to_module(ctx, addr_bytes(msg.owner), keys.MODULE_ACCOUNT, price)
     record.retained_until = max(record.retained_until, ctx.header.height) + msg.retention_blocks
-    paid = {c.denom: int(c.amount) for c in record.paid}
-    for coin in price:
-        paid[coin.denom] = paid.get(coin.denom, 0) + coin.amount
+    total = coins_from_proto(record.paid) + price
     del record.paid[:]
-    record.paid.extend(coins_to_proto_dict(paid))
+    record.paid.extend(coins_to_proto(total))
     keeper.set_object(ctx, record)
     ctx.emit(
         "aivm.storage.v1.EventStoreObject",
@@ -81,13 +79,6 @@ def handle_store(
         ("price", str(price)),
     )
     return storage_pb2.MsgStoreObjectResponse(retained_until=record.retained_until)
-
-
-def coins_to_proto_dict(amounts: dict[str, int]) -> list[object]:
-    """Sorted wire coins from a denom → amount map."""
-    from aivm.types.coin import Coin, Coins
-
-    return list(coins_to_proto(Coins.from_iter(Coin(d, a) for d, a in sorted(amounts.items()))))
 
 
 def _check_size_fits_cid(cid: str, size: int) -> None:
