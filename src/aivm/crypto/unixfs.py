@@ -368,7 +368,7 @@ def verify_chunk(root_cid: str, size: int, index: int, chunk: bytes, proof: Chun
         links, blocksizes = decode_node(node)
         if sum(blocksizes) != remaining:
             raise CidError(f"proof node {depth} covers {sum(blocksizes)} bytes, not {remaining}")
-        position, offset = _child_covering(blocksizes, offset, depth)
+        position, offset = child_covering(blocksizes, offset)
         link, remaining = links[position], blocksizes[position]
         if len(link.cid) != 36 or link.cid[0] != 1 or link.cid[2:4] != bytes([SHA2_256, 32]):
             raise CidError(f"proof node {depth} has a malformed link")
@@ -379,13 +379,13 @@ def verify_chunk(root_cid: str, size: int, index: int, chunk: bytes, proof: Chun
         raise CidError(f"chunk {index} does not match its CID")
 
 
-def _child_covering(blocksizes: list[int], offset: int, depth: int) -> tuple[int, int]:
+def child_covering(blocksizes: list[int], offset: int) -> tuple[int, int]:
     """(child position, offset inside it) of byte ``offset`` of a node's content."""
     for position, span in enumerate(blocksizes):
         if offset < span:
             return position, offset
         offset -= span
-    raise CidError(f"proof node {depth} does not cover the chunk")
+    raise CidError(f"byte {offset} is beyond the node's content")
 
 
 def challenge_index(seed: bytes, root_cid: str, n_chunks: int) -> int:

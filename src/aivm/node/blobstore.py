@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ class ObjectStat:
     chunks: int
 
 
-class BlobStore:
+class BlobStore(ABC):
     """Content store over a block backend (see the module docstring)."""
 
     def __init__(self, max_object_size: int = 1 << 34) -> None:
@@ -50,16 +51,16 @@ class BlobStore:
 
     # -- backend --------------------------------------------------------------------------
 
+    @abstractmethod
     def _read_block(self, cid: str) -> bytes | None:
         """Raw bytes of a block, or None when absent (not yet verified)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _write_block(self, cid: str, data: bytes) -> None:
         """Store a block under its CID."""
-        raise NotImplementedError
 
-    def _pin(self, cid: str) -> None:
-        """Keep a finished file (backends that garbage-collect)."""
+    def _pin(self, cid: str) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Keep a finished file (backends that garbage-collect); nothing by default."""
 
     # -- writing --------------------------------------------------------------------------
 
@@ -130,13 +131,10 @@ class BlobStore:
         nodes: list[bytes] = []
         current, offset = cid, index * unixfs.CHUNK_SIZE
         while self._codec(current)[0] == unixfs.DAG_PB:
-            links, sizes = self._node(current)
             nodes.append(self.block(current))
-            for link, span in zip(links, sizes, strict=True):
-                if offset < span:
-                    current = unixfs.cid_str(link.cid)
-                    break
-                offset -= span
+            links, sizes = self._node(current)
+            position, offset = unixfs.child_covering(sizes, offset)
+            current = unixfs.cid_str(links[position].cid)
         return self.block(current), unixfs.ChunkProof(tuple(nodes))
 
     # -- internals ------------------------------------------------------------------------
