@@ -188,11 +188,15 @@ class Rpc:
 
 @dataclass
 class Watcher:
-    """Reads every new block (header time, tx hashes, result codes)."""
+    """Reads every new block as it commits (header time, tx hashes) and, on request, the
+    result codes of chosen heights (``block_results`` is asked for after the load, so the
+    observer does not take CPU from the node while it is measured)."""
 
     rpc: Rpc
     from_height: int
     included: dict[bytes, tuple[int, int, int, float]] = field(default_factory=dict)
+    """tx hash → (height, index in block, block time ns, wall time ns it was seen)."""
+    codes: dict[int, list[int]] = field(default_factory=dict)
     blocks: list[tuple[int, int, int]] = field(default_factory=list)  # height, time_ns, n_txs
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -213,15 +217,26 @@ class Watcher:
         seconds, nanos = parse_time(block["header"]["time"])
         time_ns = seconds * 1_000_000_000 + nanos
         txs = block["data"]["txs"] or []
-        codes: list[int] = []
-        if txs:
-            results = await self._results(height)
-            codes = [int(r["code"]) for r in results["txs_results"] or []]
-        for tx, code in zip(txs, codes, strict=True):
+        for index, tx in enumerate(txs):
             digest = hashlib.sha256(base64.b64decode(tx)).digest()
-            self.included[digest] = (height, time_ns, code, seen)
+            self.included[digest] = (height, index, time_ns, seen)
         self.blocks.append((height, time_ns, len(txs)))
         log(f"block {height}: {len(txs)} txs")
+
+    def committed(self, digest: bytes) -> tuple[int, int] | None:
+        """(block time ns, seen ns) of a tx included with code 0 (codes read by ``code``)."""
+        entry = self.included.get(digest)
+        if entry is None or self.codes.get(entry[0], [])[entry[1] : entry[1] + 1] != [0]:
+            return None
+        return entry[2], entry[3]
+
+    async def code(self, digest: bytes) -> int:
+        """The result code of an included tx (its block's results read once)."""
+        height, index, _, _ = self.included[digest]
+        if height not in self.codes:
+            results = await self._results(height)
+            self.codes[height] = [int(r["code"]) for r in results["txs_results"] or []]
+        return self.codes[height][index]
 
     async def _results(self, height: int) -> Any:
         # CometBFT reports a height in ``status`` a moment before it has saved the block's
@@ -282,7 +297,7 @@ async def fund(
             raise RuntimeError(f"funding tx rejected: {result['log']}")
         hashes.append(hashlib.sha256(raw).digest())
     await wait_included(watcher, hashes, 60)
-    failed = [watcher.included[h][2] for h in hashes if watcher.included[h][2] != 0]
+    failed = [code for h in hashes if (code := await watcher.code(h)) != 0]
     if failed:
         raise RuntimeError(f"funding txs failed with codes {failed}")
 
@@ -414,6 +429,9 @@ async def drive(
     finally:
         watcher.stop.set()
         await watch_task
+    for digest in sent.accepted:  # read the result codes now that the load is over
+        if digest in watcher.included:
+            await watcher.code(digest)
     return Measured(sent, watcher, first_block, start_ns, submit_s, client_cpu, node_cpu)
 
 
@@ -426,7 +444,8 @@ def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
         entry = watcher.included.get(digest)
         if entry is None:
             continue
-        _height, block_ns, code, seen_ns = entry
+        height, index, block_ns, seen_ns = entry
+        code = watcher.codes[height][index]
         if code != 0:
             failed[code] += 1
             continue

@@ -7,7 +7,7 @@ Commit, so a sender's pipelined txs need it), starts its N CometBFT nodes and N 
 apps, funds ``--senders`` accounts from the localnet's ``account0`` and drives the load with
 ``devnet_load.drive``: pre-signed MsgSends from ``--clients`` aiohttp workers over
 ``broadcast_tx_sync``, worker w talking to node w % N (so sender i goes to node i % N), a
-watcher on node 0 reading every block and its result codes. Measured as in devnet_load.py:
+watcher on node 0 reading every block (result codes after the load). Measured as in devnet_load.py:
 
 - committed tx/s = txs included with code 0 / (last such block's header time − first send);
 - inclusion latency = header time − send time (``seen`` = when the watcher read the block).
@@ -156,19 +156,15 @@ async def localnet_phase(args: argparse.Namespace, net: Localnet) -> dict[str, A
     sent_ns = measured.sent.sent_ns
     first_ns = min(sent_ns.values()) if sent_ns else measured.start_ns
     last_ns = max(
-        (
-            e[1]
-            for d in measured.sent.accepted
-            if (e := measured.watcher.included.get(d)) is not None and e[2] == 0
-        ),
+        (e[0] for d in measured.sent.accepted if (e := measured.watcher.committed(d))),
         default=first_ns,
     )
     in_window = [b for b in measured.watcher.blocks if first_ns <= b[1] <= last_ns]
     span_min = (last_ns - first_ns) / 60e9
     seen = [
-        (e[3] - sent_ns[d]) / 1e6
+        (e[1] - sent_ns[d]) / 1e6
         for d in measured.sent.accepted
-        if (e := measured.watcher.included.get(d)) is not None and e[2] == 0
+        if (e := measured.watcher.committed(d))
     ]
     result["seen_latency_ms_p99"] = round(devnet_load.percentile(seen, 0.99), 1)
     result["validators"] = net.validators

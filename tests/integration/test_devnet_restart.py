@@ -140,3 +140,82 @@ def test_kill_9_then_restart_resumes(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def _dev_send(devnet: Devnet, home: Path, sequence: int) -> bytes:
+    from aivm.client.tx import Signer, bank_send, sign_tx
+    from aivm.crypto.hd import derive_privkey
+    from aivm.node.home import load_dev_accounts
+    from aivm.types.coin import Coin
+
+    dev = load_dev_accounts(HomePaths(home))[0]
+    key = derive_privkey(dev.mnemonic)
+    request = pb.abci.RequestQuery(
+        path="/cosmos.auth.v1beta1.Query/Account",
+        data=pb.auth_query.QueryAccountRequest(address=dev.address).SerializeToString(),
+    )
+    account = pb.auth_query.QueryAccountResponse.FromString(devnet.app.query(request).value)
+    number = pb.auth.BaseAccount.FromString(account.account.value).account_number
+    raw = sign_tx(
+        [bank_send(key.pubkey.address(), key.pubkey.address(), [Coin("ucgpt", 1)])],
+        [Signer(key, number, sequence)],
+        chain_id=devnet.chain_id,
+        fee=[Coin("ucgpt", 2000)],
+    )
+    assert devnet.check_tx(raw).code == 0
+    return raw
+
+
+def load_dev_accounts_address(home: Path) -> str:
+    from aivm.node.home import load_dev_accounts
+
+    return load_dev_accounts(HomePaths(home))[0].address
+
+
+def test_tx_index_is_rebuilt_from_the_block_store(tmp_path: Path) -> None:
+    """The index file is derived data: lost or behind, it is rebuilt on start."""
+    from aivm.node.mempool import tx_hash
+
+    home = tmp_path / "home"
+    devnet = Devnet(home, out=io.StringIO())
+    devnet.produce_block()  # genesis accounts exist from height 1
+    sent = []
+    for sequence in range(3):
+        sent.append(tx_hash(_dev_send(devnet, home, sequence)))
+        devnet.produce_block()
+    assert devnet.index.wait_for(devnet.height, 10)
+    assert devnet.index.find_tx(sent[2]) == (4, 0)
+    devnet.close()
+    index_file = HomePaths(home).blocks / "index.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index_file}{suffix}").unlink(missing_ok=True)
+
+    again = Devnet(home, out=io.StringIO())
+    assert again.index.wait_for(4, 10)
+    assert [again.index.find_tx(h) for h in sent] == [(2, 0), (3, 0), (4, 0)]
+    assert again.index.search([("tx.height", "3")]) == [(3, 0)]
+    sender = load_dev_accounts_address(home)
+    assert again.index.search([("message.sender", sender)]) == [(2, 0), (3, 0), (4, 0)]
+    again.close()
+
+
+def test_tx_index_survives_its_process_dying(tmp_path: Path) -> None:
+    """kill -9 of the indexer process: the next block restarts it and it catches up."""
+    from aivm.node.mempool import tx_hash
+
+    home = tmp_path / "home"
+    devnet = Devnet(home, out=io.StringIO())
+    devnet.produce_block()
+    first = tx_hash(_dev_send(devnet, home, 0))
+    proc = devnet.index._proc
+    assert proc is not None
+    proc.kill()
+    proc.wait()
+    devnet.produce_block()  # the notice finds the process gone and starts a new one
+    second = tx_hash(_dev_send(devnet, home, 1))
+    devnet.produce_block()
+    assert devnet.index.wait_for(3, 20)
+    assert devnet.index.find_tx(first) == (2, 0)
+    assert devnet.index.find_tx(second) == (3, 0)
+    assert devnet.index._proc is not proc
+    devnet.close()

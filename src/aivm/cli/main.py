@@ -277,6 +277,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
     import signal
 
     from aivm.app.application import AivmApp, AppOptions
+    from aivm.node import eventloop
     from aivm.node.abci_server import parse_address, serve
     from aivm.node.blobstore import open_blob_store
     from aivm.node.home import HomePaths
@@ -325,7 +326,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
                 blob_store=open_blob_store(paths.root / "blobs", args.ipfs_api),
             )
 
-        asyncio.run(run())
+        eventloop.run(run())
     finally:
         store.close()
 

@@ -1,17 +1,16 @@
-"""The devnet block store: blocks, FinalizeBlock results and a tx index, in sqlite3.
+"""The devnet block store: blocks and their FinalizeBlock results, in sqlite3.
 
-Tables (see docs/adr/0005-devnet-block-store.md):
+Table (see docs/adr/0005-devnet-block-store.md):
 
 - ``blocks(height PK, hash, header JSON, txs, results, signature)``: ``txs`` is the block's txs
   as a serialized ``RequestPrepareProposal`` (a repeated bytes field, reused as a container);
   ``results`` is the serialized ``ResponseFinalizeBlock``; ``signature`` is the validator's
   ed25519 signature over the block hash (the block's commit, shown as ``last_commit`` of the
   next block).
-- ``txs(hash PK, height, idx)``: the tx index.
-- ``attrs(key, value, height, idx)``: ``type.attr = value`` of every indexed event attribute of
-  every tx, plus ``tx.hash`` and ``tx.height``, for ``tx_search``.
 
-Every block is written in one sqlite transaction with ``synchronous=FULL``.
+Every block is written in one sqlite transaction with ``synchronous=FULL``. The tx index
+lives in its own file, written after the block by the indexer process of ``aivm.node.txindex``
+(ADR 0008), which reads blocks through a read-only ``BlockStore``.
 """
 
 from __future__ import annotations
@@ -106,21 +105,26 @@ CREATE TABLE IF NOT EXISTS blocks (
     results BLOB NOT NULL,
     signature BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, height INTEGER, idx INTEGER);
-CREATE TABLE IF NOT EXISTS attrs (key TEXT, value TEXT, height INTEGER, idx INTEGER);
-CREATE INDEX IF NOT EXISTS attrs_kv ON attrs (key, value, height, idx);
 CREATE INDEX IF NOT EXISTS blocks_hash ON blocks (hash);
+DROP TABLE IF EXISTS txs;
+DROP TABLE IF EXISTS attrs;
 """
+# (the two tables dropped held the tx index before it moved to index.sqlite)
 
 
 class BlockStore:
-    """Blocks by height, txs by hash, and an event-attribute index."""
+    """Blocks by height (and by hash)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, readonly: bool = False) -> None:
+        self.directory = directory
+        path = directory / "blocks.sqlite"
+        if readonly:
+            self._db = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30
+            )
+            return
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            directory / "blocks.sqlite", isolation_level=None, check_same_thread=False
-        )
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -141,45 +145,17 @@ class BlockStore:
         return int(row[0] or 0)
 
     def save(self, record: BlockRecord) -> None:
-        """Store a block, its results and its index entries atomically (replacing any)."""
-        height = record.header.height
+        """Store a block and its results atomically (replacing any at its height)."""
         container = pb.abci.RequestPrepareProposal(txs=record.txs)
-        rows: list[tuple[str, str, int, int]] = []
-        tx_rows: list[tuple[bytes, int, int]] = []
-        for idx, (raw, result) in enumerate(
-            zip(record.txs, record.results.tx_results, strict=True)
-        ):
-            h = hashlib.sha256(raw).digest()
-            tx_rows.append((h, height, idx))
-            rows.append(("tx.hash", h.hex().upper(), height, idx))
-            rows.append(("tx.height", str(height), height, idx))
-            for event in result.events:
-                for attr in event.attributes:
-                    if attr.index:
-                        rows.append((f"{event.type}.{attr.key}", attr.value, height, idx))
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("DELETE FROM blocks WHERE height = ?", (height,))
-            db.execute("DELETE FROM attrs WHERE height = ?", (height,))
-            db.execute("DELETE FROM txs WHERE height = ?", (height,))
-            db.execute(
-                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    height,
-                    record.hash,
-                    json.dumps(record.header.to_record()),
-                    container.SerializeToString(),
-                    record.results.SerializeToString(),
-                    record.signature,
-                ),
-            )
-            db.executemany("INSERT OR REPLACE INTO txs VALUES (?, ?, ?)", tx_rows)
-            db.executemany("INSERT INTO attrs VALUES (?, ?, ?, ?)", rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        row = (
+            record.header.height,
+            record.hash,
+            json.dumps(record.header.to_record()),
+            container.SerializeToString(),
+            record.results.SerializeToString(),
+            record.signature,
+        )
+        self._db.execute("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def get(self, height: int) -> BlockRecord | None:
         row = self._db.execute(
@@ -195,38 +171,3 @@ class BlockStore:
     def height_of_hash(self, block_hash: bytes) -> int | None:
         row = self._db.execute("SELECT height FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
         return None if row is None else int(row[0])
-
-    def find_tx(self, tx_hash: bytes) -> tuple[int, int] | None:
-        """(height, index) of a tx, or None."""
-        row = self._db.execute("SELECT height, idx FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
-        return None if row is None else (int(row[0]), int(row[1]))
-
-    def search(
-        self,
-        equals: Sequence[tuple[str, str]],
-        height_range: tuple[int | None, int | None] = (None, None),
-        descending: bool = False,
-    ) -> list[tuple[int, int]]:
-        """(height, index) of txs matching every ``key = value`` and the height range."""
-        lo, hi = height_range
-        clauses: list[str] = []
-        params: list[Any] = []
-        for key, value in equals:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM attrs a WHERE a.height = t.height AND a.idx = t.idx "
-                "AND a.key = ? AND a.value = ?)"
-            )
-            params += [key, value]
-        if lo is not None:
-            clauses.append("t.height >= ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("t.height <= ?")
-            params.append(hi)
-        where = " AND ".join(clauses) if clauses else "1"
-        order = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT t.height, t.idx FROM txs t WHERE {where} "
-            f"ORDER BY t.height {order}, t.idx {order}"
-        )
-        return [(int(h), int(i)) for h, i in self._db.execute(sql, params).fetchall()]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from aivm.app.application import AivmApp, AppOptions
+from aivm.node import eventloop
 from aivm.node.blockstore import (
     EMPTY_HASH,
     BlockRecord,
@@ -46,6 +47,7 @@ from aivm.node.home import (
     now_ns,
 )
 from aivm.node.mempool import Mempool, tx_hash
+from aivm.node.txindex import TxIndexer
 from aivm.store import CommitStore
 from aivm.types import pb
 from aivm.types.dec import Dec
@@ -101,6 +103,7 @@ class Devnet:
         self._latest: BlockRecord | None = None  # the last committed block, parsed once
         self._closed = False
         self._handshake()
+        self.index = TxIndexer(self.paths.blocks)
 
     # -- startup --------------------------------------------------------------------------
 
@@ -240,6 +243,7 @@ class Devnet:
         self.blocks.save(record)  # before Commit: replayed on start if Commit never happened
         self.app.commit(pb.abci.RequestCommit())
         self._latest = record
+        self.index.notify()
         self.mempool.remove(tx_hash(t) for t in txs)
         self._recheck()
         for listener in list(self.listeners):
@@ -260,6 +264,7 @@ class Devnet:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.index.close()
             self.blocks.close()
             self.state_store.close()
 
@@ -387,14 +392,14 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if args.profile is None:
-        asyncio.run(_main())
+        eventloop.run(_main())
         return 0
     import cProfile
 
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        asyncio.run(_main())
+        eventloop.run(_main())
     finally:
         profiler.disable()
         profiler.dump_stats(args.profile)

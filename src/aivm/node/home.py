@@ -6,6 +6,7 @@ HOME/config/dev_accounts.json         funded dev accounts with their BIP39 mnemo
 HOME/config/genesis.json              GenesisDoc.to_json()
 HOME/data/state/                      the app's CommitStore (LMDB)
 HOME/data/blocks/blocks.sqlite        the block store (sqlite3)
+HOME/data/blocks/index.sqlite         the tx index (sqlite3), rebuilt from the block store
 ```
 """
 

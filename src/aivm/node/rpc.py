@@ -638,8 +638,13 @@ class RpcServer:
             "height": str(record.header.height),
         }
 
+    async def _index_caught_up(self) -> None:
+        """Wait (up to ``commit_timeout_s``) until every committed block is in the tx index."""
+        await self.devnet.index.caught_up(self.devnet.height, self.commit_timeout_s)
+
     async def tx(self, hash: bytes, prove: bool | None) -> dict[str, Any]:
-        found = self.devnet.blocks.find_tx(hash)
+        await self._index_caught_up()
+        found = self.devnet.index.find_tx(hash)
         record = self.devnet.blocks.get(found[0]) if found else None
         if found is None or record is None:
             raise RpcError(INTERNAL_ERROR, f"tx ({J.hexu(hash)}) not found")
@@ -676,7 +681,8 @@ class RpcServer:
         order = (order_by or "asc").lower()
         if order not in ("asc", "desc", ""):
             raise RpcError(INVALID_PARAMS, "order_by must be 'asc' or 'desc'")
-        hits = self.devnet.blocks.search(equals, (lo, hi), descending=order == "desc")
+        await self._index_caught_up()
+        hits = self.devnet.index.search(equals, (lo, hi), descending=order == "desc")
         per_page = _per_page(per_page)
         total = len(hits)
         page = _page(page, per_page, total)
