@@ -27,6 +27,7 @@ def _source(tmp_path: Path, heights: int = 12, interval: int = 5) -> SnapshotMan
             store.working.set(f"k/{i:04d}".encode(), f"{height}-{i}".encode() * 20)
         store.commit(height)
         manager.after_commit()
+        assert manager.wait(30)
     return manager
 
 
@@ -166,3 +167,60 @@ def test_missing_chunk_loads_empty(tmp_path: Path) -> None:
         pb.abci.RequestLoadSnapshotChunk(height=3, format=1, chunk=0)
     )
     assert missing.chunk == b""
+
+
+def _commit_heights(manager: SnapshotManager, heights: range, wait: bool = True) -> None:
+    """Commit ``heights``; with ``wait``, let each snapshot finish before the next height."""
+    store = manager.app.store
+    for height in heights:
+        store.working.set(b"k/height", str(height).encode())
+        store.commit(height)
+        manager.after_commit()
+        if wait:
+            assert manager.wait(30)
+
+
+def test_snapshot_is_written_off_the_consensus_path(tmp_path: Path) -> None:
+    """Commit returns while the snapshot is written; a height due meanwhile is skipped."""
+    import threading
+
+    manager = SnapshotManager(
+        AivmApp(CommitStore.open(tmp_path / "state")), tmp_path / "snaps", interval=2
+    )
+    release = threading.Event()
+    write = manager._write
+
+    def slow_write(height: int, chunks: object, app_hash: bytes) -> object:
+        assert release.wait(30)
+        return write(height, chunks, app_hash)  # type: ignore[arg-type]
+
+    manager._write = slow_write  # type: ignore[method-assign]
+    _commit_heights(manager, range(1, 3), wait=False)  # height 2 starts a snapshot that waits
+    _commit_heights(manager, range(3, 7), wait=False)  # 4 and 6 come due while it runs
+    assert manager.list() == []
+    assert not manager.wait(0.05)
+    release.set()
+    assert manager.wait(30)
+    assert [s.height for s in manager.list()] == [2]
+    _commit_heights(manager, range(7, 9))
+    assert manager.wait(30)
+    assert [s.height for s in manager.list()] == [8, 2]
+
+
+@pytest.mark.parametrize("grace", [120.0, 0.0])
+def test_pruning_spares_a_snapshot_being_fetched(tmp_path: Path, grace: float) -> None:
+    store = CommitStore.open(tmp_path / "state")
+    manager = SnapshotManager(
+        AivmApp(store), tmp_path / "snaps", interval=5, keep_recent=2, serve_grace_s=grace
+    )
+    _commit_heights(manager, range(1, 11))
+    assert manager.wait(30)
+    assert [s.height for s in manager.list()] == [10, 5]
+    chunk = manager.load_snapshot_chunk(
+        pb.abci.RequestLoadSnapshotChunk(height=5, format=1, chunk=0)
+    )
+    assert chunk.chunk  # a peer is fetching snapshot 5
+    _commit_heights(manager, range(11, 16))
+    assert manager.wait(30)
+    expected = [15, 10, 5] if grace else [15, 10]
+    assert [s.height for s in manager.list()] == expected

@@ -191,8 +191,14 @@ class AivmApp:
 
     # -- ABCI: mempool --------------------------------------------------------------------
 
-    def check_tx(self, request: pb.abci.RequestCheckTx) -> pb.abci.ResponseCheckTx:
-        """Admit a transaction to the mempool if its ante step passes on the check state."""
+    def check_tx(
+        self, request: pb.abci.RequestCheckTx, with_events: bool = True
+    ) -> pb.abci.ResponseCheckTx:
+        """Admit a transaction to the mempool if its ante step passes on the check state.
+
+        ``with_events=False`` leaves the ante events out of the response (a driver that
+        never shows them, such as the devnet's ``broadcast_tx_sync``, saves building them).
+        """
         mode = ExecMode.RECHECK if request.type == pb.abci.RECHECK else ExecMode.CHECK
         header = BlockHeader(self.store.version + 1, 0, self.chain_id)
         outcome = self._run_tx(request.tx, mode, self._check_state, header)
@@ -203,7 +209,8 @@ class AivmApp:
             gas_wanted=outcome.gas_wanted,
             gas_used=outcome.gas_used,
         )
-        add_abci_events(response.events, outcome.events)
+        if with_events:
+            add_abci_events(response.events, outcome.events)
         return response
 
     # -- ABCI: proposals ------------------------------------------------------------------

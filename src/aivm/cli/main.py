@@ -296,6 +296,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
         raise CliError("--snapshot-interval must be >= 0 and --snapshot-keep-recent >= 1")
     paths.state.mkdir(parents=True, exist_ok=True)
     store = CommitStore.open(paths.state)
+    snapshots: SnapshotManager | None = None
     try:
         app = AivmApp(store, AppOptions(min_gas_price=min_gas_price))
         snapshots = SnapshotManager(
@@ -328,6 +329,8 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
 
         eventloop.run(run())
     finally:
+        if snapshots is not None:
+            snapshots.close()  # a snapshot being written reads the store: finish it first
         store.close()
 
 

@@ -164,14 +164,16 @@ class Devnet:
 
     # -- mempool --------------------------------------------------------------------------
 
-    def check_tx(self, raw: bytes) -> pb.abci.ResponseCheckTx:
+    def check_tx(self, raw: bytes, with_events: bool = True) -> pb.abci.ResponseCheckTx:
         """Mempool precheck, then CheckTx(NEW); accepted txs join the mempool."""
         error = self.mempool.precheck(raw)
         if error is not None:
             return pb.abci.ResponseCheckTx(
                 code=error.code, codespace=error.codespace, log=error.log
             )
-        response = self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
+        response = self.app.check_tx(
+            pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW), with_events=with_events
+        )
         if response.code == 0:
             self.mempool.add(raw)
         return response
@@ -256,7 +258,8 @@ class Devnet:
     def _recheck(self) -> None:
         failed = []
         for raw in self.mempool.txs():
-            response = self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.RECHECK))
+            request = pb.abci.RequestCheckTx(tx=raw, type=pb.abci.RECHECK)
+            response = self.app.check_tx(request, with_events=False)
             if response.code != 0:
                 failed.append(tx_hash(raw))
         self.mempool.remove(failed)

@@ -588,13 +588,13 @@ class RpcServer:
             }
         }
 
-    def _check(self, tx: bytes) -> pb.abci.ResponseCheckTx:
+    def _check(self, tx: bytes, with_events: bool = True) -> pb.abci.ResponseCheckTx:
         if not tx:
             raise RpcError(INVALID_PARAMS, "tx is empty")
-        return self.devnet.check_tx(tx)
+        return self.devnet.check_tx(tx, with_events)
 
     async def broadcast_tx_sync(self, tx: bytes) -> dict[str, Any]:
-        r = self._check(tx)
+        r = self._check(tx, with_events=False)  # the result shows no events
         return {
             "code": r.code,
             "data": J.b64(r.data),

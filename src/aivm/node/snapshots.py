@@ -12,10 +12,11 @@ On disk, under ``<home>/data/snapshots``::
     <height>/<format>/<index>           chunk bytes (index 0 .. chunks-1)
     restore/                            chunks received while restoring (removed afterwards)
 
-A snapshot is written into ``<height>/<format>.tmp`` and renamed into place, so a listed
-snapshot is always complete. ABCI ``Snapshot.hash`` = sha256 over the concatenated chunk
-sha256 hashes; ``Snapshot.metadata`` = the concatenated chunk hashes (32 bytes each), which
-lets the restoring node check every chunk as it arrives.
+A snapshot is written (by a background thread, see ``SnapshotManager``) into
+``<height>/<format>.tmp`` and renamed into place, so a listed snapshot is always complete.
+ABCI ``Snapshot.hash`` = sha256 over the concatenated chunk sha256 hashes;
+``Snapshot.metadata`` = the concatenated chunk hashes (32 bytes each), which lets the restoring
+node check every chunk as it arrives.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ OfferResult = pb.abci.ResponseOfferSnapshot
 ApplyResult = pb.abci.ResponseApplySnapshotChunk
 HASH_SIZE = 32
 MAX_CHUNKS = 100_000
+SERVE_GRACE_S = 120.0
+"""A snapshot a peer loaded a chunk of within this many seconds is not pruned."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,24 @@ class _Restore:
 
 
 class SnapshotManager:
-    """Takes, keeps, serves and restores snapshots of ``app``'s store."""
+    """Takes, keeps, serves and restores snapshots of ``app``'s store.
 
-    def __init__(self, app: AivmApp, root: Path, interval: int = 0, keep_recent: int = 2) -> None:
+    Taking a snapshot reads the whole state, so it runs on a background thread: Commit only
+    opens the store's read transaction at the new height (which pins that version against
+    state pruning) and returns. One snapshot is written at a time; a height that comes due
+    while one is still being written is skipped, as the Cosmos SDK does. Snapshot pruning
+    keeps the newest ``keep_recent`` and also any snapshot a peer fetched a chunk of in the
+    last ``serve_grace_s`` seconds, so a state sync in progress is not cut off.
+    """
+
+    def __init__(
+        self,
+        app: AivmApp,
+        root: Path,
+        interval: int = 0,
+        keep_recent: int = 2,
+        serve_grace_s: float = SERVE_GRACE_S,
+    ) -> None:
         """Snapshot every ``interval`` heights (0: never) and keep the newest ``keep_recent``."""
         if interval < 0 or keep_recent < 1:
             raise ValueError("snapshot interval must be >= 0 and keep_recent >= 1")
@@ -87,38 +106,76 @@ class SnapshotManager:
         self.root = Path(root)
         self.interval = interval
         self.keep_recent = keep_recent
+        self.serve_grace_s = serve_grace_s
         self._restore: _Restore | None = None
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()  # guards _served and the deletions of prune()
+        self._served: dict[int, float] = {}  # height → monotonic time a chunk was last loaded
 
     # -- taking snapshots ------------------------------------------------------------------
 
     def after_commit(self) -> None:
-        """Take a snapshot when the just-committed height is a multiple of ``interval``.
+        """Start a snapshot when the just-committed height is a multiple of ``interval``.
 
-        Runs synchronously on the consensus connection: it reads the whole state (about
-        0.1 s per 100k keys; see docs/operations.md). A failure is logged, never
-        raised: snapshots are optional for consensus.
+        Called on the consensus connection right after Commit; returns at once, the chunks
+        are written by a background thread. A failure is logged, never raised: snapshots are
+        optional for consensus.
         """
         height = self.app.store.version
         if not self.interval or height == 0 or height % self.interval:
             return
+        if self._writer is not None and self._writer.is_alive():
+            log.warning("snapshot still being written; skipping the one at height %d", height)
+            return
         try:
-            self.create(height)
+            chunks = self.app.store.export_snapshot(height)  # pins the version now
+            app_hash = self.app.store.root_at(height)
+        except Exception:
+            log.exception("snapshot at height %d failed", height)
+            return
+        self._writer = threading.Thread(
+            target=self._write_and_prune,
+            args=(height, chunks, app_hash),
+            name=f"snapshot-{height}",
+            daemon=True,
+        )
+        self._writer.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the snapshot being written, if any; False if it is still running."""
+        writer = self._writer
+        if writer is not None:
+            writer.join(timeout)
+            return not writer.is_alive()
+        return True
+
+    def close(self) -> None:
+        """Finish the snapshot being written (before the store closes under it)."""
+        self.wait()
+
+    def _write_and_prune(self, height: int, chunks: Iterator[bytes], app_hash: bytes) -> None:
+        try:
+            self._write(height, chunks, app_hash)
             self.prune()
         except Exception:
             log.exception("snapshot at height %d failed", height)
 
     def create(self, height: int) -> SnapshotInfo:
-        """Write a snapshot of committed ``height`` to disk."""
+        """Write a snapshot of committed ``height`` to disk (in the calling thread)."""
+        chunks = self.app.store.export_snapshot(height)
+        return self._write(height, chunks, self.app.store.root_at(height))
+
+    def _write(self, height: int, chunks: Iterator[bytes], app_hash: bytes) -> SnapshotInfo:
         started = time.monotonic()
         final = self.root / str(height) / str(SNAPSHOT_FORMAT)
         tmp = final.with_name(f"{SNAPSHOT_FORMAT}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         hashes = []
-        for index, chunk in enumerate(self.app.store.export_snapshot(height)):
+        for index, chunk in enumerate(chunks):
             (tmp / str(index)).write_bytes(chunk)
             hashes.append(hashlib.sha256(chunk).digest())
-        info = SnapshotInfo(height, SNAPSHOT_FORMAT, tuple(hashes), self.app.store.root_at(height))
+        info = SnapshotInfo(height, SNAPSHOT_FORMAT, tuple(hashes), app_hash)
         (tmp / "metadata.json").write_text(
             json.dumps(
                 {
@@ -143,9 +200,16 @@ class SnapshotManager:
         return info
 
     def prune(self) -> None:
-        """Delete all but the newest ``keep_recent`` snapshots."""
-        for info in self.list()[self.keep_recent :]:
-            shutil.rmtree(self.root / str(info.height), ignore_errors=True)
+        """Delete all but the newest ``keep_recent`` snapshots, sparing any being served."""
+        with self._lock:
+            now = time.monotonic()
+            serving = {h for h, t in self._served.items() if now - t < self.serve_grace_s}
+            self._served = {h: self._served[h] for h in serving}
+            for info in self.list()[self.keep_recent :]:
+                if info.height in serving:
+                    log.info("keeping snapshot %d: a peer is fetching it", info.height)
+                    continue
+                shutil.rmtree(self.root / str(info.height), ignore_errors=True)
 
     def list(self) -> list[SnapshotInfo]:
         """Complete snapshots on disk, newest first."""
@@ -182,6 +246,8 @@ class SnapshotManager:
         self, request: pb.abci.RequestLoadSnapshotChunk
     ) -> pb.abci.ResponseLoadSnapshotChunk:
         """LoadSnapshotChunk: the chunk's bytes, or empty when we do not have it."""
+        with self._lock:
+            self._served[request.height] = time.monotonic()
         path = self.root / str(request.height) / str(request.format) / str(request.chunk)
         try:
             return pb.abci.ResponseLoadSnapshotChunk(chunk=path.read_bytes())

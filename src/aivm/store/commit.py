@@ -524,41 +524,47 @@ class CommitStore:
         self, version: int, start: bytes | None, end: bytes | None, reverse: bool
     ) -> Iterator[tuple[bytes, bytes]]:
         env = self._require_open()
+        with env.begin(buffers=False) as txn:
+            yield from self._history_items(txn, version, start, end, reverse)
+
+    def _history_items(
+        self, txn: Any, version: int, start: bytes | None, end: bytes | None, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """The live (key, value) pairs at ``version`` in [start, end), read in ``txn``."""
         low = _escape(start) if start is not None else None
         high = _escape(end) if end is not None else None
         max_inv = _inv8(version)
-        with env.begin(buffers=False) as txn:
-            cursor = txn.cursor(db=self._history)
-            lookup = txn.cursor(db=self._history)
-            if not reverse:
-                valid = cursor.set_range(low) if low is not None else cursor.first()
-                while valid:
-                    hkey = cursor.key()
-                    if high is not None and hkey >= high:
-                        break
-                    if hkey[-8:] < max_inv:
-                        valid = cursor.next()  # written after `version`
-                        continue
-                    escaped = hkey[:-10]
-                    value = cursor.value()
-                    if value[:1] == _LIVE:
-                        yield _unescape(escaped), value[1:]
-                    valid = cursor.set_range(escaped + _HISTORY_NEXT)
+        cursor = txn.cursor(db=self._history)
+        lookup = txn.cursor(db=self._history)
+        if not reverse:
+            valid = cursor.set_range(low) if low is not None else cursor.first()
+            while valid:
+                hkey = cursor.key()
+                if high is not None and hkey >= high:
+                    break
+                if hkey[-8:] < max_inv:
+                    valid = cursor.next()  # written after `version`
+                    continue
+                escaped = hkey[:-10]
+                value = cursor.value()
+                if value[:1] == _LIVE:
+                    yield _unescape(escaped), value[1:]
+                valid = cursor.set_range(escaped + _HISTORY_NEXT)
+        else:
+            if high is not None:
+                valid = cursor.prev() if cursor.set_range(high) else cursor.last()
             else:
-                if high is not None:
-                    valid = cursor.prev() if cursor.set_range(high) else cursor.last()
-                else:
-                    valid = cursor.last()
-                while valid:
-                    hkey = cursor.key()
-                    if low is not None and hkey < low:
-                        break
-                    escaped = hkey[:-10]
-                    key = _unescape(escaped)
-                    found = self._history_get(lookup, key, version)
-                    if found is not None:
-                        yield key, found
-                    valid = cursor.set_range(escaped + _HISTORY_SEP) and cursor.prev()
+                valid = cursor.last()
+            while valid:
+                hkey = cursor.key()
+                if low is not None and hkey < low:
+                    break
+                escaped = hkey[:-10]
+                key = _unescape(escaped)
+                found = self._history_get(lookup, key, version)
+                if found is not None:
+                    yield key, found
+                valid = cursor.set_range(escaped + _HISTORY_SEP) and cursor.prev()
 
     # -- state snapshots (state sync) ------------------------------------------------------
 
@@ -571,23 +577,34 @@ class CommitStore:
         ``len(key) u16 | key | len(value) u32 | value``; a chunk is closed after the record
         that brings it to ``chunk_size`` bytes or more, so records never straddle chunks.
         Deterministic: the same state gives the same chunks on every node.
+
+        The read transaction is opened by this call, not by the first ``next()``: from then
+        on the chunks are those of ``version`` even if later commits prune it (LMDB keeps the
+        pages a reader sees), so the iterator may be drained later, from another thread,
+        while the chain goes on. Drain or ``close()`` it to release the transaction.
         """
-        self._require_open()
+        env = self._require_open()
         self._check_version(version)
-        parts: list[bytes] = []
-        size = 0
-        emitted = False
-        for key, value in self._iterate_history(version, None, None, False):
-            record = len(key).to_bytes(2, "big") + key + len(value).to_bytes(4, "big") + value
-            parts.append(record)
-            size += len(record)
-            if size >= chunk_size:
+        return self._snapshot_chunks(env.begin(buffers=False), version, chunk_size)
+
+    def _snapshot_chunks(self, txn: Any, version: int, chunk_size: int) -> Iterator[bytes]:
+        try:
+            parts: list[bytes] = []
+            size = 0
+            emitted = False
+            for key, value in self._history_items(txn, version, None, None, False):
+                record = len(key).to_bytes(2, "big") + key + len(value).to_bytes(4, "big") + value
+                parts.append(record)
+                size += len(record)
+                if size >= chunk_size:
+                    yield b"".join(parts)
+                    emitted = True
+                    parts = []
+                    size = 0
+            if parts or not emitted:
                 yield b"".join(parts)
-                emitted = True
-                parts = []
-                size = 0
-        if parts or not emitted:
-            yield b"".join(parts)
+        finally:
+            txn.abort()
 
     def restore_snapshot(self, version: int, chunks: Iterable[bytes], app_hash: bytes) -> bytes:
         """Rebuild an EMPTY store from format-1 ``chunks`` and commit it as ``version``.

@@ -142,3 +142,25 @@ def test_100k_keys_round_trip_in_seconds(tmp_path: Path) -> None:
     assert len(chunks) >= 2
     assert target.last_hash == source.last_hash
     assert elapsed < 20, elapsed
+
+
+def test_export_opened_before_pruning_still_reads_its_version(tmp_path: Path) -> None:
+    """The snapshot iterator pins its version: commits that prune it do not change the chunks."""
+    from aivm.store import PruningOptions
+
+    store = CommitStore.open(tmp_path / "s", PruningOptions(keep_recent=2, interval=1))
+    for version in range(1, 6):
+        for i in range(200):
+            store.working.set(f"k{i:04d}".encode(), f"{version}-{i}".encode() * 10)
+        store.commit()
+    expected = list(store.export_snapshot(5, chunk_size=1000))
+    pinned = store.export_snapshot(5, chunk_size=1000)
+    for version in range(6, 12):  # every key rewritten; version 5 pruned at version 7
+        for i in range(200):
+            store.working.set(f"k{i:04d}".encode(), f"{version}-{i}".encode() * 10)
+        store.commit()
+    assert store.available_versions()[0] > 5
+    assert list(pinned) == expected
+    with pytest.raises(AivmError):
+        store.export_snapshot(5)
+    store.close()
