@@ -51,6 +51,8 @@ MAP_SIZE = 1 << 40
 """LMDB map size: address space only; the file grows with the data."""
 RECENT_NODES_LIMIT = 1_000_000
 """Keep the tree records of the last commit in memory when there are at most this many."""
+LATEST_CACHE_LIMIT = 1 << 17
+"""Latest committed values kept in memory (cleared when it grows past this many keys)."""
 
 _MAX_U64 = 2**64 - 1
 _META_FORMAT = b"format"
@@ -238,6 +240,9 @@ class CommitStore:
         self._stale_nodes: list[bytes] = []
         self._recent: dict[bytes, bytes] = {}
         self._decoded: dict[bytes, list[Ref]] = {}
+        self._latest_cache: dict[bytes, bytes | None] = {}
+        """Values at the last committed version already read (None: absent); every commit
+        writes its changes through, so it is always exact."""
         self._rtxn: Any = env.begin(db=self._nodes, buffers=False)
         self._rcursor: Any = self._rtxn.cursor(db=self._history)
         self.working = WorkingStore(self)
@@ -285,12 +290,19 @@ class CommitStore:
 
     def _latest_get(self, key: bytes) -> bytes | None:
         """Value of ``key`` at the last committed version (its newest history entry)."""
+        cache = self._latest_cache
+        if key in cache:
+            return cache[key]
         cursor = self._rcursor
         prefix = key.replace(b"\x00", b"\x00\xff") + _HISTORY_SEP
-        if not cursor.set_range(prefix) or not cursor.key().startswith(prefix):
-            return None
-        value: bytes = cursor.value()
-        return None if value[:1] == _TOMBSTONE else value[1:]
+        found: bytes | None = None
+        if cursor.set_range(prefix) and cursor.key().startswith(prefix):
+            value: bytes = cursor.value()
+            found = None if value[:1] == _TOMBSTONE else value[1:]
+        if len(cache) >= LATEST_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = found
+        return found
 
     def working_hash(self) -> bytes:
         """Root hash of the committed state plus pending writes (the next app hash).
@@ -383,6 +395,9 @@ class CommitStore:
             else:
                 new_oldest = self._oldest
         # The transaction is durable; publish the new state in memory.
+        if len(self._latest_cache) + len(changed) > LATEST_CACHE_LIMIT:
+            self._latest_cache.clear()
+        self._latest_cache.update(changed)
         self.version = target
         self._oldest = new_oldest
         self._committed_root = self._root
