@@ -13,6 +13,7 @@ import base64
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aivm.app.tx import DecodedTx
 from aivm.crypto.keys import PUBKEY_LENGTH, SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
@@ -131,12 +132,18 @@ def check_fee(ctx: Context, tx: DecodedTx, options: AnteOptions) -> None:
             raise ErrInsufficientFee.wrap(f"fees must be paid in {BOND_DENOM}, got {coin.denom}")
     if not ctx.is_check or options.min_gas_price.is_zero():
         return
-    required = (options.min_gas_price * Dec.from_int(tx.gas_limit)).ceil().truncate_int()
+    required = required_fee(options.min_gas_price, tx.gas_limit)
     offered = tx.fee.amount_of(BOND_DENOM)
     if offered < required:
         raise ErrInsufficientFee.wrap(
             f"insufficient fees; got: {offered}{BOND_DENOM} required: {required}{BOND_DENOM}"
         )
+
+
+@lru_cache(maxsize=1024)
+def required_fee(min_gas_price: Dec, gas_limit: int) -> int:
+    """ceil(min_gas_price × gas_limit) in ucgpt (remembered: clients reuse a few gas limits)."""
+    return int((min_gas_price * Dec.from_int(gas_limit)).ceil().truncate_int())
 
 
 def load_signer_accounts(ctx: Context, tx: DecodedTx, accounts: AccountKeeper) -> list[Account]:

@@ -56,6 +56,13 @@ class RpcError(Exception):
         return {"code": self.code, "message": _MESSAGES.get(self.code, "Error"), "data": self.data}
 
 
+def _json(data: Any) -> web.Response:
+    """A JSON response (compact, as CometBFT writes it)."""
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":")).encode(), content_type="application/json"
+    )
+
+
 def response(id_: Any, result: Any = None, error: RpcError | None = None) -> dict[str, Any]:
     if error is not None:
         return {"jsonrpc": "2.0", "id": id_, "error": error.to_json()}
@@ -282,17 +289,7 @@ class RpcServer:
         return web.Response(text=f"Available endpoints:\n{names}\n")
 
     async def _http_post(self, request: web.Request) -> web.Response:
-        too_big = (request.content_length or 0) > self.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while not too_big:
-            chunk = await request.content.read(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            too_big = size > self.max_body_bytes
-        body = b"".join(chunks)
+        body, too_big = await self._read_body(request)
         if too_big:
             error = RpcError(INVALID_REQUEST, f"request body exceeds {self.max_body_bytes} bytes")
             return web.json_response(response(None, error=error), status=413)
@@ -305,8 +302,25 @@ class RpcServer:
             if not message:
                 error = RpcError(INVALID_REQUEST, "empty batch")
                 return web.json_response(response(None, error=error))
-            return web.json_response([await self._dispatch(m) for m in message])
-        return web.json_response(await self._dispatch(message))
+            return _json([await self._dispatch(m) for m in message])
+        return _json(await self._dispatch(message))
+
+    async def _read_body(self, request: web.Request) -> tuple[bytes, bool]:
+        """The request body and whether it exceeds ``max_body_bytes`` (then not read whole)."""
+        length = request.content_length
+        if length is not None:
+            if length > self.max_body_bytes:
+                return b"", True
+            return await request.read(), False
+        chunks: list[bytes] = []  # chunked transfer: read up to the limit
+        size = 0
+        while size <= self.max_body_bytes:
+            chunk = await request.content.read(65536)
+            if not chunk:
+                return b"".join(chunks), False
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"", True
 
     async def _http_get(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -78,6 +78,11 @@ class GasMeter:
                 f"out of gas in location: {descriptor}; gasWanted: {self.limit}, gasUsed: {total}"
             )
 
+    def fits(self, amount: int) -> bool:
+        """True when consuming ``amount`` (>= 0) now would pass neither the limit nor uint64."""
+        total = self.consumed + amount
+        return amount >= 0 and total <= MAX_GAS and (self.limit is None or total <= self.limit)
+
     def refund(self, amount: int, descriptor: str) -> None:
         """Give back ``amount`` (the SDK's ``RefundGas``); more than consumed is a logic error."""
         if amount < 0 or amount > self.consumed:
@@ -115,11 +120,13 @@ class GasKVStore:
         meter, config = self.meter, self.config
         meter.consume(config.read_cost_flat, DESC_READ_FLAT)
         value = self.parent.get(key)
-        meter.consume(config.read_cost_per_byte * len(key), DESC_READ_PER_BYTE)
-        meter.consume(
-            config.read_cost_per_byte * (len(value) if value is not None else 0),
-            DESC_READ_PER_BYTE,
-        )
+        per_byte = config.read_cost_per_byte
+        size_cost = per_byte * (len(key) + (len(value) if value is not None else 0))
+        if meter.fits(size_cost):  # both per-byte charges pass: one addition does them
+            meter.consumed += size_cost
+        else:  # charge them one by one, so a failure stops exactly where the SDK's does
+            meter.consume(per_byte * len(key), DESC_READ_PER_BYTE)
+            meter.consume(per_byte * (len(value) if value is not None else 0), DESC_READ_PER_BYTE)
         return value
 
     def has(self, key: bytes) -> bool:
@@ -130,9 +137,14 @@ class GasKVStore:
     def set(self, key: bytes, value: bytes) -> None:
         """Charge a write, then store in the parent."""
         meter, config = self.meter, self.config
-        meter.consume(config.write_cost_flat, DESC_WRITE_FLAT)
-        meter.consume(config.write_cost_per_byte * len(key), DESC_WRITE_PER_BYTE)
-        meter.consume(config.write_cost_per_byte * len(value), DESC_WRITE_PER_BYTE)
+        per_byte = config.write_cost_per_byte
+        cost = config.write_cost_flat + per_byte * (len(key) + len(value))
+        if meter.fits(cost):  # all three charges pass: one addition does them
+            meter.consumed += cost
+        else:  # charge them one by one, so a failure stops exactly where the SDK's does
+            meter.consume(config.write_cost_flat, DESC_WRITE_FLAT)
+            meter.consume(per_byte * len(key), DESC_WRITE_PER_BYTE)
+            meter.consume(per_byte * len(value), DESC_WRITE_PER_BYTE)
         self.parent.set(key, value)
 
     def delete(self, key: bytes) -> None:

@@ -24,6 +24,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aivm.types.errors import ErrInsufficientFunds, ErrInvalidCoins
 
@@ -55,8 +56,14 @@ _COIN_RE = re.compile(r"([0-9]+)[ \t\n\r\f\v]*([a-zA-Z][a-zA-Z0-9/:._-]{2,127})"
 
 def validate_denom(denom: str) -> None:
     """Raise ``ErrInvalidCoins`` unless ``denom`` matches the SDK denom regex."""
-    if not isinstance(denom, str) or _DENOM_RE.fullmatch(denom) is None:
+    if not isinstance(denom, str) or not _is_valid_denom(denom):
         raise ErrInvalidCoins.wrap(f"invalid denom: {denom!r}")
+
+
+@lru_cache(maxsize=4096)
+def _is_valid_denom(denom: str) -> bool:
+    """The regex check, remembered: every Coin built checks its denom, and few denoms exist."""
+    return _DENOM_RE.fullmatch(denom) is not None
 
 
 def _check_amount(denom: str, amount: int) -> None:

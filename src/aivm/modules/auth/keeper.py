@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 
 from aivm.modules.auth import keys
 from aivm.modules.auth.params import AuthParams
@@ -94,11 +95,16 @@ class AccountKeeper:
     def get_params(self, ctx: Context) -> AuthParams:
         """Current auth params (defaults before genesis wrote any)."""
         raw = self._store(ctx).get(keys.PARAMS_KEY)
-        return (
-            AuthParams() if raw is None else AuthParams.from_proto(pb.auth.Params.FromString(raw))
-        )
+        return AuthParams() if raw is None else _decode_params(raw)
 
     def set_params(self, ctx: Context, params: AuthParams) -> None:
         """Validate and store ``params``."""
         params.validate()
         self._store(ctx).set(keys.PARAMS_KEY, params.to_proto().SerializeToString())
+
+
+@lru_cache(maxsize=64)
+def _decode_params(raw: bytes) -> AuthParams:
+    """Stored params → AuthParams (frozen), decoded once per distinct encoding: the ante step
+    reads them for every transaction."""
+    return AuthParams.from_proto(pb.auth.Params.FromString(raw))
