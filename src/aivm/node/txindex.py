@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import signal
 import sqlite3
 import subprocess
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.blocks_dir / "blocks.sqlite").is_file():
         parser.error(f"no block store at {args.blocks_dir / 'blocks.sqlite'}")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the node, which closes stdin
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on some platforms
+        os.nice(10)  # the index can lag; the node and its clients should not wait for a CPU
     logging.basicConfig(level="WARNING", format="%(asctime)s txindex %(message)s")
     serve(args.blocks_dir)
     return 0
