@@ -30,19 +30,21 @@ async def _roundtrip(address: str, requests: list[pb.abci.Request]) -> list[pb.a
         writer.write(frame(request))
     writer.write(frame(pb.abci.Request(flush=pb.abci.RequestFlush())))
     await writer.drain()
-    responses = []
-    for _ in range(len(requests) + 1):
-        length = 0
-        shift = 0
-        while True:
-            byte = (await reader.readexactly(1))[0]
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        responses.append(pb.abci.Response.FromString(await reader.readexactly(length)))
+    responses = [await _read_response(reader) for _ in range(len(requests) + 1)]
     writer.close()
     return responses
+
+
+async def _read_response(reader: asyncio.StreamReader) -> pb.abci.Response:
+    length = 0
+    shift = 0
+    while True:
+        byte = (await reader.readexactly(1))[0]
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return pb.abci.Response.FromString(await reader.readexactly(length))
 
 
 @pytest.fixture
@@ -119,5 +121,32 @@ def test_read_message_eof_and_garbage() -> None:
         reader.feed_eof()
         with pytest.raises(Exception, match="inside a message"):
             await read_message(reader)
+
+    asyncio.run(main())
+
+
+def test_responses_wait_for_flush_and_go_out_together(app: AivmApp) -> None:
+    """Answers are held until the client's Flush, then written at once (one send per flush)."""
+
+    async def main() -> None:
+        server = AbciServer(app)
+        address = await server.start("tcp://127.0.0.1:0")
+        _, host, port = parse_address(address)
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for i in range(3):
+                echo = pb.abci.RequestEcho(message=f"m{i}")
+                writer.write(frame(pb.abci.Request(echo=echo)))
+            await writer.drain()
+            with pytest.raises(TimeoutError):  # nothing before Flush
+                await asyncio.wait_for(reader.readexactly(1), 0.2)
+            writer.write(frame(pb.abci.Request(flush=pb.abci.RequestFlush())))
+            await writer.drain()
+            responses = [await _read_response(reader) for _ in range(4)]
+            assert [r.WhichOneof("value") for r in responses] == ["echo", "echo", "echo", "flush"]
+            assert [r.echo.message for r in responses[:3]] == ["m0", "m1", "m2"]
+        finally:
+            writer.close()
+            await server.stop()
 
     asyncio.run(main())

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ABCI_ADDRESS = "tcp://127.0.0.1:26658"
 MAX_MESSAGE_BYTES = 104_857_600
+MAX_PENDING_RESPONSE_BYTES = 1 << 20
+"""Responses are held until the client's Flush, or until this many bytes are waiting."""
 """CometBFT's ``maxMsgSize`` for ABCI socket messages (100 MiB)."""
 
 
@@ -215,14 +217,24 @@ class AbciServer:
         self._connections.add(task)
         peer = writer.get_extra_info("peername") or "unix"
         log.info("ABCI connection from %s", peer)
+        pending: list[bytes] = []  # framed responses not yet written
+        pending_bytes = 0
         try:
             while True:
                 request = await read_message(reader)
                 if request is None:
                     break
                 response = await self.handle(request)
-                writer.write(frame(response))
-                if response.WhichOneof("value") in ("flush", "exception"):
+                framed = frame(response)
+                pending.append(framed)
+                pending_bytes += len(framed)
+                if (
+                    response.WhichOneof("value") in ("flush", "exception")
+                    or pending_bytes >= MAX_PENDING_RESPONSE_BYTES
+                ):  # one write (one send) for everything answered since the last Flush
+                    writer.write(b"".join(pending))
+                    pending.clear()
+                    pending_bytes = 0
                     await writer.drain()
         except AbciProtocolError as exc:
             log.error("ABCI connection %s: %s; closing it", peer, exc)
