@@ -10,7 +10,9 @@ sequence order, so sequences never race. A watcher polls ``status`` and reads ``
 
 - inclusion latency of a tx = its block's header time − the wall time its request was sent
   (the header time is taken when the block starts, both clocks are this machine's);
-- committed tx/s = txs included with code 0 / (last such block's time − first send time).
+- committed tx/s = txs included with code 0 / (last such block's time − first send time);
+- steady tx/s = txs of the blocks made while sending (the first such block excluded) / the
+  time between those blocks' headers: the sustained rate, without ramp-up and tail.
 
 Then the chain-core benchmark (``chain_throughput.run``: CheckTx, FinalizeBlock and Commit
 in-process, no RPC, no mempool) runs on a small state in the same process; the ratio of the
@@ -436,6 +438,18 @@ async def drive(
     return Measured(sent, watcher, first_block, start_ns, submit_s, client_cpu, node_cpu)
 
 
+def _steady_rate(blocks: list[tuple[int, int, int]], last_send_ns: int) -> dict[str, Any]:
+    """The sustained rate while the load ran: txs of the blocks after the first one made
+    during the load, up to the last send, over the time between those blocks' headers (the
+    txs of block k arrived between blocks k-1 and k). ``committed_tx_per_s`` also counts the
+    ramp-up before the first block and the tail after the last send, so it is lower."""
+    during = [b for b in blocks if b[1] <= last_send_ns]
+    if len(during) < 3:
+        return {"steady_tx_per_s": None}
+    span_s = (during[-1][1] - during[0][1]) / 1e9
+    return {"steady_tx_per_s": round(sum(b[2] for b in during[1:]) / span_s, 1)}
+
+
 def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
     """The JSON figures of one run (see the module docstring)."""
     sent, watcher, start_ns, submit_s = m.sent, m.watcher, m.start_ns, m.submit_s
@@ -458,6 +472,7 @@ def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
     blocks = [b for b in watcher.blocks[m.first_block :] if b[1] >= first_ns]
     span_s = (last_ns - first_ns) / 1e9
     return {
+        **_steady_rate(blocks, max(sent.sent_ns.values(), default=first_ns)),
         "clients": args.clients,
         "txs_sent": len(sent.sent_ns),
         "committed": committed,

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import signal
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -55,6 +56,8 @@ from aivm.types.dec import Dec
 log = logging.getLogger(__name__)
 
 UNLIMITED_BLOCK_BYTES = 100 * 1024 * 1024
+RECENT_RECORDS = 8
+"""Parsed blocks kept in memory (``Devnet.record``)."""
 
 
 class DevnetError(RuntimeError):
@@ -100,7 +103,7 @@ class Devnet:
         self.blocks = BlockStore(self.paths.blocks)
         self.app = AivmApp(self.state_store, options or AppOptions(min_gas_price=MIN_GAS_PRICE))
         self.genesis_app_hash = b""
-        self._latest: BlockRecord | None = None  # the last committed block, parsed once
+        self._records: OrderedDict[int, BlockRecord] = OrderedDict()  # see record()
         self._closed = False
         self._handshake()
         self.index = TxIndexer(self.paths.blocks)
@@ -145,13 +148,28 @@ class Devnet:
         return self.state_store.version
 
     def latest(self) -> BlockRecord | None:
-        """The last committed block (kept in memory: ``status`` and every block ask for it)."""
+        """The last committed block."""
         height = self.height
-        if not height:
-            return None
-        if self._latest is None or self._latest.header.height != height:
-            self._latest = self.blocks.get(height)
-        return self._latest
+        return self.record(height) if height else None
+
+    def record(self, height: int) -> BlockRecord | None:
+        """The stored block at ``height`` (None if absent). The last few are kept parsed in
+        memory: pollers ask for the newest blocks, and parsing a full block's results costs
+        milliseconds. Callers must not modify the record."""
+        cached = self._records.get(height)
+        if cached is not None:
+            self._records.move_to_end(height)
+            return cached
+        record = self.blocks.get(height)
+        if record is not None:
+            self._remember(record)
+        return record
+
+    def _remember(self, record: BlockRecord) -> None:
+        self._records[record.header.height] = record
+        self._records.move_to_end(record.header.height)
+        while len(self._records) > RECENT_RECORDS:
+            self._records.popitem(last=False)
 
     def validator_updates(self) -> list[pb.abci.ValidatorUpdate]:
         return self.app.validators()
@@ -244,7 +262,7 @@ class Devnet:
         record = BlockRecord(header, block_hash, txs, results, self.key.sign(block_hash))
         self.blocks.save(record)  # before Commit: replayed on start if Commit never happened
         self.app.commit(pb.abci.RequestCommit())
-        self._latest = record
+        self._remember(record)
         self.index.notify()
         self.mempool.remove(tx_hash(t) for t in txs)
         self._recheck()

@@ -436,7 +436,7 @@ class RpcServer:
                     future.set_result((record, index))
         if not self._subscriptions:
             return
-        previous = self.devnet.blocks.get(height - 1) if height > 1 else None
+        previous = self.devnet.record(height - 1) if height > 1 else None
         address = self.devnet.key.address
         block_events = J.event_map(
             record.results.events, {"tm.event": ["NewBlock"], "block.height": [str(height)]}
@@ -495,7 +495,7 @@ class RpcServer:
                 f"height {height} must be less than or equal to the current blockchain height "
                 f"{latest}",
             )
-        record = self.devnet.blocks.get(height)
+        record = self.devnet.record(height)
         if record is None:
             raise RpcError(INTERNAL_ERROR, f"block at height {height} not found")
         return record
@@ -516,7 +516,8 @@ class RpcServer:
     async def status(self) -> dict[str, Any]:
         d = self.devnet
         latest = d.latest()
-        earliest = d.blocks.get(d.blocks.base) if d.blocks.base else None
+        base = d.blocks.base
+        earliest = d.record(base) if base else None
         genesis_ns = _genesis_ns(d)
 
         def facts(r: BlockRecord | None) -> tuple[str, str, str, str]:
@@ -659,7 +660,7 @@ class RpcServer:
     async def tx(self, hash: bytes, prove: bool | None) -> dict[str, Any]:
         await self._index_caught_up()
         found = self.devnet.index.find_tx(hash)
-        record = self.devnet.blocks.get(found[0]) if found else None
+        record = self.devnet.record(found[0]) if found else None
         if found is None or record is None:
             raise RpcError(INTERNAL_ERROR, f"tx ({J.hexu(hash)}) not found")
         return J.tx_json(record, found[1])
@@ -705,7 +706,7 @@ class RpcServer:
         cache: dict[int, BlockRecord] = {}
         for height, index in chosen:
             if height not in cache:
-                record = self.devnet.blocks.get(height)
+                record = self.devnet.record(height)
                 assert record is not None
                 cache[height] = record
             txs.append(J.tx_json(cache[height], index))
@@ -715,7 +716,7 @@ class RpcServer:
         if self.devnet.height == 0:
             return {"block_id": J.block_id_json(b""), "block": None}
         record = self._record(height)
-        previous = self.devnet.blocks.get(record.header.height - 1)
+        previous = self.devnet.record(record.header.height - 1)
         return {
             "block_id": J.block_id_json(record.hash),
             "block": J.block_json(record, previous, self.devnet.key.address),
@@ -749,7 +750,7 @@ class RpcServer:
         lo = max(lo, hi - 19)
         metas = []
         for height in range(hi, lo - 1, -1):
-            record = self.devnet.blocks.get(height)
+            record = self.devnet.record(height)
             if record is not None:
                 metas.append(J.block_meta_json(record))
         return {"last_height": str(latest), "block_metas": metas}
