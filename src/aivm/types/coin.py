@@ -155,6 +155,22 @@ class Coins:
         return new
 
     @classmethod
+    def from_canonical(cls, coins: Sequence[Coin]) -> Coins:
+        """Coins from a list already canonical: denoms strictly ascending, amounts positive.
+
+        For decoders that have just checked exactly that (no summing, no re-sorting);
+        raises ``ErrInvalidCoins`` if the list is not canonical after all.
+        """
+        previous = ""
+        for coin in map(_require_coin, coins):
+            if coin.amount <= 0 or (previous and coin.denom <= previous):
+                raise ErrInvalidCoins.wrap(f"coins not canonical at {coin}")
+            previous = coin.denom
+        new = cls.__new__(cls)
+        new._set(tuple(coins))
+        return new
+
+    @classmethod
     def from_iter(cls, coins: Iterable[Coin]) -> Coins:
         """Sum repeated denoms and drop zero amounts; raises ``ErrInvalidCoins`` on overflow."""
         amounts: dict[str, int] = {}

@@ -28,7 +28,7 @@ def coins_from_proto(items: Iterable[pb.coin.Coin], allow_empty: bool = True) ->
         coins.append(coin)
     if not coins and not allow_empty:
         raise ErrInvalidCoins.wrap("coins must not be empty")
-    return Coins.from_iter(coins)
+    return Coins.from_canonical(coins)
 
 
 def coins_to_proto(coins: Coins) -> list[pb.coin.Coin]:
