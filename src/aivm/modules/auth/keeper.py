@@ -32,7 +32,7 @@ class AccountKeeper:
     def get_account(self, ctx: Context, address: bytes) -> Account | None:
         """The account at ``address``, or None."""
         raw = self._store(ctx).get(keys.account_key(address))
-        return None if raw is None else Account.decode(raw)
+        return None if raw is None else _decode_account(raw)
 
     def has_account(self, ctx: Context, address: bytes) -> bool:
         """True when an account exists at ``address``."""
@@ -40,7 +40,7 @@ class AccountKeeper:
 
     def set_account(self, ctx: Context, account: Account) -> None:
         """Write ``account``."""
-        self._store(ctx).set(keys.account_key(account.address), account.encode())
+        self._store(ctx).set(keys.account_key(account.address), _encode_account(account))
 
     def new_account(self, ctx: Context, address: bytes) -> Account:
         """Create, store and return a fresh base account with the next account number."""
@@ -108,3 +108,15 @@ def _decode_params(raw: bytes) -> AuthParams:
     """Stored params → AuthParams (frozen), decoded once per distinct encoding: the ante step
     reads them for every transaction."""
     return AuthParams.from_proto(pb.auth.Params.FromString(raw))
+
+
+@lru_cache(maxsize=16384)
+def _decode_account(raw: bytes) -> Account:
+    """Account.decode, remembered: CheckTx and then FinalizeBlock read the same bytes."""
+    return Account.decode(raw)
+
+
+@lru_cache(maxsize=16384)
+def _encode_account(account: Account) -> bytes:
+    """Account.encode, remembered: CheckTx and then FinalizeBlock write the same account."""
+    return account.encode()
