@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import signal
@@ -183,7 +184,7 @@ def test_tx_index_is_rebuilt_from_the_block_store(tmp_path: Path) -> None:
     for sequence in range(3):
         sent.append(tx_hash(_dev_send(devnet, home, sequence)))
         devnet.produce_block()
-    assert devnet.index.wait_for(devnet.height, 10)
+    assert asyncio.run(devnet.index.caught_up(devnet.height, 10))
     assert devnet.index.find_tx(sent[2]) == (4, 0)
     devnet.close()
     index_file = HomePaths(home).blocks / "index.sqlite"
@@ -191,7 +192,7 @@ def test_tx_index_is_rebuilt_from_the_block_store(tmp_path: Path) -> None:
         Path(f"{index_file}{suffix}").unlink(missing_ok=True)
 
     again = Devnet(home, out=io.StringIO())
-    assert again.index.wait_for(4, 10)
+    assert asyncio.run(again.index.caught_up(4, 10))
     assert [again.index.find_tx(h) for h in sent] == [(2, 0), (3, 0), (4, 0)]
     assert again.index.search([("tx.height", "3")]) == [(3, 0)]
     sender = load_dev_accounts_address(home)
@@ -214,7 +215,7 @@ def test_tx_index_survives_its_process_dying(tmp_path: Path) -> None:
     devnet.produce_block()  # the notice finds the process gone and starts a new one
     second = tx_hash(_dev_send(devnet, home, 1))
     devnet.produce_block()
-    assert devnet.index.wait_for(3, 20)
+    assert asyncio.run(devnet.index.caught_up(3, 20))
     assert devnet.index.find_tx(first) == (2, 0)
     assert devnet.index.find_tx(second) == (3, 0)
     assert devnet.index._proc is not proc

@@ -251,3 +251,16 @@ def test_from_iter_result_is_canonical(items: list[Coin]) -> None:
     coins = Coins.from_iter(items)
     Coins.validate(list(coins))
     assert parse_coins(str(coins)) == coins
+
+
+def test_coins_from_canonical_takes_canonical_lists_only() -> None:
+    coins = [Coin("aaa", 1), Coin("bbb", 2)]
+    assert Coins.from_canonical(coins) == Coins.from_iter(coins)
+    for bad in (
+        [Coin("bbb", 2), Coin("aaa", 1)],  # unsorted
+        [Coin("aaa", 1), Coin("aaa", 2)],  # repeated denom
+        [Coin("aaa", 0)],  # zero
+    ):
+        with pytest.raises(AivmError) as info:
+            Coins.from_canonical(bad)
+        assert ErrInvalidCoins.is_(info.value)

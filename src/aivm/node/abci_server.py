@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ABCI_ADDRESS = "tcp://127.0.0.1:26658"
 MAX_MESSAGE_BYTES = 104_857_600
+"""CometBFT's ``maxMsgSize`` for ABCI socket messages (100 MiB)."""
 MAX_PENDING_RESPONSE_BYTES = 1 << 20
 """Responses are held until the client's Flush, or until this many bytes are waiting."""
-"""CometBFT's ``maxMsgSize`` for ABCI socket messages (100 MiB)."""
 
 
 class AbciProtocolError(Exception):

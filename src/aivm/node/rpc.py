@@ -56,10 +56,12 @@ class RpcError(Exception):
         return {"code": self.code, "message": _MESSAGES.get(self.code, "Error"), "data": self.data}
 
 
-def _json(data: Any) -> web.Response:
+def _json(data: Any, status: int = 200) -> web.Response:
     """A JSON response (compact, as CometBFT writes it)."""
     return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(), content_type="application/json"
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
     )
 
 
@@ -292,16 +294,16 @@ class RpcServer:
         body, too_big = await self._read_body(request)
         if too_big:
             error = RpcError(INVALID_REQUEST, f"request body exceeds {self.max_body_bytes} bytes")
-            return web.json_response(response(None, error=error), status=413)
+            return _json(response(None, error=error), status=413)
         try:
             message = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             error = RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")
-            return web.json_response(response(None, error=error), status=500)
+            return _json(response(None, error=error), status=500)
         if isinstance(message, list):
             if not message:
                 error = RpcError(INVALID_REQUEST, "empty batch")
-                return web.json_response(response(None, error=error))
+                return _json(response(None, error=error))
             return _json([await self._dispatch(m) for m in message])
         return _json(await self._dispatch(message))
 
@@ -326,18 +328,18 @@ class RpcServer:
         method = request.match_info["method"]
         entry = self.methods.get(method)
         if entry is None:
-            return web.json_response(
+            return _json(
                 response(None, error=RpcError(METHOD_NOT_FOUND, f"method {method!r} not found"))
             )
         try:
             kwargs = bind(entry[1], dict(request.query), uri=True)
             result = await entry[0](**kwargs)
-            return web.json_response(response(-1, result))
+            return _json(response(-1, result))
         except RpcError as error:
-            return web.json_response(response(-1, error=error))
+            return _json(response(-1, error=error))
         except Exception as exc:
             log.exception("rpc %s failed", method)
-            return web.json_response(response(-1, error=RpcError(INTERNAL_ERROR, str(exc))))
+            return _json(response(-1, error=RpcError(INTERNAL_ERROR, str(exc))))
 
     async def _dispatch(
         self, message: Any, ws: web.WebSocketResponse | None = None

@@ -207,17 +207,8 @@ class TxIndexer:
             log.warning("tx indexer pipe closed; restarting it")
             self._start()
 
-    def wait_for(self, height: int, timeout: float) -> bool:
-        """Block until ``height`` is indexed (True) or ``timeout`` seconds pass (False)."""
-        deadline = time.monotonic() + timeout
-        while self.indexed_height < height:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
-
     async def caught_up(self, height: int, timeout: float) -> bool:
-        """``wait_for`` for the event loop."""
+        """Wait until ``height`` is indexed (True) or ``timeout`` seconds pass (False)."""
         deadline = time.monotonic() + timeout
         while self.indexed_height < height:
             if time.monotonic() > deadline:

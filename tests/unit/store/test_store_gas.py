@@ -101,3 +101,43 @@ def test_failed_tx_branch_with_gas_leaves_no_writes() -> None:
         store.set(b"b", b"2")
     branch.discard()
     assert list(block.iterate()) == []
+
+
+def _charge_one_by_one(meter: GasMeter, op: str, key: bytes, value: bytes) -> None:
+    """The SDK's order of charges, one consume each (the reference for the fast path)."""
+    if op == "set":
+        meter.consume(SDK.write_cost_flat, "WriteFlat")
+        meter.consume(SDK.write_cost_per_byte * len(key), "WritePerByte")
+        meter.consume(SDK.write_cost_per_byte * len(value), "WritePerByte")
+    else:
+        meter.consume(SDK.read_cost_flat, "ReadFlat")
+        meter.consume(SDK.read_cost_per_byte * len(key), "ReadPerByte")
+        meter.consume(SDK.read_cost_per_byte * len(value), "ReadPerByte")
+
+
+@pytest.mark.parametrize("op", ["set", "get"])
+def test_every_limit_fails_where_one_by_one_charging_fails(op: str) -> None:
+    """Charges are added in one step only when they cannot fail; at every limit around the
+    boundaries the error, its location and ``consumed`` equal one-by-one charging."""
+    key, value = b"key", b"a-value"
+    total = (
+        SDK.write_cost_flat + SDK.write_cost_per_byte * (len(key) + len(value))
+        if op == "set"
+        else SDK.read_cost_flat + SDK.read_cost_per_byte * (len(key) + len(value))
+    )
+    for limit in range(total + 2):
+        parent = MemStore()
+        parent.set(key, value)
+        meter, reference = GasMeter(limit), GasMeter(limit)
+        store = GasKVStore(parent, meter)
+        try:
+            store.set(key, value) if op == "set" else store.get(key)
+            error = None
+        except AivmError as exc:
+            error = exc.log
+        try:
+            _charge_one_by_one(reference, op, key, value)
+            expected = None
+        except AivmError as exc:
+            expected = exc.log
+        assert (error, meter.consumed) == (expected, reference.consumed), limit
