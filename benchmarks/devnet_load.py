@@ -98,10 +98,29 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_modules(parent: int) -> list[tuple[int, str]]:
+    """``(pid, module)`` of ``parent``'s children started as ``python -m aivm.node.<module>``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"-m" in argv:
+            module = argv[argv.index(b"-m") + 1].decode()
+            found.append((int(entry.name), module.rsplit(".", 1)[-1]))
+    return found
+
+
 class Node:
     """The devnet subprocess: started on a free port, stopped (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, workdir: Path, block_time_ms: int, profile: str | None) -> None:
+    def __init__(
+        self, workdir: Path, block_time_ms: int, profile: str | None, rpc_frontend: bool = True
+    ) -> None:
         self.home = workdir / "home"
         self.stdout_path = workdir / "devnet.out"
         self.stderr_path = workdir / "devnet.err"
@@ -122,6 +141,8 @@ class Node:
         ]
         if profile:
             cmd += ["--profile", profile]
+        if not rpc_frontend:
+            cmd.append("--no-rpc-frontend")
         self._out = open(self.stdout_path, "w")  # noqa: SIM115 - closed in stop()
         self._err = open(self.stderr_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=self._err)
@@ -142,6 +163,13 @@ class Node:
     def cpu_s(self) -> float:
         """User + system CPU seconds the devnet process has used so far (Linux /proc)."""
         return process_cpu_s(self.proc.pid)
+
+    def helper_cpu_s(self) -> dict[str, float]:
+        """CPU seconds of the devnet's child processes so far, by module (Linux /proc)."""
+        used: dict[str, float] = {}
+        for pid, module in child_modules(self.proc.pid):
+            used[module] = used.get(module, 0.0) + process_cpu_s(pid)
+        return used
 
     def stderr_tail(self) -> str:
         return self.stderr_path.read_text()[-2000:]
@@ -226,7 +254,7 @@ class Watcher:
         self.blocks.append((height, time_ns, len(txs)))
         log(f"block {height}: {len(txs)} txs")
 
-    def committed(self, digest: bytes) -> tuple[int, int] | None:
+    def committed(self, digest: bytes) -> tuple[int, float] | None:
         """(block time ns, seen ns) of a tx included with code 0 (codes read by ``code``)."""
         entry = self.included.get(digest)
         if entry is None or self.codes.get(entry[0], [])[entry[1] : entry[1] + 1] != [0]:
@@ -379,6 +407,7 @@ class Measured:
     submit_s: float
     client_cpu: float
     node_cpu: float
+    helper_cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def drive(
@@ -387,6 +416,7 @@ async def drive(
     dev: dict[str, str],
     args: argparse.Namespace,
     node_cpu_s: Callable[[], float],
+    helper_cpu_s: Callable[[], dict[str, float]] = dict,
 ) -> Measured:
     """Fund ``args.senders`` senders from ``dev``, pre-sign ``args.txs`` sends, push them with
     ``args.clients`` workers (worker w talks to ``urls[w % len(urls)]``, so sender i goes to
@@ -412,7 +442,7 @@ async def drive(
         start_ns = time.time_ns()
         deadline = time.monotonic() + args.duration
         t0 = time.perf_counter()
-        cpu0, node_cpu0 = time.process_time(), node_cpu_s()
+        cpu0, node_cpu0, helper_cpu0 = time.process_time(), node_cpu_s(), helper_cpu_s()
         await asyncio.gather(
             *(
                 worker(session, urls[w % len(urls)], q, sent, deadline)
@@ -423,6 +453,7 @@ async def drive(
         submit_s = time.perf_counter() - t0
         client_cpu = time.process_time() - cpu0
         node_cpu = node_cpu_s() - node_cpu0
+        helper_cpu = {k: v - helper_cpu0.get(k, 0.0) for k, v in helper_cpu_s().items()}
         log(
             f"sent {len(sent.sent_ns)} in {submit_s:.1f}s "
             f"({len(sent.accepted)} accepted, rejected {dict(sent.rejected)})"
@@ -435,7 +466,9 @@ async def drive(
     for digest in sent.accepted:  # read the result codes now that the load is over
         if digest in watcher.included:
             await watcher.code(digest)
-    return Measured(sent, watcher, first_block, start_ns, submit_s, client_cpu, node_cpu)
+    return Measured(
+        sent, watcher, first_block, start_ns, submit_s, client_cpu, node_cpu, helper_cpu
+    )
 
 
 def _steady_rate(blocks: list[tuple[int, int, int]], last_send_ns: int) -> dict[str, Any]:
@@ -489,6 +522,7 @@ def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
         "rtt_ms_p99": round(percentile(sent.rtt_ms, 0.99), 2),
         "client_cpu_pct": round(100 * m.client_cpu / submit_s, 1),
         "node_cpu_pct": round(100 * m.node_cpu / submit_s, 1),
+        "helper_cpu_pct": {k: round(100 * v / submit_s, 1) for k, v in m.helper_cpu.items()},
         "block_time_ms": args.block_time,
         "blocks": len(blocks),
         "max_block_txs": max((b[2] for b in blocks), default=0),
@@ -497,14 +531,14 @@ def summarize(m: Measured, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    node = Node(workdir, args.block_time, args.profile)
+    node = Node(workdir, args.block_time, args.profile, args.rpc_frontend)
     try:
         url = await node.wait_ready()
         log(f"devnet at {url}")
         dev = json.loads((node.home / "config" / "dev_accounts.json").read_text())[0]
         connector = aiohttp.TCPConnector(limit=args.clients + 8)
         async with aiohttp.ClientSession(connector=connector) as session:
-            measured = await drive(session, [url], dev, args, node.cpu_s)
+            measured = await drive(session, [url], dev, args, node.cpu_s, node.helper_cpu_s)
     finally:
         node.stop()
     if args.profile:
@@ -525,6 +559,12 @@ def main() -> None:
     parser.add_argument("--in-process-block-size", type=int, default=2000)
     parser.add_argument("--in-process-blocks", type=int, default=2)
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--rpc-frontend",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the devnet's RPC front-end process (default on, as in `aivm devnet`)",
+    )
     parser.add_argument("--profile", default=None, help="cProfile the devnet into this file")
     args = parser.parse_args()
     if args.profile:

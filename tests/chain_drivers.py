@@ -4,7 +4,7 @@ its CometBFT JSON-RPC and REST gateway (SDK, CLI, cosmjs, cosmpy).
 Two drivers:
 
 - ``devnet``: the embedded single-validator devnet (``DevnetRestThread``) on free ports, in this
-  process;
+  process, its RPC port served by the front-end process as ``aivm devnet`` does;
 - ``cometbft``: a 1-validator ``aivm localnet`` (real CometBFT 0.38 + ``aivm start`` with its REST
   gateway) in a tmp dir on a free port range, stopped in ``finally``, with a check that nothing
   is left running.
@@ -105,7 +105,7 @@ def devnet_chain(tmp: Path) -> Iterator[ChainEndpoint]:
 
     home = tmp / "home"
     with DevnetRestThread(
-        home, block_time_ms=DEVNET_BLOCK_TIME_MS, accounts=FUNDED_ACCOUNTS
+        home, block_time_ms=DEVNET_BLOCK_TIME_MS, rpc_frontend=True, accounts=FUNDED_ACCOUNTS
     ) as node:
         endpoint = ChainEndpoint(
             driver="devnet",

@@ -15,11 +15,17 @@ from aivm.node.devnet import Devnet, run_devnet
 
 
 class DevnetThread:
-    """A devnet on 127.0.0.1 with a free port, in its own thread and event loop."""
+    """A devnet on 127.0.0.1 with a free port, in its own thread and event loop.
 
-    def __init__(self, home: Path, block_time_ms: int = 150, **kwargs: Any) -> None:
+    ``rpc_frontend=True`` serves the port from the front-end process, as ``aivm devnet`` does.
+    """
+
+    def __init__(
+        self, home: Path, block_time_ms: int = 150, rpc_frontend: bool = False, **kwargs: Any
+    ) -> None:
         self.home = home
         self.block_time_ms = block_time_ms
+        self.rpc_frontend = rpc_frontend
         self.kwargs = kwargs
         self.port = 0
         self.devnet: Devnet | None = None
@@ -45,7 +51,9 @@ class DevnetThread:
             self.port = port
             self._ready.set()
 
-        await run_devnet(self.devnet, self.block_time_ms, 0, self._stop, ready)
+        await run_devnet(
+            self.devnet, self.block_time_ms, 0, self._stop, ready, rpc_frontend=self.rpc_frontend
+        )
 
     def __enter__(self) -> DevnetThread:
         self._thread.start()
@@ -125,8 +133,36 @@ class DevnetRestThread(DevnetThread):
             ready,
             rest_port=0,
             on_rest_ready=rest_ready,
+            rpc_frontend=self.rpc_frontend,
         )
 
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
+
+
+def child_pids(parent: int, module: str) -> list[int]:
+    """Pids of ``parent``'s live children running ``python -m <module>`` (from Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, ppid = fields[0], int(fields[1])
+        if ppid == parent and state != "Z" and module.encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    """Poll ``predicate()`` every 50 ms until it is true; TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)

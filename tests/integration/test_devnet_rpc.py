@@ -24,9 +24,11 @@ from devnet_helpers import DevnetThread, post_raw, result, rpc, wait_height
 RECIPIENT = hashlib.sha256(b"recipient").digest()[:20]
 
 
-@pytest.fixture
-def node(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with DevnetThread(tmp_path / "home", block_time_ms=120) as n:
+@pytest.fixture(params=["in-process", "frontend"])
+def node(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A devnet whose RPC port is served in-process, or by the front-end process."""
+    frontend = request.param == "frontend"
+    with DevnetThread(tmp_path / "home", block_time_ms=120, rpc_frontend=frontend) as n:
         yield n
 
 
@@ -150,8 +152,9 @@ def test_broadcast_tx_commit(node: DevnetThread) -> None:
     assert int(r["height"]) > 0
 
 
-def test_bad_inputs_return_errors_and_node_keeps_running(tmp_path: Path) -> None:
-    with DevnetThread(tmp_path / "home", block_time_ms=120) as node:
+@pytest.mark.parametrize("frontend", [False, True], ids=["in-process", "frontend"])
+def test_bad_inputs_return_errors_and_node_keeps_running(tmp_path: Path, frontend: bool) -> None:
+    with DevnetThread(tmp_path / "home", block_time_ms=120, rpc_frontend=frontend) as node:
         url = node.url
         wait_height(url, 1)
         status, body = post_raw(url, b"{not json")

@@ -266,6 +266,8 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
         argv += ["--ipfs-api", args.ipfs_api]
     if args.reset:
         argv.append("--reset")
+    if args.no_rpc_frontend:
+        argv.append("--no-rpc-frontend")
     code = devnet_main(argv)
     if code:
         raise SystemExit(code)
@@ -656,6 +658,12 @@ def build_parser() -> Parser:
         help="keep uploaded blobs in the IPFS daemon at this API URL (default: <home>/blobs)",
     )
     p.add_argument("--reset", action="store_true", help="wipe the home's chain data first")
+    p.add_argument(
+        "--no-rpc-frontend",
+        action="store_true",
+        help="serve the RPC port in the node's own process instead of a front-end process "
+        "(the default front end leaves the node's thread to CheckTx and blocks)",
+    )
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
     p = leaf(

@@ -314,29 +314,51 @@ async def run_devnet(
     rest_port: int | None = None,
     on_rest_ready: Callable[[int], None] | None = None,
     ipfs_api: str | None = None,
+    rpc_frontend: bool = False,
 ) -> None:
     """Produce blocks every ``block_time_ms`` and serve JSON-RPC until ``stop`` is set.
 
     With ``rest_port`` (0 = a free port) the REST gateway also runs, in front of the RPC, with
-    the content store (``<home>/blobs``, or the IPFS daemon at ``ipfs_api``).
+    the content store (``<home>/blobs``, or the IPFS daemon at ``ipfs_api``). With
+    ``rpc_frontend`` the public RPC port is served by a front-end process
+    (``rpc_frontend.py``) and this process's RPC server listens on a private loopback port.
     """
     from aivm.node.blobstore import open_blob_store
     from aivm.node.rest import RestGateway
     from aivm.node.rpc import RpcServer
+    from aivm.node.rpc_frontend import RpcFrontend, bind_listener
 
     stop = stop or asyncio.Event()
     server = RpcServer(devnet, max_body_bytes=max_body_bytes)
-    port = await server.start("127.0.0.1", rpc_port)
+    frontend: RpcFrontend | None = None
+    if rpc_frontend:
+        listener = bind_listener("127.0.0.1", rpc_port)
+        backend_port = await server.start("127.0.0.1", 0)
+        frontend = RpcFrontend(
+            listener, f"http://127.0.0.1:{backend_port}", server.check_broadcast, max_body_bytes
+        )
+        try:
+            await frontend.start()
+        except BaseException:
+            await frontend.stop()
+            await server.stop()
+            devnet.close()
+            raise
+        port = frontend.port
+    else:
+        port = backend_port = await server.start("127.0.0.1", rpc_port)
     gateway: RestGateway | None = None
     if rest_port is not None:
         gateway = RestGateway(
-            f"http://127.0.0.1:{port}",
+            f"http://127.0.0.1:{backend_port}",
             max_body_bytes=max_body_bytes,
             blob_store=open_blob_store(devnet.paths.root / "blobs", ipfs_api),
         )
         try:
             rest_bound = await gateway.start("127.0.0.1", rest_port)
         except BaseException:
+            if frontend is not None:
+                await frontend.stop()
             await server.stop()
             devnet.close()
             raise
@@ -357,6 +379,8 @@ async def run_devnet(
             devnet.produce_block()
             next_at = max(next_at + interval, loop.time())
     finally:
+        if frontend is not None:
+            await frontend.stop()
         if gateway is not None:
             await gateway.stop()
         await server.stop()
@@ -374,6 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=3)
     parser.add_argument("--ipfs-api", default=None, help="keep blobs in this IPFS daemon")
     parser.add_argument("--reset", action="store_true")
+    parser.add_argument(
+        "--rpc-frontend",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the RPC port from a front-end process, leaving this one to CheckTx and "
+        "blocks (default; --no-rpc-frontend serves it in-process)",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
         "--profile",
@@ -410,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             rest_port=args.rest_port,
             on_rest_ready=rest_ready,
             ipfs_api=args.ipfs_api,
+            rpc_frontend=args.rpc_frontend,
         )
 
     if args.profile is None:

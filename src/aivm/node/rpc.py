@@ -8,8 +8,6 @@ never called concurrently.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -23,124 +21,27 @@ from aiohttp import WSMsgType, web
 from aivm.node import rpc_json as J
 from aivm.node.blockstore import BlockRecord
 from aivm.node.devnet import Devnet
+from aivm.node.jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    Param,
+    RpcError,
+    bind,
+    json_response,
+    parse_error,
+    read_body,
+    response,
+    too_big_response,
+)
 from aivm.node.mempool import tx_hash
 from aivm.types import pb
 
 log = logging.getLogger(__name__)
 
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
-    -32700,
-    -32600,
-    -32601,
-    -32602,
-    -32603,
-)
-_MESSAGES = {
-    PARSE_ERROR: "Parse error. Invalid JSON",  # CometBFT's wording
-    INVALID_REQUEST: "Invalid Request",
-    METHOD_NOT_FOUND: "Method not found",
-    INVALID_PARAMS: "Invalid params",
-    INTERNAL_ERROR: "Internal error",
-}
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
-
-
-class RpcError(Exception):
-    def __init__(self, code: int, data: str = "") -> None:
-        super().__init__(data)
-        self.code = code
-        self.data = data
-
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "message": _MESSAGES.get(self.code, "Error"), "data": self.data}
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    """A JSON response (compact, as CometBFT writes it)."""
-    return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(),
-        status=status,
-        content_type="application/json",
-    )
-
-
-def response(id_: Any, result: Any = None, error: RpcError | None = None) -> dict[str, Any]:
-    if error is not None:
-        return {"jsonrpc": "2.0", "id": id_, "error": error.to_json()}
-    return {"jsonrpc": "2.0", "id": id_, "result": result}
-
-
-# -- parameters --------------------------------------------------------------------------
-
-Kind = str  # "str" | "int" | "bool" | "b64" | "hex" | "hash"
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: Kind
-    required: bool = False
-
-
-def _convert(p: Param, value: Any, uri: bool) -> Any:
-    if value is None:
-        return None
-    if uri and isinstance(value, str):
-        # URI style: "quoted" strings, 0x-prefixed hex bytes, bare numbers and booleans
-        if value.startswith("0x") and p.kind in ("b64", "hex", "hash"):
-            try:
-                return bytes.fromhex(value[2:])
-            except ValueError as exc:
-                raise RpcError(INVALID_PARAMS, f"{p.name}: invalid hex: {exc}") from exc
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-    try:
-        if p.kind == "str":
-            if not isinstance(value, str):
-                raise TypeError("expected a string")
-            return value
-        if p.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int | str):
-                raise TypeError("expected an integer")
-            return int(value)
-        if p.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if value in ("true", "false"):
-                return value == "true"
-            raise TypeError("expected a boolean")
-        if not isinstance(value, str):
-            raise TypeError("expected a string")
-        if p.kind == "hex":
-            return bytes.fromhex(value)
-        if p.kind == "hash" and re.fullmatch(r"[0-9a-fA-F]{64}", value):
-            return bytes.fromhex(value)
-        return base64.b64decode(value, validate=True)
-    except (TypeError, ValueError, binascii.Error) as exc:
-        raise RpcError(INVALID_PARAMS, f"invalid {p.name} ({p.kind}): {exc}") from exc
-
-
-def bind(spec: list[Param], params: Any, uri: bool = False) -> dict[str, Any]:
-    if params is None:
-        params = {}
-    if isinstance(params, list):
-        if len(params) > len(spec):
-            raise RpcError(INVALID_PARAMS, f"too many params: {len(params)} > {len(spec)}")
-        params = {p.name: v for p, v in zip(spec, params, strict=False)}
-    if not isinstance(params, dict):
-        raise RpcError(INVALID_PARAMS, "params must be an object or an array")
-    known = {p.name for p in spec}
-    unknown = set(params) - known
-    if unknown and not uri:
-        raise RpcError(INVALID_PARAMS, f"unknown params {sorted(unknown)}")
-    out: dict[str, Any] = {}
-    for p in spec:
-        value = _convert(p, params.get(p.name), uri)
-        if value is None and p.required:
-            raise RpcError(INVALID_PARAMS, f"missing param {p.name!r}")
-        out[p.name] = value
-    return out
 
 
 # -- queries (tx_search and subscriptions) -----------------------------------------------
@@ -291,55 +192,36 @@ class RpcServer:
         return web.Response(text=f"Available endpoints:\n{names}\n")
 
     async def _http_post(self, request: web.Request) -> web.Response:
-        body, too_big = await self._read_body(request)
+        body, too_big = await read_body(request, self.max_body_bytes)
         if too_big:
-            error = RpcError(INVALID_REQUEST, f"request body exceeds {self.max_body_bytes} bytes")
-            return _json(response(None, error=error), status=413)
+            return too_big_response(self.max_body_bytes)
         try:
             message = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            error = RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")
-            return _json(response(None, error=error), status=500)
+            return json_response(response(None, error=parse_error(exc)), status=500)
         if isinstance(message, list):
             if not message:
                 error = RpcError(INVALID_REQUEST, "empty batch")
-                return _json(response(None, error=error))
-            return _json([await self._dispatch(m) for m in message])
-        return _json(await self._dispatch(message))
-
-    async def _read_body(self, request: web.Request) -> tuple[bytes, bool]:
-        """The request body and whether it exceeds ``max_body_bytes`` (then not read whole)."""
-        length = request.content_length
-        if length is not None:
-            if length > self.max_body_bytes:
-                return b"", True
-            return await request.read(), False
-        chunks: list[bytes] = []  # chunked transfer: read up to the limit
-        size = 0
-        while size <= self.max_body_bytes:
-            chunk = await request.content.read(65536)
-            if not chunk:
-                return b"".join(chunks), False
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"", True
+                return json_response(response(None, error=error))
+            return json_response([await self._dispatch(m) for m in message])
+        return json_response(await self._dispatch(message))
 
     async def _http_get(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         entry = self.methods.get(method)
         if entry is None:
-            return _json(
+            return json_response(
                 response(None, error=RpcError(METHOD_NOT_FOUND, f"method {method!r} not found"))
             )
         try:
             kwargs = bind(entry[1], dict(request.query), uri=True)
             result = await entry[0](**kwargs)
-            return _json(response(-1, result))
+            return json_response(response(-1, result))
         except RpcError as error:
-            return _json(response(-1, error=error))
+            return json_response(response(-1, error=error))
         except Exception as exc:
             log.exception("rpc %s failed", method)
-            return _json(response(-1, error=RpcError(INTERNAL_ERROR, str(exc))))
+            return json_response(response(-1, error=RpcError(INTERNAL_ERROR, str(exc))))
 
     async def _dispatch(
         self, message: Any, ws: web.WebSocketResponse | None = None
@@ -380,8 +262,7 @@ class RpcServer:
                 try:
                     message = json.loads(msg.data)
                 except ValueError as exc:
-                    error = RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")
-                    await ws.send_json(response(None, error=error))
+                    await ws.send_json(response(None, error=parse_error(exc)))
                     continue
                 await ws.send_json(await self._dispatch(message, ws))
         finally:
@@ -610,15 +491,12 @@ class RpcServer:
             raise RpcError(INVALID_PARAMS, "tx is empty")
         return self.devnet.check_tx(tx, with_events)
 
+    def check_broadcast(self, tx: bytes) -> pb.abci.ResponseCheckTx:
+        """CheckTx of a broadcast tx (also for the front end), without the unshown events."""
+        return self._check(tx, with_events=False)
+
     async def broadcast_tx_sync(self, tx: bytes) -> dict[str, Any]:
-        r = self._check(tx, with_events=False)  # the result shows no events
-        return {
-            "code": r.code,
-            "data": J.b64(r.data),
-            "log": r.log,
-            "codespace": r.codespace,
-            "hash": J.hexu(tx_hash(tx)),
-        }
+        return J.broadcast_json(self.check_broadcast(tx), tx_hash(tx))
 
     async def broadcast_tx_async(self, tx: bytes) -> dict[str, Any]:
         return await self.broadcast_tx_sync(tx)

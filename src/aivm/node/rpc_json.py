@@ -44,6 +44,17 @@ def events_json(events: Iterable[pb.abci.Event]) -> list[dict[str, Any]]:
     ]
 
 
+def broadcast_json(r: pb.abci.ResponseCheckTx, hash_: bytes) -> dict[str, Any]:
+    """The result of ``broadcast_tx_sync``/``_async``: the CheckTx outcome and the tx hash."""
+    return {
+        "code": r.code,
+        "data": b64(r.data),
+        "log": r.log,
+        "codespace": r.codespace,
+        "hash": hexu(hash_),
+    }
+
+
 def exec_result_json(r: pb.abci.ExecTxResult | pb.abci.ResponseCheckTx) -> dict[str, Any]:
     """A tx result (FinalizeBlock or CheckTx: the same fields) in CometBFT's JSON form."""
     return {
