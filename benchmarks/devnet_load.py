@@ -23,8 +23,12 @@ stdout, progress to stderr::
      "latency_ms_p99", "block_time_ms", "blocks", "in_process_tx_per_s",
      "ratio_vs_in_process", ...}
 
+``node_cpu_pct`` is the node process; ``helper_cpu_pct`` its child processes (the tx indexer
+and the RPC front end, ADR 0009; ``--no-rpc-frontend`` serves the RPC in the node's process,
+the pre-ADR-0009 reference).
+
 Usage: python benchmarks/devnet_load.py [--clients 64] [--txs 60000] [--senders 2000]
-       [--block-time 1000] [--duration 20] [--profile FILE]
+       [--block-time 1000] [--duration 20] [--no-rpc-frontend] [--profile FILE]
 """
 
 from __future__ import annotations
