@@ -105,6 +105,27 @@ def test_status_and_empty_blocks(node: DevnetThread) -> None:
     assert chain["block_metas"][0]["header"]["height"] == str(h)
 
 
+def test_header_consensus_params_and_net_info(node: DevnetThread) -> None:
+    h = wait_height(node.url, 2)
+    block = result(node.url, "block", {"height": str(h)})
+    header = result(node.url, "header", {"height": str(h)})["header"]
+    assert header == block["block"]["header"]
+    by_hash = result(node.url, "header_by_hash", {"hash": block["block_id"]["hash"]})
+    assert by_hash["header"] == header
+    unknown = result(node.url, "header_by_hash", {"hash": "AB" * 32})
+    assert unknown == {"header": None}
+    assert (
+        "must be less than or equal"
+        in rpc(node.url, "header", {"height": "99999"})["error"]["data"]
+    )
+    genesis = result(node.url, "genesis")["genesis"]
+    params = result(node.url, "consensus_params", {"height": str(h)})
+    assert params["block_height"] == str(h)
+    assert params["consensus_params"] == genesis["consensus_params"]
+    assert result(node.url, "consensus_params")["consensus_params"]["block"]["max_gas"] == "-1"
+    assert result(node.url, "net_info")["n_peers"] == "0"
+
+
 def test_signed_send_is_committed_and_indexed(node: DevnetThread) -> None:
     wait_height(node.url, 1)
     raw, sender = signed_send(node.url, node.home, 12345)

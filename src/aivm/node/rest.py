@@ -808,7 +808,7 @@ class RestGateway:
         except NodeRpcError as exc:
             if exc.code != -32601:
                 raise RestError(UNKNOWN, str(exc)) from exc
-            # the devnet RPC has no consensus_params: read the app's copy from InitChain
+            # an RPC without consensus_params: read the app's copy from InitChain
             value, _ = await self.node.abci_query("/store/app/key", b"consensus_params")
             if not value:
                 raise RestError(NOT_FOUND, "consensus params not found") from exc

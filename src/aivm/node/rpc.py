@@ -144,6 +144,10 @@ class RpcServer:
             ),
             "block": (self.block, [Param("height", i)]),
             "block_by_hash": (self.block_by_hash, [Param("hash", h, True)]),
+            "header": (self.header, [Param("height", i)]),
+            "header_by_hash": (self.header_by_hash, [Param("hash", h, True)]),
+            "consensus_params": (self.consensus_params, [Param("height", i)]),
+            "net_info": (self.net_info, []),
             "block_results": (self.block_results, [Param("height", i)]),
             "blockchain": (self.blockchain, [Param("minHeight", i), Param("maxHeight", i)]),
             "commit": (self.commit, [Param("height", i)]),
@@ -607,6 +611,27 @@ class RpcServer:
         if height is None:
             return {"block_id": J.block_id_json(b""), "block": None}
         return await self.block(height)
+
+    async def header(self, height: int | None) -> dict[str, Any]:
+        return {"header": J.header_json(self._record(height).header)}
+
+    async def header_by_hash(self, hash: bytes) -> dict[str, Any]:
+        height = self.devnet.blocks.height_of_hash(hash)
+        if height is None:
+            return {"header": None}  # as CometBFT: an unknown hash is no error
+        return await self.header(height)
+
+    async def consensus_params(self, height: int | None) -> dict[str, Any]:
+        """The consensus params (the devnet's are fixed at genesis: the same at every height)."""
+        record = self._record(height)
+        params = self.devnet.app.consensus_params()
+        return {
+            "block_height": str(record.header.height),
+            "consensus_params": J.consensus_params_json(params),
+        }
+
+    async def net_info(self) -> dict[str, Any]:
+        return {"listening": False, "listeners": [], "n_peers": "0", "peers": []}
 
     async def block_results(self, height: int | None) -> dict[str, Any]:
         return J.block_results_json(self._record(height))
