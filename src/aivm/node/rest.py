@@ -806,14 +806,7 @@ class RestGateway:
         try:
             result = await self.node.call("consensus_params", {})
         except NodeRpcError as exc:
-            if exc.code != -32601:
-                raise RestError(UNKNOWN, str(exc)) from exc
-            # an RPC without consensus_params: read the app's copy from InitChain
-            value, _ = await self.node.abci_query("/store/app/key", b"consensus_params")
-            if not value:
-                raise RestError(NOT_FOUND, "consensus params not found") from exc
-            response.params.CopyFrom(pb.tm_params.ConsensusParams.FromString(value))
-            return self._json(response)
+            raise RestError(UNKNOWN, str(exc)) from exc
         params = dict(result["consensus_params"])
         evidence = dict(params.get("evidence") or {})
         if "max_age_duration" in evidence:
