@@ -4,6 +4,7 @@ localnet (the ``chain`` fixture, ids ``[devnet]`` and ``[cometbft]``)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +167,14 @@ def test_keyring_wallet(tmp_path: Path) -> None:
     wallet, mnemonic = Wallet.generate()
     kr.import_mnemonic("k", mnemonic)
     assert kr.wallet("k").address == wallet.address
+
+
+def test_storage_through_the_rest_url(chain: ChainEndpoint, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    with Client(chain.rpc_url, rest=chain.rest_url) as client:
+        assert client.rest == chain.rest_url
+        stat = client.storage.put(data)
+        assert stat.size == len(data)
+        client.storage.get(stat.cid, tmp_path / "copy")
+        assert (tmp_path / "copy").read_bytes() == data
+    assert Client().rest == "http://127.0.0.1:1317"

@@ -41,6 +41,7 @@ import aiohttp
 
 from aivm.client.errors import ChainError, NodeUnreachableError, RpcError, TxTimeoutError
 from aivm.client.results import Account, Block, BroadcastResult, Status, TxResult
+from aivm.client.storage import StorageClient
 from aivm.client.tx import bank_send
 from aivm.client.wallet import Wallet
 from aivm.types import pb
@@ -50,6 +51,7 @@ from aivm.types.coin import Coin, Coins, parse_coins
 __all__ = [
     "DEFAULT_GAS_ADJUSTMENT",
     "DEFAULT_GAS_PRICE",
+    "DEFAULT_REST",
     "DEFAULT_RPC",
     "AsyncClient",
     "Client",
@@ -57,6 +59,7 @@ __all__ = [
 ]
 
 DEFAULT_RPC = "http://127.0.0.1:26657"
+DEFAULT_REST = "http://127.0.0.1:1317"
 DEFAULT_GAS_PRICE = "0.025ucgpt"
 DEFAULT_GAS_ADJUSTMENT = 1.5
 DEFAULT_DENOM = "ucgpt"
@@ -97,6 +100,7 @@ def _check_address(address: str) -> bytes:
 class AsyncClient:
     """Asynchronous client of a node's CometBFT JSON-RPC.
 
+    ``rest`` is the node's REST gateway, used for its content store (``Client.storage``).
     ``chain_id`` is read from ``status`` on first use unless given. Use as an async context
     manager, or call :meth:`close` when done.
     """
@@ -406,13 +410,34 @@ class Client:
         timeout: float = 30.0,
     ) -> None:
         self.aio = AsyncClient(rpc, rest, chain_id=chain_id, gas_price=gas_price, timeout=timeout)
+        self._storage: StorageClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
     def rpc(self) -> str:
+        """The node's JSON-RPC URL."""
         return self.aio.rpc
+
+    @property
+    def rest(self) -> str:
+        """The node's REST gateway URL (``rest=`` at construction, else 127.0.0.1:1317)."""
+        return (self.aio.rest or DEFAULT_REST).rstrip("/")
+
+    @property
+    def storage(self) -> StorageClient:
+        """The node's content store, on its REST gateway (files in and out, CID-checked).
+
+        Example::
+
+            with Client("http://127.0.0.1:26657", rest="http://127.0.0.1:1317") as client:
+                stat = client.storage.put("model.dsm")
+                client.storage.get(stat.cid, "copy.dsm")
+        """
+        if self._storage is None:
+            self._storage = StorageClient(self.rest, timeout=max(self.aio.timeout, 60.0))
+        return self._storage
 
     def __enter__(self) -> Client:
         return self
@@ -431,7 +456,10 @@ class Client:
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     def close(self) -> None:
-        """Close the HTTP session and stop the private event loop."""
+        """Close the HTTP sessions and stop the private event loop."""
+        if self._storage is not None:
+            self._storage.session.close()
+            self._storage = None
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
