@@ -22,7 +22,7 @@ from typing import Any
 
 import aivm
 from aivm.app import ante
-from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
+from aivm.app.genesis import GenesisDoc, GenesisValidator, consensus_params_json, format_time
 from aivm.app.router import Router
 from aivm.app.tx import DecodedTx, decode_tx
 from aivm.modules.ai import AiKeeper, AiModule
@@ -540,24 +540,9 @@ class AivmApp:
             app_state=app_state,
             genesis_time=format_time(0, 0),
             initial_height=height + 1,
-            consensus_params=_consensus_params_json(params),
+            consensus_params=consensus_params_json(params),
             validators=validators,
         )
-
-
-def _consensus_params_json(params: pb.tm_params.ConsensusParams) -> dict[str, Any]:
-    duration = params.evidence.max_age_duration
-    return {
-        "block": {"max_bytes": str(params.block.max_bytes), "max_gas": str(params.block.max_gas)},
-        "evidence": {
-            "max_age_num_blocks": str(params.evidence.max_age_num_blocks),
-            "max_age_duration": str(duration.seconds * 1_000_000_000 + duration.nanos),
-            "max_bytes": str(params.evidence.max_bytes),
-        },
-        "validator": {"pub_key_types": list(params.validator.pub_key_types)},
-        "version": {"app": str(params.version.app)},
-        "abci": {"vote_extensions_enable_height": str(params.abci.vote_extensions_enable_height)},
-    }
 
 
 def _tx_to_raw(tx: pb.tx.Tx) -> bytes:

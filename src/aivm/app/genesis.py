@@ -177,6 +177,23 @@ def consensus_params_proto(data: dict[str, Any]) -> pb.tm_params.ConsensusParams
     return proto
 
 
+def consensus_params_json(p: pb.tm_params.ConsensusParams) -> dict[str, Any]:
+    """Protobuf consensus params in CometBFT's JSON form (genesis and RPC): int64s as strings,
+    the evidence age in nanoseconds; the inverse of ``consensus_params_proto``."""
+    age = p.evidence.max_age_duration
+    return {
+        "block": {"max_bytes": str(p.block.max_bytes), "max_gas": str(p.block.max_gas)},
+        "evidence": {
+            "max_age_num_blocks": str(p.evidence.max_age_num_blocks),
+            "max_age_duration": str(age.seconds * 1_000_000_000 + age.nanos),
+            "max_bytes": str(p.evidence.max_bytes),
+        },
+        "validator": {"pub_key_types": list(p.validator.pub_key_types)},
+        "version": {"app": str(p.version.app)},
+        "abci": {"vote_extensions_enable_height": str(p.abci.vote_extensions_enable_height)},
+    }
+
+
 def parse_time(text: str) -> tuple[int, int]:
     """Parse an RFC 3339 timestamp into (seconds since epoch, nanos); integers only."""
     match = _RFC3339.match(text)

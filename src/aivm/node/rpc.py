@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from aivm.app.genesis import consensus_params_json
 from aivm.node import rpc_json as J
 from aivm.node.blockstore import BlockRecord
 from aivm.node.devnet import Devnet
@@ -627,7 +628,7 @@ class RpcServer:
         params = self.devnet.app.consensus_params()
         return {
             "block_height": str(record.header.height),
-            "consensus_params": J.consensus_params_json(params),
+            "consensus_params": consensus_params_json(params),
         }
 
     async def net_info(self) -> dict[str, Any]:

@@ -99,22 +99,6 @@ def header_json(h: Header) -> dict[str, Any]:
     }
 
 
-def consensus_params_json(p: pb.tm_params.ConsensusParams) -> dict[str, Any]:
-    """Consensus params as CometBFT's RPC writes them (int64s as strings, durations in ns)."""
-    age = p.evidence.max_age_duration
-    return {
-        "block": {"max_bytes": str(p.block.max_bytes), "max_gas": str(p.block.max_gas)},
-        "evidence": {
-            "max_age_num_blocks": str(p.evidence.max_age_num_blocks),
-            "max_age_duration": str(age.seconds * 1_000_000_000 + age.nanos),
-            "max_bytes": str(p.evidence.max_bytes),
-        },
-        "validator": {"pub_key_types": list(p.validator.pub_key_types)},
-        "version": {"app": str(p.version.app)},
-        "abci": {"vote_extensions_enable_height": str(p.abci.vote_extensions_enable_height)},
-    }
-
-
 def commit_json(record: BlockRecord | None, validator_address: bytes) -> dict[str, Any]:
     """The commit for ``record`` (the empty commit before height 1)."""
     if record is None:
