@@ -18,9 +18,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,9 +29,9 @@ from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
 from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
 from aivm.node.localnet import set_toml as _set_toml
-from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
+from comet_rpc import CometRpc
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +61,7 @@ def _wait(what: str, check: Callable[[], Any], timeout: float, logs: Callable[[]
     raise AssertionError(f"timed out waiting for {what}\n{logs()}")
 
 
-class Node:
+class Node(CometRpc):
     def __init__(self, cometbft: Path, root: Path) -> None:
         self.cometbft = cometbft
         self.root = root
@@ -146,17 +143,6 @@ class Node:
             out.append(f"--- {self.root.name} {name}:\n{text}")
         return "\n".join(out)
 
-    def call(self, method: str, **params: str) -> Any:
-        url = f"{self.rpc}/{method}?" + urllib.parse.urlencode(params)
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                body = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            body = json.loads(exc.read() or b"{}")
-        if "error" in body:
-            raise RuntimeError(f"{method}: {body['error']}")
-        return body["result"]
-
     def status(self) -> dict[str, Any]:
         return dict(self.call("status")["sync_info"])
 
@@ -169,27 +155,6 @@ class Node:
             return height if height >= target else 0
 
         return int(_wait(f"height {target} on {self.root.name}", reached, timeout, self.logs))
-
-    def app_info(self) -> tuple[int, bytes]:
-        info = self.call("abci_info")["response"]
-        return int(info.get("last_block_height", 0)), base64.b64decode(
-            info.get("last_block_app_hash") or ""
-        )
-
-    def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
-        result = self.call(
-            "abci_query", path=f'"{path}"', data="0x" + request.SerializeToString().hex()
-        )["response"]
-        assert int(result.get("code", 0)) == 0, result
-        return response_type.FromString(base64.b64decode(result.get("value") or ""))
-
-    def balance(self, address: str) -> int:
-        resp = self.query(
-            "/cosmos.bank.v1beta1.Query/Balance",
-            pb.bank_query.QueryBalanceRequest(address=address, denom=DENOM),
-            pb.bank_query.QueryBalanceResponse,
-        )
-        return int(resp.balance.amount or 0)
 
     def stop(self) -> None:
         for proc in reversed(self.procs):

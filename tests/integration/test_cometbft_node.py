@@ -17,9 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from aivm.node.localnet import set_toml as _set_toml
 from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
+from comet_rpc import CometRpc, CometRpcError
 
 pytestmark = pytest.mark.e2e
 
@@ -50,11 +48,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class RpcError(Exception):
-    """A JSON-RPC error from CometBFT."""
-
-
-class Node:
+class Node(CometRpc):
     """A CometBFT home plus an AIVM app home, and the two processes."""
 
     def __init__(self, cometbft: Path, root: Path) -> None:
@@ -149,17 +143,6 @@ class Node:
         files = sorted(self.logs.glob(f"{name}-*.log"))
         return files[-1].read_text(errors="replace")[-3000:] if files else "(no log)"
 
-    def call(self, method: str, **params: str) -> Any:
-        url = f"{self.rpc}/{method}?" + urllib.parse.urlencode(params)
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                body = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:  # CometBFT answers RPC errors with HTTP 500
-            body = json.loads(exc.read() or b"{}")
-        if "error" in body:
-            raise RpcError(f"{method}: {body['error']}")
-        return body["result"]
-
     def height(self) -> int:
         return int(self.call("status")["sync_info"]["latest_block_height"])
 
@@ -179,27 +162,6 @@ class Node:
         raise AssertionError(
             f"height {target} not reached\napp:\n{self._log('app')}\n"
             f"cometbft:\n{self._log('cometbft')}"
-        )
-
-    def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
-        result = self.call(
-            "abci_query", path=f'"{path}"', data="0x" + request.SerializeToString().hex()
-        )["response"]
-        assert int(result.get("code", 0)) == 0, result
-        return response_type.FromString(base64.b64decode(result.get("value") or ""))
-
-    def balance(self, address: str) -> int:
-        resp = self.query(
-            "/cosmos.bank.v1beta1.Query/Balance",
-            pb.bank_query.QueryBalanceRequest(address=address, denom=DENOM),
-            pb.bank_query.QueryBalanceResponse,
-        )
-        return int(resp.balance.amount or 0)
-
-    def app_info(self) -> tuple[int, bytes]:
-        info = self.call("abci_info")["response"]
-        return int(info.get("last_block_height", 0)), base64.b64decode(
-            info.get("last_block_app_hash") or ""
         )
 
     def check_app_hash(self) -> int:
@@ -279,7 +241,7 @@ def test_cometbft_drives_the_app(node: Node) -> None:
     while included is None and time.monotonic() < deadline:
         try:
             included = node.call("tx", hash="0x" + tx_hash)
-        except RpcError:
+        except CometRpcError:
             time.sleep(0.2)
     assert included is not None, f"tx {tx_hash} not included"
     assert included["tx_result"]["code"] == 0, included
