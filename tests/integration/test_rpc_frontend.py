@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from aivm.node.rpc_frontend import CheckTxService, CoreChannel, FrontendError
@@ -87,7 +88,7 @@ def _bad_broadcast_answers(url: str) -> list[dict[str, Any]]:
     answers = []
     for i, (_, params) in enumerate(BAD_BROADCASTS):
         for method in ("broadcast_tx_sync", "broadcast_tx_async"):
-            answers.append(rpc(url, method, params, id_=f"req-{i}"))  # type: ignore[arg-type]
+            answers.append(rpc(url, method, params, id_=f"req-{i}"))
     for query in ("tx=0x6a756e6b", 'tx="anVuaw=="', "tx=0xzz", ""):
         answers.append(_get(f"{url}/broadcast_tx_sync?{query}"))
     return answers
@@ -139,3 +140,34 @@ def test_front_end_is_restarted_after_kill_9(tmp_path: Path) -> None:
         wait_tx(node.url, sent["hash"])
     # stopping the node stops its front end
     wait_for(lambda: not ours(), 10, "the front end to exit")
+
+
+def test_stopping_with_a_websocket_open_is_prompt(tmp_path: Path) -> None:
+    """The front end closes its websockets ("going away") as soon as the node stops; before,
+    each waited for the relay's shutdown timeout."""
+    node = DevnetThread(tmp_path / "home", block_time_ms=120, rpc_frontend=True).__enter__()
+    try:
+        wait_height(node.url, 1)
+
+        async def go() -> tuple[float, int | None]:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(f"ws://127.0.0.1:{node.port}/websocket") as ws,
+            ):
+                query = {"query": "tm.event='NewBlock'"}
+                await ws.send_json(
+                    {"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": query}
+                )
+                assert (await ws.receive_json())["result"] == {}
+                started = time.monotonic()
+                stopping = asyncio.create_task(asyncio.to_thread(node.stop))
+                async for _ in ws:  # events until the close
+                    pass
+                await stopping
+                return time.monotonic() - started, ws.close_code
+
+        elapsed, code = asyncio.run(go())
+    finally:
+        node.stop()
+    assert code == aiohttp.WSCloseCode.GOING_AWAY
+    assert elapsed < 2.0, f"stopping took {elapsed:.2f} s"

@@ -363,6 +363,7 @@ class Frontend:
         self.session = session
         self.backend = backend.rstrip("/")
         self.max_body_bytes = max_body_bytes
+        self._websockets: set[web.WebSocketResponse] = set()
 
     def app(self) -> web.Application:
         """The aiohttp application serving the public port."""
@@ -420,6 +421,7 @@ class Frontend:
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         client = web.WebSocketResponse(max_msg_size=self.max_body_bytes, heartbeat=30)
         await client.prepare(request)
+        self._websockets.add(client)
         try:
             async with self.session.ws_connect(
                 self.backend + "/websocket", max_msg_size=0
@@ -428,8 +430,14 @@ class Frontend:
         except aiohttp.ClientError as exc:
             log.warning("websocket relay to the node failed: %s", exc)
         finally:
+            self._websockets.discard(client)
             await client.close()
         return client
+
+    async def close_websockets(self) -> None:
+        """Close every client websocket ("going away"), ending their relays."""
+        for client in list(self._websockets):
+            await client.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"node stopping")
 
 
 async def _pipe(
@@ -479,6 +487,7 @@ async def serve(listen_fd: int, channel_fd: int, backend: str, max_body_bytes: i
         try:
             await lost.wait()
         finally:
+            await frontend.close_websockets()
             await runner.cleanup()
 
 
