@@ -85,7 +85,7 @@ def post_raw(url: str, body: bytes) -> tuple[int, dict[str, Any]]:
         return err.code, json.loads(err.read())
 
 
-def rpc(url: str, method: str, params: Any = None, id_: int = 1) -> dict[str, Any]:
+def rpc(url: str, method: str, params: Any = None, id_: Any = 1) -> dict[str, Any]:
     """One JSON-RPC call; returns the whole response object."""
     body = json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params or {}})
     return post_raw(url, body.encode())[1]
@@ -141,20 +141,29 @@ class DevnetRestThread(DevnetThread):
         return f"http://127.0.0.1:{self.rest_port}"
 
 
-def child_pids(parent: int, module: str) -> list[int]:
-    """Pids of ``parent``'s live children running ``python -m <module>`` (from Linux /proc)."""
+def process_state(pid: int) -> str | None:
+    """The state letter of process ``pid`` (``R``, ``S``, ``Z``, …), or None if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def child_pids(parent: int, module: str | None = None) -> list[int]:
+    """Pids of ``parent``'s live children (from Linux /proc); with ``module``, only those
+    whose command line has that word (``python -m <module>``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+        except (OSError, IndexError):
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, ppid = fields[0], int(fields[1])
-        if ppid == parent and state != "Z" and module.encode() in argv:
+        if int(fields[1]) != parent or fields[0] == "Z":
+            continue
+        if module is None or module.encode() in argv:
             found.append(int(entry.name))
     return found
 

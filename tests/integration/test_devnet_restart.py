@@ -19,7 +19,7 @@ from aivm.node.devnet import Devnet
 from aivm.node.home import HomePaths
 from aivm.node.mempool import Mempool
 from aivm.types import pb
-from devnet_helpers import child_pids, result, wait_for, wait_height
+from devnet_helpers import child_pids, process_state, result, wait_for, wait_height
 
 
 def test_restart_resumes_at_same_height_and_app_hash(tmp_path: Path) -> None:
@@ -115,14 +115,6 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> 
     raise TimeoutError(url)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_kill_9_then_restart_resumes(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = _free_port()
@@ -135,7 +127,9 @@ def test_kill_9_then_restart_resumes(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         # the RPC front end notices its node is gone and exits (freeing the port)
-        wait_for(lambda: not _alive(frontend), 5, "the orphaned RPC front end to exit")
+        wait_for(
+            lambda: process_state(frontend) in (None, "Z"), 5, "the orphaned RPC front end to exit"
+        )
         proc = _start(home, port)
         _wait_up(url, proc)
         status = result(url, "status")["sync_info"]

@@ -32,7 +32,7 @@ def node(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-unt
         yield n
 
 
-def query(url: str, path: str, request: pb.Message, response_class: type) -> Any:
+def query(url: str, path: str, request: pb.Message, response_class: type[pb.Message]) -> Any:
     r = result(url, "abci_query", {"path": path, "data": request.SerializeToString().hex()})
     response = r["response"]
     assert response["code"] == 0, response

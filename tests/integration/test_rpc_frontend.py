@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -171,3 +172,37 @@ def test_stopping_with_a_websocket_open_is_prompt(tmp_path: Path) -> None:
         node.stop()
     assert code == aiohttp.WSCloseCode.GOING_AWAY
     assert elapsed < 2.0, f"stopping took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [("exit 3", "exited while starting"), ("exec sleep 30", "did not start")],
+    ids=["exits", "hangs"],
+)
+def test_a_front_end_that_cannot_start_is_an_error_not_a_restart_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, message: str
+) -> None:
+    """``run_devnet`` fails with FrontendError; nothing is restarted or left running."""
+    from aivm.node import rpc_frontend
+
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))  # what the front end is started with
+    monkeypatch.setattr(rpc_frontend, "START_TIMEOUT_S", 0.5)
+
+    async def go() -> rpc_frontend.RpcFrontend:
+        listener = await rpc_frontend.bind_listener("127.0.0.1", 0)
+        frontend = rpc_frontend.RpcFrontend(
+            listener, "http://127.0.0.1:9", lambda tx: pb.abci.ResponseCheckTx(), 1000
+        )
+        with pytest.raises(FrontendError, match=message):
+            await frontend.start()
+        await asyncio.sleep(rpc_frontend.RESTART_DELAY_S + 0.2)  # long enough for a restart
+        assert frontend._restart is None
+        await frontend.stop()
+        return frontend
+
+    before = set(child_pids(os.getpid()))
+    asyncio.run(go())
+    assert set(child_pids(os.getpid())) <= before  # the failed front end was reaped

@@ -332,7 +332,7 @@ async def run_devnet(
     server = RpcServer(devnet, max_body_bytes=max_body_bytes)
     frontend: RpcFrontend | None = None
     if rpc_frontend:
-        listener = bind_listener("127.0.0.1", rpc_port)
+        listener = await bind_listener("127.0.0.1", rpc_port)
         backend_port = await server.start("127.0.0.1", 0)
         frontend = RpcFrontend(
             listener, f"http://127.0.0.1:{backend_port}", server.check_broadcast, max_body_bytes

@@ -81,6 +81,21 @@ class FrontendError(RuntimeError):
     """The front-end process could not start, or the node behind it is gone."""
 
 
+def take_frames(buffer: bytearray, header: struct.Struct) -> list[tuple[tuple[int, ...], bytes]]:
+    """Remove the complete frames at the start of ``buffer`` and return them as (the header's
+    fields after the length, payload); the header's first field is the payload's length."""
+    frames, offset = [], 0
+    while len(buffer) - offset >= header.size:
+        length, *fields = header.unpack_from(buffer, offset)
+        end = offset + header.size + length
+        if len(buffer) < end:
+            break
+        frames.append((tuple(fields), bytes(buffer[offset + header.size : end])))
+        offset = end
+    del buffer[:offset]
+    return frames
+
+
 # -- the node's side ---------------------------------------------------------------------
 
 CheckTx = Callable[[bytes], pb.abci.ResponseCheckTx]
@@ -103,19 +118,12 @@ class CheckTxService(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        buffer, offset, replies = self._buffer, 0, []
-        while len(buffer) - offset >= REQUEST.size:
-            length, id_ = REQUEST.unpack_from(buffer, offset)
-            end = offset + REQUEST.size + length
-            if len(buffer) < end:
-                break
-            tx = bytes(buffer[offset + REQUEST.size : end])
-            offset = end
+        replies = []
+        for (id_,), tx in take_frames(self._buffer, REQUEST):
             if id_ == READY_ID:
                 self._on_ready()
             else:
                 replies.append(self._reply(id_, tx))
-        del buffer[:offset]
         if replies and self._transport is not None:
             self._transport.write(b"".join(replies))
 
@@ -158,11 +166,6 @@ class RpcFrontend:
         """The public port."""
         return int(self.listener.getsockname()[1])
 
-    @property
-    def pid(self) -> int | None:
-        """The front-end process's id, while one runs."""
-        return self._proc.pid if self._proc is not None else None
-
     async def start(self) -> None:
         """Start the front end and wait until it serves; raises FrontendError if it cannot."""
         loop = asyncio.get_running_loop()
@@ -194,10 +197,11 @@ class RpcFrontend:
         try:
             await asyncio.wait_for(asyncio.shield(ready), START_TIMEOUT_S)
         except TimeoutError as exc:
-            await self._reap(kill=True)
+            ready.cancel()  # the kill below then restarts nothing: this start() fails instead
+            await self._reap()
             raise FrontendError(f"RPC front end did not start in {START_TIMEOUT_S:.0f} s") from exc
         except FrontendError:
-            await self._reap(kill=True)
+            await self._reap()
             raise
 
     def _on_ready(self) -> None:
@@ -205,14 +209,17 @@ class RpcFrontend:
             self._ready.set_result(None)
 
     def _on_lost(self) -> None:
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(FrontendError("RPC front end exited while starting"))
+        ready = self._ready
+        if ready is not None and not ready.done():
+            ready.set_exception(FrontendError("RPC front end exited while starting"))
             return
+        if ready is not None and ready.cancelled():
+            return  # a start that timed out: start() reports it
         if not self._closing:
             self._restart = asyncio.get_running_loop().create_task(self._restart_after_exit())
 
     async def _restart_after_exit(self) -> None:
-        code = await self._reap(kill=True)
+        code = await self._reap()
         log.warning("RPC front end exited (code %s); restarting it", code)
         await asyncio.sleep(RESTART_DELAY_S)
         if self._closing:
@@ -224,16 +231,14 @@ class RpcFrontend:
             if not self._closing:
                 self._restart = asyncio.get_running_loop().create_task(self._restart_after_exit())
 
-    async def _reap(self, kill: bool) -> int | None:
-        """Wait for the process to exit (killing it after a grace period if ``kill``)."""
+    async def _reap(self) -> int | None:
+        """Wait for the process to exit, killing it after a grace period; its exit code."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
         try:
             return await asyncio.to_thread(proc.wait, SHUTDOWN_TIMEOUT_S * 2)
         except subprocess.TimeoutExpired:
-            if not kill:
-                raise
             proc.kill()
             return await asyncio.to_thread(proc.wait)
 
@@ -246,11 +251,11 @@ class RpcFrontend:
                 await self._restart
         if self._transport is not None:
             self._transport.close()
-        await self._reap(kill=True)
+        await self._reap()
         self.listener.close()
 
 
-def bind_listener(host: str, port: int, wait_s: float = BIND_WAIT_S) -> socket.socket:
+async def bind_listener(host: str, port: int, wait_s: float = BIND_WAIT_S) -> socket.socket:
     """A listening TCP socket for the public port (``port`` 0: a free one).
 
     A port still in use is tried again for up to ``wait_s``: after a crash of the node, its
@@ -263,7 +268,7 @@ def bind_listener(host: str, port: int, wait_s: float = BIND_WAIT_S) -> socket.s
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
                 raise
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
 
 
 # -- the front end's side ----------------------------------------------------------------
@@ -310,14 +315,7 @@ class CoreChannel(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        buffer, offset = self._buffer, 0
-        while len(buffer) - offset >= REPLY.size:
-            length, id_, status = REPLY.unpack_from(buffer, offset)
-            end = offset + REPLY.size + length
-            if len(buffer) < end:
-                break
-            payload = bytes(buffer[offset + REPLY.size : end])
-            offset = end
+        for (id_, status), payload in take_frames(self._buffer, REPLY):
             future = self._pending.pop(id_, None)
             if future is None or future.done():
                 continue
@@ -325,7 +323,6 @@ class CoreChannel(asyncio.Protocol):
                 future.set_result(pb.abci.ResponseCheckTx.FromString(payload))
             else:
                 future.set_exception(FrontendError(payload.decode(errors="replace")))
-        del buffer[:offset]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
