@@ -43,7 +43,7 @@ class KVStore(Protocol):
         ...
 
     def set(self, key: bytes, value: bytes) -> None:
-        """Store ``value`` under ``key`` (``b""`` is a value; None is not)."""
+        """Store ``value`` (non-empty bytes) under ``key``."""
         ...
 
     def delete(self, key: bytes) -> None:
@@ -70,9 +70,15 @@ def validate_key(key: bytes) -> None:
 
 
 def validate_value(value: bytes) -> None:
-    """Raise ErrInvalidRequest unless ``value`` is bytes."""
+    """Raise ErrInvalidRequest unless ``value`` is non-empty bytes.
+
+    ICS-23 cannot prove an empty value ("leaf op needs value"), nor the absence of a key whose
+    neighbour in the tree holds one; so no key may hold ``b""`` (index entries store a marker).
+    """
     if type(value) is not bytes:
         raise ErrInvalidRequest.wrap(f"store value must be bytes, not {type(value).__name__}")
+    if not value:
+        raise ErrInvalidRequest.wrap("store value must not be empty (ICS-23 cannot prove it)")
 
 
 def prefix_end(prefix: bytes) -> bytes | None:

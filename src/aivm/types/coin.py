@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from aivm.types.errors import ErrInsufficientFunds, ErrInvalidCoins
+from aivm.types.numbers import MAX_UINT256_DIGITS, parse_digits
 
 __all__ = [
     "BOND_DENOM",
@@ -291,7 +292,8 @@ def parse_coin(text: str) -> Coin:
     match = _COIN_RE.fullmatch(text.strip())
     if match is None:
         raise ErrInvalidCoins.wrap(f"invalid coin expression: {text!r}")
-    return Coin(match.group(2), int(match.group(1)))
+    amount = parse_digits(match.group(1), MAX_UINT256_DIGITS, ErrInvalidCoins, "coin amount")
+    return Coin(match.group(2), amount)
 
 
 def parse_coins(text: str) -> Coins:

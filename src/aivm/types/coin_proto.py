@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from aivm.types import pb
 from aivm.types.coin import Coin, Coins
 from aivm.types.errors import ErrInvalidCoins
+from aivm.types.numbers import MAX_UINT256_DIGITS, parse_digits
 
 
 def coins_from_proto(items: Iterable[pb.coin.Coin], allow_empty: bool = True) -> Coins:
@@ -17,9 +18,10 @@ def coins_from_proto(items: Iterable[pb.coin.Coin], allow_empty: bool = True) ->
     coins: list[Coin] = []
     previous = ""
     for item in items:
-        if not item.amount.isdigit():
-            raise ErrInvalidCoins.wrap(f"invalid amount {item.amount!r} for {item.denom!r}")
-        coin = Coin(item.denom, int(item.amount))
+        amount = parse_digits(
+            item.amount, MAX_UINT256_DIGITS, ErrInvalidCoins, f"amount of {item.denom!r}"
+        )
+        coin = Coin(item.denom, amount)
         if coin.amount == 0:
             raise ErrInvalidCoins.wrap(f"coin {coin} amount is not positive")
         if previous and coin.denom <= previous:

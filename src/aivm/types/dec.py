@@ -20,6 +20,7 @@ from functools import total_ordering
 from typing import Final
 
 from aivm.types.errors import register
+from aivm.types.numbers import parse_signed_digits
 
 __all__ = [
     "MAX_DEC_BIT_LEN",
@@ -42,7 +43,10 @@ MAX_DEC_BIT_LEN: Final = 256 + 59
 
 _ONE: Final = 10**PRECISION
 _SQUARED: Final = _ONE * _ONE
-_DEC_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+_DEC_RE = re.compile(r"(-?)([0-9]{1,200})(?:\.([0-9]{1,200}))?")
+"""Bounded (so ``int()`` of a match is cheap and never hits the interpreter's digit limit)."""
+_MAX_BACKING_DIGITS: Final = 96
+"""Decimal digits that can hold a backing integer of MAX_DEC_BIT_LEN bits (95), plus one."""
 
 
 def _require_int(value: object, what: str) -> int:
@@ -136,9 +140,10 @@ class Dec:
     @classmethod
     def from_proto_str(cls, text: str) -> Dec:
         """Parse the protobuf wire form of a ``LegacyDec``: the backing integer in decimal."""
-        if not isinstance(text, str) or re.fullmatch(r"-?[0-9]+", text) is None:
+        if not isinstance(text, str):
             raise ErrInvalidDec.wrap(f"invalid decimal wire string {text!r}")
-        return cls.raw(int(text))
+        value = parse_signed_digits(text, _MAX_BACKING_DIGITS, ErrInvalidDec, "decimal wire string")
+        return cls.raw(value)
 
     @classmethod
     def zero(cls) -> Dec:

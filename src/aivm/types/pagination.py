@@ -17,16 +17,23 @@ MAX_LIMIT = 1000
 T = TypeVar("T")
 
 
-def paginate(
-    items: Sequence[T], request: pb.pagination.PageRequest | None
-) -> tuple[list[T], pb.pagination.PageResponse]:
-    """Return the requested page of ``items`` and the matching PageResponse."""
-    request = request or pb.pagination.PageRequest()
+def page_limit(request: pb.pagination.PageRequest) -> int:
+    """The page size a request asks for (default 100); ErrInvalidRequest when it asks for
+    both an offset and a key, or for more than MAX_LIMIT items."""
     if request.key and request.offset:
         raise ErrInvalidRequest.wrap("either offset or key is expected, got both")
     limit = request.limit or DEFAULT_LIMIT
     if limit > MAX_LIMIT:
         raise ErrInvalidRequest.wrap(f"page limit {limit} exceeds the maximum {MAX_LIMIT}")
+    return limit
+
+
+def paginate(
+    items: Sequence[T], request: pb.pagination.PageRequest | None
+) -> tuple[list[T], pb.pagination.PageResponse]:
+    """Return the requested page of ``items`` and the matching PageResponse."""
+    request = request or pb.pagination.PageRequest()
+    limit = page_limit(request)
     start = int.from_bytes(request.key, "big") if request.key else request.offset
     ordered = list(reversed(items)) if request.reverse else list(items)
     page = ordered[start : start + limit]

@@ -10,7 +10,7 @@ from aivm.types.errors import AivmError, ErrOutOfGas
 SDK = GasConfig()
 
 
-def test_default_config_is_sdk_kv_gas_config() -> None:
+def test_default_config_is_sdk_kv_gas_config_but_delete() -> None:
     assert (
         SDK.has_cost,
         SDK.delete_cost,
@@ -19,7 +19,7 @@ def test_default_config_is_sdk_kv_gas_config() -> None:
         SDK.write_cost_flat,
         SDK.write_cost_per_byte,
         SDK.iter_next_cost_flat,
-    ) == (1000, 1000, 1000, 3, 2000, 30, 30)
+    ) == (1000, 5000, 1000, 3, 2000, 30, 30)
 
 
 def _store() -> tuple[GasKVStore, GasMeter]:
@@ -45,7 +45,7 @@ def test_read_write_has_delete_costs() -> None:
     assert meter.consumed == 1000
     meter.consumed = 0
     store.delete(b"abc")
-    assert meter.consumed == 1000
+    assert meter.consumed == 5000
 
 
 def test_iterator_costs_follow_gaskv() -> None:

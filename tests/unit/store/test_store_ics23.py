@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from aivm.store import AIVM_PROOF_SPEC, CommitStore, verify_membership, verify_non_membership
 from aivm.store.ics23 import CommitmentProof, ProofError, check_non_existence
 from aivm.store.tree import key_hash
+from aivm.types.errors import AivmError
 
 
 @pytest.fixture
@@ -180,13 +181,14 @@ def test_edges_and_tiny_trees(tmp_path: Path) -> None:
         assert not verify_non_membership(AIVM_PROOF_SPEC, root, bad, below)
 
 
-def test_empty_value_has_no_valid_existence_proof(tmp_path: Path) -> None:
+def test_empty_values_are_refused_so_every_key_is_provable(tmp_path: Path) -> None:
     with CommitStore.open(tmp_path / "db") as cs:
-        cs.working.set(b"k", b"")
+        with pytest.raises(AivmError):
+            cs.working.set(b"k", b"")
+        cs.working.set(b"k", b"\x01")
         cs.working.set(b"j", b"1")
         cs.commit()
-        assert cs.get_at(b"k", 1) == b""
-        assert not verify_membership(AIVM_PROOF_SPEC, cs.last_hash, cs.prove(b"k"), b"k", b"")
+        assert verify_membership(AIVM_PROOF_SPEC, cs.last_hash, cs.prove(b"k"), b"k", b"\x01")
 
 
 @settings(max_examples=20)

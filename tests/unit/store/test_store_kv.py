@@ -59,10 +59,13 @@ def test_get_set_delete_has(store: KVStore) -> None:
     assert store.get(b"a") is None
     assert not store.has(b"a")
     store.set(b"a", b"1")
-    store.set(b"b", b"")
+    store.set(b"b", b"\x00")
     assert store.get(b"a") == b"1"
-    assert store.get(b"b") == b""
+    assert store.get(b"b") == b"\x00"
     assert store.has(b"b")
+    with pytest.raises(AivmError):
+        store.set(b"c", b"")  # ICS-23 could prove neither it nor its neighbours' absence
+    assert not store.has(b"c")
     store.set(b"a", b"2")
     assert store.get(b"a") == b"2"
     store.delete(b"a")
@@ -181,7 +184,7 @@ ops = st.lists(
     st.tuples(
         st.sampled_from(["set", "delete"]),
         st.binary(min_size=1, max_size=3),
-        st.binary(max_size=3),
+        st.binary(min_size=1, max_size=3),
     ),
     max_size=40,
 )

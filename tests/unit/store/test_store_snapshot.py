@@ -25,8 +25,8 @@ def _build(path: Path, versions: int = 4, count: int = 300) -> CommitStore:
             if (i + version) % 5 == 0:
                 store.working.delete(key)
             else:
-                store.working.set(key, f"v{version}-{i}".encode() * (i % 4))
-        store.working.set(f"only-{version}".encode(), b"")
+                store.working.set(key, f"v{version}-{i}".encode() * (1 + i % 4))
+        store.working.set(f"only-{version}".encode(), b"\x01")
         store.commit()
     return store
 
