@@ -106,7 +106,8 @@ def test_tampered_signature_is_rejected(chain: Chain) -> None:
 
 
 def test_out_of_gas_in_message_is_code_11_and_keeps_fee(chain: Chain) -> None:
-    result = chain.block([chain.send_tx(ALICE, C, 1, gas=40_000, fee=100)]).tx_results[0]
+    # enough for the ante step (size, signature, fee, sequence), not for the transfer
+    result = chain.block([chain.send_tx(ALICE, C, 1, gas=50_000, fee=100)]).tx_results[0]
     assert (result.code, result.codespace) == (11, "sdk")
     assert chain.balance(C) == 0
     assert chain.balance(A) == 1_000_000 - 100
@@ -301,7 +302,7 @@ def test_queries_follow_cosmos_conventions(chain: Chain) -> None:
         pb.auth_query.QueryParamsRequest(),
         pb.auth_query.QueryParamsResponse,
     )
-    assert params.params.sig_verify_cost_secp256k1 == 1000
+    assert params.params.sig_verify_cost_secp256k1 == 10_000  # ADR 0010
     bad, _ = chain.query(
         "/cosmos.bank.v1beta1.Query/Balance",
         pb.bank_query.QueryBalanceRequest(address="aivm1notanaddress", denom=DENOM),
@@ -434,11 +435,10 @@ def test_denom_metadata_query(chain: Chain) -> None:
 def test_proposals_respect_block_gas_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from harness import genesis_doc
 
-    app = AivmApp(CommitStore.open(tmp_path / "g"))
     doc = genesis_doc({A: 1_000_000})
     doc.consensus_params["block"]["max_gas"] = "300000"
-    app.init_chain(doc.init_chain_request())
-    chain = Chain(app=app, path=tmp_path / "g")
+    chain = Chain.start(tmp_path / "g", {}, genesis=doc)
+    app = chain.app
     chain.block([])
     txs = [chain.send_tx(ALICE, C, 1, sequence=s, gas=200_000) for s in range(2)]
     prepared = app.prepare_proposal(pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=10**6))

@@ -274,3 +274,34 @@ def test_cometbft_drives_the_app(node: Node) -> None:
     node.wait_height(before + 3)
     node.check_app_hash()
     assert node.balance(RECIPIENT) == 12345
+
+
+def poison_txs() -> list[bytes]:
+    """Unsigned txs that once raised out of CheckTx (a non-ASCII or overlong coin amount)."""
+    sender = SENDER_KEY.pubkey.address()
+    txs = []
+    for amount in ("²", "٣", "1" * 5000):
+        msg = bank_send(sender, sender, [Coin(DENOM, 1)])
+        body = pb.tx.TxBody(messages=[pb.pack_any(msg)]).SerializeToString()
+        auth = pb.tx.AuthInfo()
+        auth.signer_infos.add().sequence = 0
+        auth.fee.amount.add(denom=DENOM, amount=amount)
+        auth.fee.gas_limit = 200_000
+        raw = pb.tx.TxRaw(
+            body_bytes=body, auth_info_bytes=auth.SerializeToString(), signatures=[b"\0" * 64]
+        )
+        txs.append(raw.SerializeToString())
+    return txs
+
+
+def test_malformed_amounts_do_not_stop_the_node(node: Node) -> None:
+    """Issue 11, finding 3: one unsigned tx to broadcast_tx_sync used to stop CometBFT
+    ("mempool connection terminated"): CheckTx raised and the app answered an exception."""
+    node.wait_height(2)
+    for raw in poison_txs():
+        result = node.call("broadcast_tx_sync", tx="0x" + raw.hex())
+        assert result["code"] == 2 and result["codespace"] == "sdk", result  # tx parse error
+    before = node.height()
+    node.wait_height(before + 3)
+    assert node.app_proc is not None and node.app_proc.poll() is None
+    assert node.cmt_proc is not None and node.cmt_proc.poll() is None

@@ -52,7 +52,7 @@ def test_cometbft_json_round_trip_and_init_chain_request() -> None:
     assert (request.chain_id, request.initial_height) == ("aivm-devnet-1", 5)
     assert request.time.nanos == 123_000_000
     assert request.validators[0].power == 10 and len(request.validators[0].pub_key.ed25519) == 32
-    assert request.consensus_params.block.max_gas == -1
+    assert request.consensus_params.block.max_gas == 500_000_000
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from aivm.types.errors import (
     ErrMemoTooLarge,
     ErrNotSupported,
     ErrTooManySignatures,
+    ErrTxTimeout,
     ErrTxTimeoutHeight,
     ErrUnauthorized,
     ErrUnknownAddress,
@@ -45,12 +46,31 @@ SIMULATED_SIGNATURE_BYTES = 64 + 33
 """Bytes a real signature and public key add to a simulated tx, charged as tx-size gas."""
 
 
+SIGNATURE_LENGTH = 64
+"""A secp256k1 signature is exactly r ‖ s, 32 bytes each."""
+
+
+def signature_cache_key(pub_key: bytes, sign_bytes: bytes, signature: bytes) -> bytes:
+    """sha256 over the three fields, each prefixed with its length.
+
+    Without the framing, (signature ‖ a, b) and (signature, a ‖ b) would share a key: a tx
+    whose signature field carried the head of another tx's sign bytes would hit the cache
+    on nodes that had verified the other tx, and fail on every other node.
+    """
+    digest = hashlib.sha256()
+    for part in (pub_key, signature, sign_bytes):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
 class SignatureCache:
     """Remembers (public key, sign bytes, signature) triples that verified.
 
     CheckTx verifies every signature; FinalizeBlock then finds the same triples here and
     skips the elliptic-curve work. The answer for a triple never changes, so the cache
     affects speed only; gas is charged the same either way. Bounded, oldest evicted first.
+    Signatures that are not exactly 64 bytes are refused before any lookup.
     """
 
     def __init__(self, capacity: int = 200_000) -> None:
@@ -59,8 +79,11 @@ class SignatureCache:
 
     def verify(self, pub_key: bytes, sign_bytes: bytes, signature: bytes) -> bool:
         """True when ``signature`` is a valid low-S signature of ``sign_bytes`` by ``pub_key``."""
-        key = hashlib.sha256(pub_key + signature + sign_bytes).digest()
+        if len(signature) != SIGNATURE_LENGTH or len(pub_key) != PUBKEY_LENGTH:
+            return False
+        key = signature_cache_key(pub_key, sign_bytes, signature)
         if key in self._verified:
+            self._verified.move_to_end(key)
             return True
         if not verify_secp256k1(pub_key, sign_bytes, signature):
             return False
@@ -109,11 +132,19 @@ def check_memo(tx: DecodedTx, params: AuthParams) -> None:
 
 
 def check_timeout_height(ctx: Context, tx: DecodedTx) -> None:
-    """A tx with a timeout height is invalid in blocks above it."""
+    """A tx with a timeout height (or timestamp) is invalid in blocks above (after) it."""
     timeout = tx.body.timeout_height
     if timeout and ctx.header.height > timeout:
         raise ErrTxTimeoutHeight.wrap(
             f"block height: {ctx.header.height}, timeout height: {timeout}"
+        )
+    if not tx.body.HasField("timeout_timestamp") or not ctx.header.time_ns:
+        return
+    stamp = tx.body.timeout_timestamp
+    timeout_ns = stamp.seconds * 1_000_000_000 + stamp.nanos
+    if ctx.header.time_ns > timeout_ns:
+        raise ErrTxTimeout.wrap(
+            f"block time: {ctx.header.time_ns} ns, timeout timestamp: {timeout_ns} ns"
         )
 
 

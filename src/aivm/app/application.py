@@ -13,15 +13,17 @@ driver and the socket server for CometBFT call exactly the same code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aivm
 from aivm.app import ante
+from aivm.app.budget import BudgetGasMeter, limit_or_none
 from aivm.app.genesis import GenesisDoc, GenesisValidator, consensus_params_json, format_time
 from aivm.app.router import Router
 from aivm.app.tx import DecodedTx, decode_tx
@@ -39,6 +41,8 @@ from aivm.types.dec import Dec
 from aivm.types.errors import (
     AivmError,
     ErrInternal,
+    ErrInvalidChainID,
+    ErrInvalidGasLimit,
     ErrInvalidHeight,
     ErrInvalidRequest,
     ErrTxDecode,
@@ -77,6 +81,15 @@ class AppOptions:
     """Verified signatures remembered between CheckTx and FinalizeBlock."""
     decoded_tx_cache_size: int = 50_000
     """Decoded transactions remembered between CheckTx, proposal handling and execution."""
+    query_gas_limit: int = 50_000_000
+    """Most gas one gRPC query may use (the SDK's ``query-gas-limit``); 0 = unlimited."""
+    simulate_gas_limit: int = 50_000_000
+    """Most gas one Simulate may use, whatever the tx asks for; 0 = unlimited."""
+    query_time_limit_ms: int = 500
+    """Most wall-clock milliseconds one query or Simulate may run (needs ``clock``); 0 = none."""
+    clock: Callable[[], int] | None = None
+    """Monotonic nanoseconds (``time.monotonic_ns``), given by the node: the app itself reads
+    no clock. Used only by queries and Simulate, never by consensus execution."""
 
 
 @dataclass
@@ -145,6 +158,7 @@ class AivmApp:
         self._decoded: OrderedDict[bytes, DecodedTx] = OrderedDict()
         self._check_state: CacheStore = self._new_check_state()
         self._finalized_height: int | None = None
+        self._consensus_params: tuple[bytes, pb.tm_params.ConsensusParams] | None = None
 
     # -- ABCI: info and genesis -----------------------------------------------------------
 
@@ -175,6 +189,13 @@ class AivmApp:
             time_ns=request.time.seconds * 1_000_000_000 + request.time.nanos,
             chain_id=request.chain_id,
         )
+        if not request.chain_id:
+            raise ErrInvalidChainID.wrap("InitChain needs a chain id")
+        if request.consensus_params.block.max_gas <= 0:
+            raise ErrInvalidRequest.wrap(
+                "consensus_params.block.max_gas must be a positive gas limit: an unlimited "
+                "block has no bound on its execution time"
+            )
         ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
         for module in self.modules:
             # fields a genesis leaves out take the module's defaults
@@ -183,8 +204,9 @@ class AivmApp:
             module.init_genesis(ctx, data)
         ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
         ctx.store.set(CONSENSUS_PARAMS_KEY, request.consensus_params.SerializeToString())
-        validators = pb.abci.ResponseInitChain(validators=request.validators)
-        ctx.store.set(VALIDATORS_KEY, validators.SerializeToString())
+        if request.validators:  # the store holds no empty value; absent reads as no validator
+            validators = pb.abci.ResponseInitChain(validators=request.validators)
+            ctx.store.set(VALIDATORS_KEY, validators.SerializeToString())
         return pb.abci.ResponseInitChain(
             app_hash=self.store.working_hash(), validators=request.validators
         )
@@ -201,7 +223,9 @@ class AivmApp:
         """
         mode = ExecMode.RECHECK if request.type == pb.abci.RECHECK else ExecMode.CHECK
         header = BlockHeader(self.store.version + 1, 0, self.chain_id)
-        outcome = self._run_tx(request.tx, mode, self._check_state, header)
+        outcome = self._over_block_gas(request.tx) or self._run_tx(
+            request.tx, mode, self._check_state, header
+        )
         response = pb.abci.ResponseCheckTx(
             code=outcome.code,
             codespace=outcome.codespace,
@@ -213,14 +237,35 @@ class AivmApp:
             add_abci_events(response.events, outcome.events)
         return response
 
+    def _over_block_gas(self, raw: bytes) -> TxOutcome | None:
+        """A failure for a tx that wants more gas than a whole block may use (it would never
+        be included); None otherwise."""
+        tx = self._decode_cached(raw)
+        max_gas = self.consensus_params().block.max_gas
+        if tx is None or max_gas <= 0 or tx.gas_limit <= max_gas:
+            return None
+        error = ErrInvalidGasLimit.wrap(f"gas limit {tx.gas_limit} exceeds block max gas {max_gas}")
+        return TxOutcome.failure(error, tx.gas_limit, 0, [])
+
     # -- ABCI: proposals ------------------------------------------------------------------
 
     def prepare_proposal(
         self, request: pb.abci.RequestPrepareProposal
     ) -> pb.abci.ResponsePrepareProposal:
-        """Take mempool txs in order while they fit max bytes and the block gas limit."""
-        max_gas = self.consensus_params().block.max_gas
+        """Take mempool txs in order while they fit max bytes and the block gas limit.
+
+        Undecodable txs are left out. Never raises: on an unexpected error the proposal is
+        the txs chosen before it (a bug, logged).
+        """
         chosen: list[bytes] = []
+        try:
+            self._choose_txs(request, chosen)
+        except Exception:
+            log.exception("BUG: PrepareProposal raised; proposing the %d txs chosen", len(chosen))
+        return pb.abci.ResponsePrepareProposal(txs=chosen)
+
+    def _choose_txs(self, request: pb.abci.RequestPrepareProposal, chosen: list[bytes]) -> None:
+        max_gas = self.consensus_params().block.max_gas
         total_bytes = total_gas = 0
         for raw in request.txs:
             tx = self._decode_cached(raw)
@@ -233,24 +278,31 @@ class AivmApp:
             chosen.append(raw)
             total_bytes += len(raw)
             total_gas += tx.gas_limit
-        return pb.abci.ResponsePrepareProposal(txs=chosen)
 
     def process_proposal(
         self, request: pb.abci.RequestProcessProposal
     ) -> pb.abci.ResponseProcessProposal:
-        """Reject proposals with undecodable txs or more gas wanted than a block allows."""
+        """Reject proposals with undecodable txs or more gas wanted than a block allows.
+
+        Never raises: an unexpected error rejects the proposal (a bug, logged).
+        """
+        status = pb.abci.ResponseProcessProposal
+        try:
+            accept = self._proposal_is_valid(request.txs)
+        except Exception:
+            log.exception("BUG: ProcessProposal raised; rejecting the proposal")
+            accept = False
+        return status(status=status.ACCEPT if accept else status.REJECT)
+
+    def _proposal_is_valid(self, txs: Sequence[bytes]) -> bool:
         max_gas = self.consensus_params().block.max_gas
         total_gas = 0
-        for raw in request.txs:
+        for raw in txs:
             tx = self._decode_cached(raw)
             if tx is None:
-                return pb.abci.ResponseProcessProposal(
-                    status=pb.abci.ResponseProcessProposal.REJECT
-                )
+                return False
             total_gas += tx.gas_limit
-        if max_gas > 0 and total_gas > max_gas:
-            return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.REJECT)
-        return pb.abci.ResponseProcessProposal(status=pb.abci.ResponseProcessProposal.ACCEPT)
+        return not (max_gas > 0 and total_gas > max_gas)
 
     # -- ABCI: block execution ------------------------------------------------------------
 
@@ -349,10 +401,23 @@ class AivmApp:
             )
         return requested or latest
 
-    def query_context(self, height: int) -> Context:
-        """A read-only context over the committed state at ``height``."""
+    def query_context(self, height: int, meter: GasMeter | None = None) -> Context:
+        """A read-only context over the committed state at ``height``.
+
+        With ``meter``, every store access is charged to it (queries from clients); without,
+        reads are free (the node's own reads, such as a genesis export).
+        """
         view = self.store.view_at(height)
-        return Context(view, GasMeter(None), BlockHeader(height, 0, self.chain_id), ExecMode.QUERY)
+        store: KVStore = view if meter is None else GasKVStore(view, meter, self.gas_config)
+        header = BlockHeader(height, 0, self.chain_id)
+        return Context(store, meter or GasMeter(None), header, ExecMode.QUERY)
+
+    def _budget(self, gas_limit: int, what: str) -> BudgetGasMeter:
+        """A meter bounded by ``gas_limit`` (0: none) and the node's query time limit."""
+        options = self.options
+        return BudgetGasMeter(
+            limit_or_none(gas_limit), options.clock, options.query_time_limit_ms, what
+        )
 
     def _grpc_query(self, path: str, data: bytes, height: int) -> bytes:
         route = self.router.queries.get(path)
@@ -362,7 +427,8 @@ class AivmApp:
             request = route.request_class.FromString(data)
         except pb.DecodeError as exc:
             raise ErrInvalidRequest.wrap(f"failed to decode {path} request: {exc}") from exc
-        response = route.handler(self.query_context(height), request)
+        meter = self._budget(self.options.query_gas_limit, f"query {path}")
+        response = route.handler(self.query_context(height, meter), request)
         return bytes(response.SerializeToString())
 
     def _store_query(self, request: pb.abci.RequestQuery, height: int) -> pb.abci.ResponseQuery:
@@ -384,7 +450,9 @@ class AivmApp:
     def simulate(self, tx_bytes: bytes) -> tuple[TxOutcome, int]:
         """Run a tx against the latest committed state without keeping anything.
 
-        Returns the outcome and gas used. Signatures are not checked.
+        Returns the outcome and gas used. Signatures are not checked; the gas the tx may
+        use is the node's ``simulate_gas_limit`` (whatever the tx asks for), and the run
+        stops at the query time limit.
         """
         branch = CacheStore(self.store.view_at(self.store.version))
         header = BlockHeader(self.store.version + 1, 0, self.chain_id)
@@ -417,13 +485,31 @@ class AivmApp:
     def _run_tx(
         self, raw: bytes, mode: ExecMode, parent: KVStore, header: BlockHeader
     ) -> TxOutcome:
-        """decode → ante (kept) → messages (kept only if all succeed). Never raises."""
+        """decode → ante (kept) → messages (kept only if all succeed). Never raises.
+
+        The one guard of every tx path (CheckTx, Simulate, FinalizeBlock): each step below
+        turns the failures it expects into coded outcomes; anything else is a bug, which
+        fails the tx with ErrInternal instead of leaving the ABCI call.
+        """
+        try:
+            return self._run_tx_steps(raw, mode, parent, header)
+        except Exception as exc:
+            return self._internal_failure("tx", raw, exc, 0, 0, [])
+
+    def _run_tx_steps(
+        self, raw: bytes, mode: ExecMode, parent: KVStore, header: BlockHeader
+    ) -> TxOutcome:
         try:
             tx = self._decode(raw)
         except AivmError as error:
             return TxOutcome.failure(error, 0, 0, [])
+        except Exception as exc:
+            return self._internal_failure("decode", raw, exc, 0, 0, [])
         gas_wanted = tx.gas_limit
-        meter = GasMeter(None if mode is ExecMode.SIMULATE else tx.gas_limit)
+        if mode is ExecMode.SIMULATE:
+            meter: GasMeter = self._budget(self.options.simulate_gas_limit, "simulation")
+        else:
+            meter = GasMeter(tx.gas_limit)
         ante_branch = CacheStore(parent)
         ctx = Context(GasKVStore(ante_branch, meter, self.gas_config), meter, header, mode)
         try:
@@ -433,7 +519,7 @@ class AivmApp:
         except AivmError as error:
             return TxOutcome.failure(error, gas_wanted, meter.consumed, [])
         except Exception as exc:
-            return self._internal_failure(raw, exc, gas_wanted, meter.consumed, [])
+            return self._internal_failure("ante", raw, exc, gas_wanted, meter.consumed, [])
         ante_branch.write()
         ante_events = ctx.events
         if mode in (ExecMode.CHECK, ExecMode.RECHECK):
@@ -468,7 +554,9 @@ class AivmApp:
                 _with_msg_index(error, len(responses)), tx.gas_limit, meter.consumed, ante_events
             )
         except Exception as exc:
-            return self._internal_failure(tx.raw, exc, tx.gas_limit, meter.consumed, ante_events)
+            return self._internal_failure(
+                "messages", tx.raw, exc, tx.gas_limit, meter.consumed, ante_events
+            )
         msg_branch.write()
         data = pb.sdk_abci.TxMsgData(msg_responses=responses).SerializeToString()
         return TxOutcome(
@@ -481,10 +569,21 @@ class AivmApp:
 
     @staticmethod
     def _internal_failure(
-        raw: bytes, exc: Exception, gas_wanted: int, gas_used: int, events: list[Event]
+        step: str,
+        raw: bytes,
+        exc: Exception,
+        gas_wanted: int,
+        gas_used: int,
+        events: list[Event],
     ) -> TxOutcome:
-        log.exception("unexpected error executing tx (%d bytes)", len(raw))
-        error = ErrInternal.wrap(f"{type(exc).__name__}: {exc}")
+        """A coded ErrInternal outcome for an exception no handler should raise (a bug).
+
+        The tx fails (its message writes are discarded) and the node carries on; the log
+        names the step and the tx hash so the bug can be reproduced.
+        """
+        tx_hash = hashlib.sha256(raw).hexdigest().upper()
+        log.error("BUG: %s raised on tx %s (%d bytes)", step, tx_hash, len(raw), exc_info=exc)
+        error = ErrInternal.wrap(f"{step}: {type(exc).__name__}")
         return TxOutcome.failure(error, gas_wanted, gas_used, events)
 
     def _decode(self, raw: bytes) -> DecodedTx:
@@ -498,9 +597,13 @@ class AivmApp:
         return tx
 
     def _decode_cached(self, raw: bytes) -> DecodedTx | None:
+        """The decoded tx, or None when it does not decode (for any reason)."""
         try:
             return self._decode(raw)
         except AivmError:
+            return None
+        except Exception:
+            log.exception("BUG: decoding a %d-byte tx raised", len(raw))
             return None
 
     # -- state helpers --------------------------------------------------------------------
@@ -515,9 +618,13 @@ class AivmApp:
         return raw.decode() if raw else ""
 
     def consensus_params(self) -> pb.tm_params.ConsensusParams:
-        """Consensus params recorded at InitChain."""
-        raw = self.store.working.get(CONSENSUS_PARAMS_KEY)
-        return pb.tm_params.ConsensusParams.FromString(raw or b"")
+        """Consensus params recorded at InitChain (read-only: callers must not modify it)."""
+        raw = self.store.working.get(CONSENSUS_PARAMS_KEY) or b""
+        cached = self._consensus_params
+        if cached is None or cached[0] != raw:  # parsed once per distinct value
+            cached = (raw, pb.tm_params.ConsensusParams.FromString(raw))
+            self._consensus_params = cached
+        return cached[1]
 
     def validators(self, height: int | None = None) -> list[pb.abci.ValidatorUpdate]:
         """The validator set recorded at InitChain."""

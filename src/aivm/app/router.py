@@ -8,6 +8,11 @@ from typing import Any
 from aivm.modules.framework import AppModule, MsgRoute, QueryRoute
 from aivm.types import pb
 
+PUBLIC_KEY_TYPES: dict[str, type[pb.Message]] = {
+    pb.type_url(pb.secp256k1.PubKey()): pb.secp256k1.PubKey,
+}
+"""Public key types a signer may carry (``SignerInfo.public_key``)."""
+
 
 class Router:
     """Lookup tables built once from the app's modules."""
@@ -21,6 +26,13 @@ class Router:
                 self._add(self.msgs, pb.type_url(route.message_class), route)
             for query in module.query_routes():
                 self._add(self.queries, query.path, query)
+
+    def resolve_any(self, type_url: str) -> type[pb.Message] | None:
+        """The message class an ``Any`` of ``type_url`` may carry in a tx, or None."""
+        route = self.msgs.get(type_url)
+        if route is not None:
+            return route.message_class
+        return PUBLIC_KEY_TYPES.get(type_url)
 
     @staticmethod
     def _add(table: dict[str, Any], key: str, value: object) -> None:

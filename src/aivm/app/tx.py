@@ -8,8 +8,12 @@ types no module handles, malformed fees, signer/signature count mismatches.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from aivm.app.router import Router
@@ -20,12 +24,15 @@ from aivm.types.coin_proto import coins_from_proto
 from aivm.types.errors import (
     AivmError,
     ErrInvalidRequest,
+    ErrNotSupported,
     ErrTxDecode,
     ErrUnauthorized,
     ErrUnknownExtensionOptions,
     ErrUnknownRequest,
 )
 
+MAX_GAS_WANTED = 2**63 - 1
+"""Largest gas limit a tx may ask for: ABCI reports gas as int64 (the SDK's MaxGasWanted)."""
 NON_CRITICAL_FIELD_BIT = 1 << 10
 """TxBody field numbers with this bit set are non-critical: unknown ones may be ignored."""
 
@@ -63,13 +70,167 @@ class DecodedTx:
         return self.hash.hex().upper()
 
 
-def _reject_unknown_fields(
-    message: pb.Message, what: str, allow_non_critical: bool = False
+MAX_NESTING = 32
+"""Deepest message nesting the unknown-field walk follows (the wire types nest far less)."""
+
+Resolver = Callable[[str], "type[pb.Message] | None"]
+"""Type URL → the message class an ``Any`` may carry (None: not allowed here)."""
+
+
+def reject_unknown_fields(
+    message: pb.Message,
+    data: bytes,
+    what: str,
+    allow_non_critical: bool = False,
+    resolve: Resolver | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> None:
+    """Reject unknown fields in ``message`` (parsed from ``data``) and in every message nested
+    in it, with ErrTxDecode.
+
+    As the SDK's ``RejectUnknownFields``: with ``allow_non_critical``, unknown fields whose
+    number has bit 11 set (>= 1024) are ignored at every depth; every ``Any`` is resolved with
+    ``resolve`` and its packed message checked too (an unresolvable type URL is an error).
+    Fields named in ``skip`` are not descended into at the top level.
+
+    Fast path: when ``data`` is exactly the canonical encoding of the known fields, nothing
+    unknown can hide in it, and only the ``Any`` values need a look; otherwise every nested
+    message is walked.
+    """
+    if _is_canonical_without_unknown(message, data):
+        problem = _first_bad_any(message, allow_non_critical, resolve, skip, 0)
+    else:
+        problem = _first_unknown(message, allow_non_critical, resolve, skip, 0)
+    if problem is not None:
+        raise ErrTxDecode.wrap(f"{problem} in {what}")
+
+
+def _is_canonical_without_unknown(message: pb.Message, data: bytes) -> bool:
+    """True when ``data`` re-encodes identically with every unknown field discarded."""
+    probe = type(message)()
+    probe.CopyFrom(message)
+    probe.DiscardUnknownFields()  # recursive (not into Any values)
+    return bool(probe.SerializeToString() == data)
+
+
+def _first_bad_any(
+    message: pb.Message,
+    allow_non_critical: bool,
+    resolve: Resolver | None,
+    skip: frozenset[str],
+    depth: int,
+) -> str | None:
+    """The first ``Any`` under ``message`` whose value is unresolvable or has unknown fields
+    (``message`` itself is known to be clean)."""
+    if depth > MAX_NESTING:
+        return f"messages nested deeper than {MAX_NESTING}"
+    for name, item in _nested(message, _fields_reaching_any(message.DESCRIPTOR), skip):
+        if isinstance(item, pb.AnyProto):
+            problem = _first_unknown_in_item(item, allow_non_critical, resolve, depth)
+        else:
+            problem = _first_bad_any(item, allow_non_critical, resolve, frozenset(), depth + 1)
+        if problem is not None:
+            return f"{problem} (in {name})"
+    return None
+
+
+def _first_unknown(
+    message: pb.Message,
+    allow_non_critical: bool,
+    resolve: Resolver | None,
+    skip: frozenset[str],
+    depth: int,
+) -> str | None:
+    """A description of the first disallowed field under ``message``, or None (the path is
+    only spelled out on failure: this runs for every tx)."""
+    if depth > MAX_NESTING:
+        return f"messages nested deeper than {MAX_NESTING}"
+    known = message.DESCRIPTOR.fields_by_number
     for field in UnknownFieldSet(message):
-        if allow_non_critical and field.field_number & NON_CRITICAL_FIELD_BIT:
+        if field.field_number in known:  # a known field the parser could not read as its type
+            return f"wrong wire type {field.wire_type} for field {field.field_number}"
+        if not (allow_non_critical and field.field_number & NON_CRITICAL_FIELD_BIT):
+            return f"unknown field {field.field_number}"
+    for name, item in _nested(message, _message_fields(message.DESCRIPTOR), skip):
+        problem = _first_unknown_in_item(item, allow_non_critical, resolve, depth)
+        if problem is not None:
+            return f"{problem} (in {name})"
+    return None
+
+
+def _nested(
+    message: pb.Message, fields: dict[str, str], skip: frozenset[str]
+) -> Iterator[tuple[str, Any]]:
+    """(field name, value) of every set element of ``fields`` (name → kind) in ``message``."""
+    if not fields:
+        return
+    for descriptor, value in message.ListFields():
+        kind = fields.get(descriptor.name)
+        if kind is None or descriptor.name in skip:
             continue
-        raise ErrTxDecode.wrap(f"unknown field {field.field_number} in {what}")
+        items = value.values() if kind == "map" else value if kind == "repeated" else (value,)
+        for item in items:
+            yield descriptor.name, item
+
+
+def _first_unknown_in_item(
+    item: pb.Message, allow_non_critical: bool, resolve: Resolver | None, depth: int
+) -> str | None:
+    if isinstance(item, pb.AnyProto):
+        wrapper = _first_unknown(item, allow_non_critical, None, frozenset(), depth + 1)
+        if wrapper is not None:
+            return f"{wrapper} (in google.protobuf.Any)"
+        message_class = resolve(item.type_url) if resolve is not None else None
+        if message_class is None:
+            return f"unresolvable type URL {item.type_url!r}"
+        try:
+            packed = message_class.FromString(item.value)
+        except (pb.DecodeError, RuntimeError, ValueError):
+            return f"undecodable {item.type_url}"
+        if _is_canonical_without_unknown(packed, item.value):
+            return _first_bad_any(packed, allow_non_critical, resolve, frozenset(), depth + 1)
+        item = packed
+    elif not isinstance(item, pb.Message):
+        return None  # a map of scalars
+    return _first_unknown(item, allow_non_critical, resolve, frozenset(), depth + 1)
+
+
+@cache
+def _fields_reaching_any(descriptor: Descriptor) -> dict[str, str]:
+    """The message fields of a type through which an ``Any`` can be reached: name → kind."""
+    return {
+        name: kind
+        for name, kind in _message_fields(descriptor).items()
+        if _reaches_any(descriptor.fields_by_name[name].message_type, frozenset())
+    }
+
+
+def _reaches_any(descriptor: Descriptor, seen: frozenset[str]) -> bool:
+    if descriptor.full_name == pb.AnyProto.DESCRIPTOR.full_name:
+        return True
+    if descriptor.full_name in seen:
+        return False
+    seen = seen | {descriptor.full_name}
+    return any(
+        _reaches_any(descriptor.fields_by_name[name].message_type, seen)
+        for name in _message_fields(descriptor)
+    )
+
+
+@cache
+def _message_fields(descriptor: Descriptor) -> dict[str, str]:
+    """Message-typed fields of a message type: name → "single", "repeated" or "map"."""
+    kinds = {}
+    for field in descriptor.fields:
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            kinds[field.name] = "map"
+        elif field.label == FieldDescriptor.LABEL_REPEATED:
+            kinds[field.name] = "repeated"
+        else:
+            kinds[field.name] = "single"
+    return kinds
 
 
 def _parse(message_class: type[pb.Message], data: bytes, what: str) -> pb.Message:
@@ -84,13 +245,20 @@ def decode_tx(raw: bytes, router: Router) -> DecodedTx:
     if not raw:
         raise ErrTxDecode.wrap("empty tx")
     tx_raw = _parse(pb.tx.TxRaw, raw, "TxRaw")
-    _reject_unknown_fields(tx_raw, "TxRaw")
+    reject_unknown_fields(tx_raw, raw, "TxRaw")
+    if tx_raw.SerializeToString() != raw:
+        raise ErrTxDecode.wrap(
+            "TxRaw is not canonically encoded (ADR-027: fields once, in order, minimal lengths)"
+        )
     body = _parse(pb.tx.TxBody, tx_raw.body_bytes, "TxBody")
-    _reject_unknown_fields(body, "TxBody", allow_non_critical=True)
-    auth_info = _parse(pb.tx.AuthInfo, tx_raw.auth_info_bytes, "AuthInfo")
-    _reject_unknown_fields(auth_info, "AuthInfo")
     if body.extension_options:
         raise ErrUnknownExtensionOptions.wrap(body.extension_options[0].type_url)
+    reject_unknown_fields(
+        body, tx_raw.body_bytes, "TxBody", True, router.resolve_any, frozenset({"messages"})
+    )
+    auth_info = _parse(pb.tx.AuthInfo, tx_raw.auth_info_bytes, "AuthInfo")
+    reject_unknown_fields(auth_info, tx_raw.auth_info_bytes, "AuthInfo", False, router.resolve_any)
+    _reject_unsupported(body, auth_info)
     if not body.messages:
         raise ErrInvalidRequest.wrap("must contain at least one message")
     msgs, routes = _decode_msgs(body, router)
@@ -102,6 +270,10 @@ def decode_tx(raw: bytes, router: Router) -> DecodedTx:
     if len(tx_raw.signatures) != len(signers):
         raise ErrUnauthorized.wrap(
             f"wrong number of signatures; expected {len(signers)}, got {len(tx_raw.signatures)}"
+        )
+    if auth_info.fee.gas_limit > MAX_GAS_WANTED:
+        raise ErrInvalidRequest.wrap(
+            f"invalid gas supplied; {auth_info.fee.gas_limit} > {MAX_GAS_WANTED}"
         )
     try:
         fee = coins_from_proto(auth_info.fee.amount)
@@ -123,15 +295,26 @@ def decode_tx(raw: bytes, router: Router) -> DecodedTx:
     )
 
 
+def _reject_unsupported(body: pb.tx.TxBody, auth_info: pb.tx.AuthInfo) -> None:
+    """Fields of newer SDKs whose semantics this chain does not implement must be unset."""
+    if body.unordered:
+        raise ErrNotSupported.wrap("unordered transactions")
+    if auth_info.HasField("tip"):
+        raise ErrNotSupported.wrap("tips")
+
+
 def _decode_msgs(body: pb.tx.TxBody, router: Router) -> tuple[list[pb.Message], list[MsgRoute]]:
     msgs: list[pb.Message] = []
     routes: list[MsgRoute] = []
     for any_msg in body.messages:
+        wrapper = _first_unknown(any_msg, True, None, frozenset(), 1)
+        if wrapper is not None:
+            raise ErrTxDecode.wrap(f"{wrapper} in the Any of message {any_msg.type_url}")
         route = router.msgs.get(any_msg.type_url)
         if route is None:
             raise ErrUnknownRequest.wrap(f"unable to resolve type URL {any_msg.type_url}")
         msg = _parse(route.message_class, any_msg.value, any_msg.type_url)
-        _reject_unknown_fields(msg, any_msg.type_url)
+        reject_unknown_fields(msg, any_msg.value, any_msg.type_url, True, router.resolve_any)
         route.validate_basic(msg)
         msgs.append(msg)
         routes.append(route)

@@ -67,9 +67,12 @@ class AccountKeeper:
 
     def iterate_accounts(self, ctx: Context) -> Iterator[Account]:
         """Every account, in address order."""
-        store = PrefixStore(self._store(ctx), keys.ACCOUNT_PREFIX)
-        for _, raw in store.iterate():
+        for _, raw in self.accounts_store(ctx).iterate():
             yield Account.decode(raw)
+
+    def accounts_store(self, ctx: Context) -> KVStore:
+        """The account records (address → account) as a read view, for paged queries."""
+        return PrefixStore(self._store(ctx), keys.ACCOUNT_PREFIX)
 
     def get_module_account(self, ctx: Context, name: str) -> Account:
         """The module account ``name``, created on first use."""

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from aivm.modules.addr import addr_bytes
 from aivm.modules.auth.keeper import AccountKeeper
+from aivm.modules.auth.types import Account
 from aivm.modules.framework import Context, QueryRoute
+from aivm.store.pagination import paginate_store
 from aivm.types import pb
 from aivm.types.errors import ErrInvalidRequest, ErrKeyNotFound
-from aivm.types.pagination import paginate
 
 
 def query_routes(keeper: AccountKeeper) -> Sequence[QueryRoute]:
@@ -33,8 +34,9 @@ def query_routes(keeper: AccountKeeper) -> Sequence[QueryRoute]:
     def accounts(
         ctx: Context, req: pb.auth_query.QueryAccountsRequest
     ) -> pb.auth_query.QueryAccountsResponse:
-        items = [acc.to_any() for acc in keeper.iterate_accounts(ctx)]
-        page, page_response = paginate(items, req.pagination)
+        page, page_response = paginate_store(
+            keeper.accounts_store(ctx), req.pagination, lambda _, raw: Account.decode(raw).to_any()
+        )
         return pb.auth_query.QueryAccountsResponse(accounts=page, pagination=page_response)
 
     def params(
