@@ -10,9 +10,11 @@ Two models, each run single-row by both engines in the same process:
 
 For each it prints the median single-row latency of both engines (onnxruntime with one intra-
 and one inter-op thread, as in the design anchors), their ratio (target ≤ 3), the DSM gas of one
-inference, and the decision agreement of the two on 2,000 rows. Then it measures on-chain
+inference (run gas, and the load gas every inference also pays: ADR 0010), and the decision
+agreement of the two on 2,000 rows. Then it measures on-chain
 inferences per second: a block of ``--block`` MsgInfer txs through FinalizeBlock + Commit on a
-fresh chain, beside a block of the same number of MsgSend txs (the reference ratio).
+fresh chain, beside a block of the same number of MsgSend txs (the reference ratio), with the
+gas one MsgInfer tx used.
 
 Usage: python benchmarks/dsm.py [--repeat 3000] [--block 500]
 """
@@ -97,7 +99,8 @@ def compare(
         "onnxruntime_us": round(ort_us, 1),
         "dsm_us": round(dsm_us, 1),
         "dsm_vs_onnxruntime": round(dsm_us / ort_us, 2),
-        "gas_per_inference": program.gas_per_row(runtime.GasTable()),
+        "dsm_run_gas": program.gas_per_row(runtime.GasTable()),
+        "dsm_load_gas": program.load_gas(runtime.GasTable()),
         "artifact_bytes": len(imported.artifact),
         "agreement": round(float((dsm_out == ort_out).mean()), 4),
         "rows_compared": len(rows),
@@ -259,6 +262,7 @@ def onchain(models: dict[str, ImportedModel], block: int) -> list[dict[str, Any]
                 {
                     "model": name,
                     "block_txs": block,
+                    "gas_used_per_tx": statistics.median(r.gas_used for r in response.tx_results),
                     "inferences_per_s": round(rate, 1),
                     "msg_send_per_s": round(send_rate, 1),
                     "vs_msg_send": round(rate / send_rate, 3),

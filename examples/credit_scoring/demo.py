@@ -95,7 +95,8 @@ def main() -> None:
         version = ai.version(model_id)
         print(
             f"model {model_id}: {version.artifact_size} bytes, "
-            f"{version.gas_per_row} DSM gas per inference"
+            f"{version.gas_per_row} DSM gas per inference, plus {version.load_gas} load gas "
+            "(not charged again within a block)"
         )
         executions, mismatches = [], 0
         for row, expected in zip(
@@ -122,6 +123,7 @@ def main() -> None:
                 "verified": verified.ok,
                 "model_id": model_id,
                 "gas_per_inference": int(version.gas_per_row),
+                "load_gas": int(version.load_gas),
                 "default_rate_predicted": round(float(np.mean(dsm_decisions)), 4),
             }
         )

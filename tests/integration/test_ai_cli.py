@@ -123,7 +123,10 @@ def test_sdk_register_infer_verify(chain: ChainEndpoint) -> None:
             license="MIT",
         )
         version = ai.version(registered.model_id)
-        assert version.gas_per_row == 205 and version.license == "MIT"
+        program = runtime.load(scorer(f"sdk-{chain.driver}"))
+        assert version.gas_per_row == program.gas_per_row(runtime.GasTable())
+        assert version.load_gas == program.load_gas(runtime.GasTable()) > 0
+        assert version.license == "MIT"
         result = ai.infer(wallet, registered.model_id, [10, 50, 0])
         assert result.output == [0]
         check = ai.verify_execution(result.execution_id)

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from aivm.ai import runtime
-from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
-from aivm.app.application import AivmApp
+from aivm.ai.runtime.model import Dense, InputSpec, Model, Scorecard, Threshold, int_array
+from aivm.app.application import SIMULATE_PATH, AivmApp
 from aivm.app.genesis import GenesisDoc
+from aivm.client.tx import Signer, sign_tx
 from aivm.crypto.cid import cid_of
+from aivm.modules.ai import keeper as ai_keeper
+from aivm.modules.auth.params import AuthParams
 from aivm.store import CommitStore
 from aivm.types import pb
 from aivm.types.address import acc_address
+from aivm.types.coin import Coin
 from aivm.types.protogen import ai_pb2
-from harness import Chain, make_key
+from harness import CHAIN_ID, Chain, make_key
 
 OWNER, CALLER, OTHER = make_key(1), make_key(2), make_key(3)
 Q = "/aivm.ai.v1.Query/"
@@ -86,7 +91,9 @@ def test_register_infer_and_query(chain: Chain) -> None:
     assert model.model.name == "credit" and model.model.latest_version == "1.0.0"
     version = model.versions[0]
     assert version.status == ai_pb2.MODEL_STATUS_ACTIVE
-    assert version.gas_per_row == 3 + 2 + 200 and version.input_width == 3
+    local = runtime.load(scorer())  # a caller can compute the price before paying it
+    assert version.gas_per_row == local.gas_per_row(runtime.GasTable())
+    assert version.load_gas == local.load_gas(runtime.GasTable()) and version.input_width == 3
 
     owner_before = chain.balance(OWNER.pubkey.address())
     result = chain.deliver(CALLER, infer_msg(decimal_input=["6", "0.5", "1"]))
@@ -107,7 +114,9 @@ def test_register_infer_and_query(chain: Chain) -> None:
     )
     record = record.execution
     assert list(record.input) == [60, 5, 1] and list(record.output) == [1]
-    assert record.caller == acc_address(CALLER.pubkey.address()) and record.gas == 205
+    assert record.caller == acc_address(CALLER.pubkey.address())
+    decimal_gas = runtime.GasTable().decimal_input(3)  # the first inference sent decimals
+    assert record.gas == version.load_gas + decimal_gas + version.gas_per_row
     # anyone can re-run the execution from chain data alone and get the same bytes
     _, art = query(
         chain,
@@ -213,6 +222,14 @@ def bad_artifact_cases() -> list[tuple[str, object, tuple[str, int]]]:
         ),
         ("bad-name", register_msg(good, name="Bad Name"), ("ai", 6)),
         ("bad-version", register_msg(good, version="1.0"), ("ai", 6)),
+        # one spelling per name, version and owner (no aliases of the same model or account)
+        ("name-with-newline", register_msg(good, name="credit\n"), ("ai", 6)),
+        ("unicode-digit-version", register_msg(good, version="\u0661.0.0"), ("ai", 6)),
+        (
+            "upper-case-owner",
+            register_msg(good, owner=acc_address(OWNER.pubkey.address()).upper()),
+            ("sdk", 7),
+        ),
         ("no-artifact", register_msg(good, artifact=b""), ("ai", 6)),
         ("wrong-format", register_msg(good, format="onnx"), ("ai", 6)),
         ("big-ok", register_msg(big), ("", 0)),
@@ -293,3 +310,165 @@ def test_genesis_export_and_reimport_give_same_app_hash(chain: Chain, tmp_path: 
     response = fresh.init_chain(doc.init_chain_request())
     assert response.app_hash == chain.app.store.last_hash
     fresh.store.close()
+
+
+# -- gas never depends on a node's program cache --------------------------------------------
+
+
+def restarted_copy(chain: Chain, path: Path) -> Chain:
+    """A second node over a copy of ``chain``'s committed state, started with empty caches."""
+    shutil.copytree(chain.path, path, ignore=shutil.ignore_patterns("lock.mdb"))
+    app = AivmApp(CommitStore.open(path))
+    return Chain(app=app, path=path, height=chain.height, time_s=chain.time_s)
+
+
+def simulate(chain: Chain, raw: bytes) -> pb.abci.ResponseQuery:
+    """The free Simulate query (it runs the messages, so it warms the node's caches)."""
+    request = pb.tx_service.SimulateRequest(tx_bytes=raw)
+    return chain.app.query(
+        pb.abci.RequestQuery(path=SIMULATE_PATH, data=request.SerializeToString())
+    )
+
+
+def test_inference_gas_is_the_same_on_a_warm_and_a_cold_node(chain: Chain, tmp_path: Path) -> None:
+    """One node compiled the model at registration and again for a Simulate query; the other
+    restarted from the same state with nothing cached. Same tx, same gas, same code, same app
+    hash — also at the exact gas figure and one gas unit below it."""
+    assert chain.deliver(OWNER, register_msg(scorer())).code == 0
+    infer = infer_msg(input=[1, 2, 3])
+    assert chain.deliver(CALLER, infer).code == 0  # every key an inference writes now exists
+    cold = restarted_copy(chain, tmp_path / "cold")
+    try:
+        assert simulate(chain, chain.msgs_tx(CALLER, [infer])).code == 0
+        figure = 0
+        for limit in ("roomy", "figure", "figure - 1"):
+            gas = {"roomy": 20_000_000, "figure": figure, "figure - 1": figure - 1}[limit]
+            raw = chain.msgs_tx(CALLER, [infer], gas=gas)
+            assert raw == cold.msgs_tx(CALLER, [infer], gas=gas)
+            warm_result = chain.block([raw]).tx_results[0]
+            cold_result = cold.block([raw]).tx_results[0]
+            assert (cold_result.code, cold_result.gas_used) == (
+                warm_result.code,
+                warm_result.gas_used,
+            ), limit
+            assert cold.app.store.last_hash == chain.app.store.last_hash, limit
+            figure = figure or warm_result.gas_used
+            assert warm_result.code == (11 if limit == "figure - 1" else 0), warm_result.log
+    finally:
+        cold.app.store.close()
+
+
+def test_an_evicted_program_costs_what_a_cached_one_does(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker rotating through more models than the cache holds makes every inference
+    compile; each use pays the load gas anyway, so eviction changes nothing a user sees."""
+    monkeypatch.setattr(ai_keeper, "PROGRAM_CACHE_SIZE", 1)
+    other = runtime.serialize(
+        Model(InputSpec(1, 0, 9, (1,), (1,), (0,)), (Threshold((0,), 5),), name="other")
+    )
+    assert chain.deliver(OWNER, register_msg(scorer())).code == 0
+    assert chain.deliver(OWNER, register_msg(other, name="other")).code == 0
+    evicting = restarted_copy(chain, tmp_path / "evicting")
+    try:
+        infer = infer_msg(input=[1, 2, 3])
+        assert simulate(chain, chain.msgs_tx(CALLER, [infer])).code == 0  # scorer cached here
+        assert simulate(evicting, evicting.msgs_tx(CALLER, [infer])).code == 0
+        infer_other = evicting.msgs_tx(CALLER, [infer_msg(model_id=2, input=[3])])
+        assert simulate(evicting, infer_other).code == 0  # compiles "other", evicts scorer
+        raw = chain.msgs_tx(CALLER, [infer])
+        cached, missed = chain.block([raw]).tx_results[0], evicting.block([raw]).tx_results[0]
+        assert cached.code == 0, cached.log
+        assert (missed.code, missed.gas_used) == (cached.code, cached.gas_used)
+        assert evicting.app.store.last_hash == chain.app.store.last_hash
+    finally:
+        evicting.app.store.close()
+
+
+def wide_scorecard(features: int) -> bytes:
+    """A scorecard with two small arrays per feature (costly to decode, cheap to send)."""
+    card = Scorecard(
+        (0,),
+        tuple(int_array([0]) for _ in range(features)),
+        tuple(int_array([1, 2]) for _ in range(features)),
+        0,
+    )
+    return runtime.serialize(
+        Model(InputSpec(features, 0, 9, (1,) * features, (1,) * features, (0,) * features), (card,))
+    )
+
+
+def test_registration_pays_for_parsing_before_decoding(chain: Chain) -> None:
+    """Parsing, checking and compiling an artifact is charged (``dsm load``) once its JSON is
+    read, so a registration without the gas for it stops before the arrays are decoded."""
+    artifact = wide_scorecard(256)
+    load_gas = runtime.load(artifact).load_gas(runtime.GasTable())
+    assert load_gas > 1_000_000
+    raw = chain.msgs_tx(OWNER, [register_msg(artifact)])
+    size_gas = AuthParams().tx_size_cost_per_byte * len(raw)
+    tight = size_gas + 200_000  # the ante and the handler's reads, not the load
+    result = chain.deliver(OWNER, register_msg(artifact), gas=tight)
+    assert (result.codespace, result.code) == ("sdk", 11)
+    assert "out of gas in location: dsm load" in result.log
+    roomy = chain.deliver(OWNER, register_msg(artifact))
+    assert roomy.code == 0 and roomy.gas_used > load_gas
+
+
+def test_a_program_loaded_earlier_in_the_block_costs_only_the_reload_gas(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """In FinalizeBlock, the second inference of a model in the same block pays
+    ``block_reload_gas`` instead of the artifact read and load gas: every node, cold or warm,
+    compiled the program for the first one. The next block pays the full load again, and
+    Simulate (which cannot know the block) always does."""
+    assert chain.deliver(OWNER, register_msg(scorer())).code == 0
+    assert chain.deliver(CALLER, infer_msg(input=[1, 2, 3])).code == 0
+    cold = restarted_copy(chain, tmp_path / "cold")
+    try:
+        account = chain.account(CALLER.pubkey.address())
+        txs = [
+            sign_tx(
+                [infer_msg(input=[1, 2, 3])],
+                [Signer(CALLER, account.account_number, account.sequence + i)],
+                chain_id=CHAIN_ID,
+                fee=[Coin("ucgpt", 20_000)],
+                gas_limit=20_000_000,
+            )
+            for i in range(3)
+        ]
+        simulated = simulate(chain, txs[0])
+        warm = chain.block(txs, prepare=False)
+        replayed = cold.block(txs, prepare=False)
+        assert replayed.app_hash == warm.app_hash
+        first, second, third = (r.gas_used for r in warm.tx_results)
+        assert [r.gas_used for r in replayed.tx_results] == [first, second, third]
+        version = query(
+            chain,
+            "ModelVersion",
+            ai_pb2.QueryModelVersionRequest(model_id=1, version="1.0.0"),
+            ai_pb2.QueryModelVersionResponse,
+        )[1].version
+        saved = first - second
+        assert abs(second - third) <= 100  # (record and sequence sizes differ by a byte)
+        assert saved >= version.load_gas  # the artifact read is skipped too
+        sim_gas = pb.tx_service.SimulateResponse.FromString(simulated.value).gas_info.gas_used
+        assert sim_gas >= first - 100  # Simulate pays the full load (tx sizes differ slightly)
+        next_block = chain.block([chain.msgs_tx(CALLER, [infer_msg(input=[1, 2, 3])])])
+        assert next_block.tx_results[0].gas_used > second + version.load_gas
+    finally:
+        cold.app.store.close()
+
+
+def test_an_upper_case_spelling_of_the_owner_is_refused(chain: Chain) -> None:
+    """bech32 also spells an address in upper case; a module comparing owners as strings
+    would see two accounts (the fuzzer transferred a model to the owner's upper-case
+    spelling, and the owner lost it). Only the canonical spelling is accepted."""
+    assert chain.deliver(OWNER, register_msg(scorer())).code == 0
+    owner = acc_address(OWNER.pubkey.address())
+    transfer = ai_pb2.MsgTransferModel(owner=owner, new_owner=owner.upper(), model_id=1)
+    result = chain.deliver(OWNER, transfer)
+    assert (result.codespace, result.code) == ("sdk", 7), result.log
+    _, found = query(
+        chain, "Model", ai_pb2.QueryModelRequest(model_id=1), ai_pb2.QueryModelResponse
+    )
+    assert found.model.owner == owner

@@ -149,6 +149,7 @@ def cmd_run(s: cli.Settings, args: argparse.Namespace) -> None:
             "input": row,
             "output": [int(v) for v in output.reshape(-1)],
             "gas": str(program.gas_per_row(runtime.GasTable())),
+            "load_gas": str(program.load_gas(runtime.GasTable())),
             "model_sha256": hashlib.sha256(artifact).hexdigest(),
         },
     )
@@ -174,6 +175,7 @@ def cmd_import(s: cli.Settings, args: argparse.Namespace) -> None:
             "inputs": str(program.input_width),
             "outputs": str(program.output_width),
             "gas_per_inference": str(program.gas_per_row(runtime.GasTable())),
+            "load_gas": str(program.load_gas(runtime.GasTable())),
         },
     )
 

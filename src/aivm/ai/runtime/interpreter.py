@@ -9,13 +9,15 @@ whatever order numpy sums in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 
 from aivm.ai.runtime.analysis import Analysis, TensorInfo, abs_row_sums, analyze
+from aivm.ai.runtime.codec import LoadWork, parse_counted, serialize
 from aivm.ai.runtime.errors import ErrInvalidInput, ErrModelLimit
 from aivm.ai.runtime.limits import GasTable, Limits
 from aivm.ai.runtime.model import (
@@ -43,6 +45,8 @@ class Program:
     model: Model
     analysis: Analysis
     kernels: tuple[tuple[tuple[int, ...], Kernel], ...]
+    load_work: LoadWork
+    """What parsing, checking and compiling the model's artifact costs."""
     chain: tuple[Kernel, ...] | None = None
     """The kernels alone when the graph is a simple chain (a faster loop)."""
 
@@ -60,6 +64,10 @@ class Program:
         """Gas one input row costs under ``gas``."""
         return gas.cost(self.analysis.cost)
 
+    def load_gas(self, gas: GasTable) -> int:
+        """Gas of loading the artifact (parse, check, compile) under ``gas``."""
+        return gas.load(self.load_work)
+
     def run(self, rows: IntArray) -> IntArray:
         """Execute on quantized input ``rows`` (``(n, width)`` int64, already range-checked)."""
         if self.chain is not None:  # every operator reads only its predecessor
@@ -73,15 +81,23 @@ class Program:
         return tensors[-1]
 
 
-def compile_model(model: Model, limits: Limits | None = None) -> Program:
-    """Check ``model`` (structure, overflow, limits) and prepare it for execution."""
-    analysis = analyze(model)
+def compile_model(
+    model: Model, limits: Limits | None = None, load_work: LoadWork | None = None
+) -> Program:
+    """Check ``model`` (structure, overflow, limits) and prepare it for execution.
+
+    ``load_work`` is the census of the artifact the model was parsed from; without it the
+    model is serialized and counted (off-chain callers that built the model in memory).
+    """
+    analysis = analyze(model, None if limits is None else limits.max_tree_depth)
     if limits is not None:
         limits.check_model(model, analysis)
+    if load_work is None:
+        _, load_work = parse_counted(serialize(model))
     kernels = tuple((op.inputs, _kernel(op, analysis.tensors[op.inputs[0]])) for op in model.ops)
     is_chain = all(sources == (i,) for i, (sources, _) in enumerate(kernels))
     chain = _fused_chain(model, analysis, kernels) if is_chain else None
-    return Program(model, analysis, kernels, chain)
+    return Program(model, analysis, kernels, load_work, chain)
 
 
 def _fused_chain(
@@ -174,17 +190,19 @@ def check_rows(program: Program, rows: IntArray, limits: Limits | None = None) -
 def quantize_row(program: Program, values: Sequence[str | int]) -> list[int]:
     """Quantize one row of decimal strings or integers with the model's input quantization.
 
-    ``q = round_half_even(v * num / den) + zero_point`` in exact rational arithmetic; decimal
-    strings look like ``-12.5`` or ``3`` (no exponent, no float).
+    ``q = round_half_even(v * num / den) + zero_point`` in exact integer arithmetic; decimal
+    strings look like ``-12.5``, ``3``, ``.5`` or ``3.`` (no exponent, no float).
     """
     spec = program.model.input
     if len(values) != spec.width:
         raise ErrInvalidInput.wrap(f"expected {spec.width} values, got {len(values)}")
     quantized = []
     for i, value in enumerate(values):
-        exact = _exact(value, i)
-        scaled = exact * spec.scale_num[i] / spec.scale_den[i]
-        q = round(scaled) + spec.zero_point[i]  # Fraction.__round__: half to even, exact
+        numerator, denominator = _exact(value, i)
+        q = (
+            _round_half_even(numerator * spec.scale_num[i], denominator * spec.scale_den[i])
+            + spec.zero_point[i]
+        )
         if not spec.lo <= q <= spec.hi:
             raise ErrInvalidInput.wrap(
                 f"feature {i} = {value} quantizes to {q}, outside [{spec.lo}, {spec.hi}]"
@@ -193,20 +211,37 @@ def quantize_row(program: Program, values: Sequence[str | int]) -> list[int]:
     return quantized
 
 
-_DECIMAL_CHARS = set("0123456789.-")
+DECIMAL_RE = re.compile(r"(-?)([0-9]*)(?:\.([0-9]*))?")
+"""A decimal number: optional minus, digits, optional point and digits (at least one digit)."""
+MAX_DECIMAL_CHARS = 64
 
 
-def _exact(value: str | int, index: int) -> Fraction:
+def _exact(value: str | int, index: int) -> tuple[int, int]:
+    """``value`` as an exact fraction ``(numerator, 10**k)``."""
     if isinstance(value, bool):
         raise ErrInvalidInput.wrap(f"feature {index}: booleans are not numbers")
     if isinstance(value, int):
-        return Fraction(value)
-    if not isinstance(value, str) or not value or len(value) > 64 or set(value) - _DECIMAL_CHARS:
+        return value, 1
+    match = (
+        DECIMAL_RE.fullmatch(value)
+        if isinstance(value, str) and len(value) <= MAX_DECIMAL_CHARS
+        else None
+    )
+    if match is None or not (match[2] or match[3]):
         raise ErrInvalidInput.wrap(f"feature {index}: {value!r} is not a decimal number")
-    try:
-        return Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise ErrInvalidInput.wrap(f"feature {index}: {value!r} is not a decimal number") from None
+    sign, whole, fraction = match[1], match[2], match[3] or ""
+    magnitude = int(whole + fraction or "0")
+    return (-magnitude if sign else magnitude), 10 ** len(fraction)
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (denominator > 0) rounded to the nearest integer, ties to
+    even, exactly."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        return quotient + 1
+    return quotient
 
 
 def _kernel(op: Op, source: TensorInfo) -> Kernel:
@@ -219,9 +254,9 @@ def _kernel(op: Op, source: TensorInfo) -> Kernel:
     if isinstance(op, Relu):
         zero = np.int64(op.zero_point)
         return lambda xs: np.maximum(xs[0], zero)
-    if isinstance(op, Lut):
-        table, offset, top = op.table, np.int64(op.offset), op.table.size - 1
-        return lambda xs: table[np.clip(xs[0] - offset, 0, top)]
+    if isinstance(op, Lut):  # take(mode="clip") clamps the index to [0, len(table) - 1]
+        table, offset = op.table, np.int64(op.offset)
+        return lambda xs: table.take(xs[0] - offset, mode="clip")
     if isinstance(op, Argmax):
         return lambda xs: np.argmax(xs[0], axis=1, keepdims=True).astype(np.int64, copy=False)
     if isinstance(op, Threshold):
@@ -314,55 +349,101 @@ def _clamp(y: IntArray, lo: int, hi: int) -> IntArray:
 
 
 def _tree_kernel(op: TreeEnsemble) -> Kernel:
-    """Walk every tree ``depth`` steps (leaves loop to themselves), then sum the leaves.
+    """Compare every inner node once, then walk all trees one level per gather.
 
-    Nodes are renumbered inner nodes first, so a row's comparisons are computed for inner
-    nodes only (one gather and one compare); each step is then two gathers. A leaf's
-    comparison slot is read with ``mode="clip"`` (any value: both its children are itself).
-    A single row uses 1-D ``take`` (the common on-chain case); batches use 2-D indexing.
+    Nodes are renumbered inner nodes first. For a row, ``successor[n]`` is the child an inner
+    node ``n`` leads to (``left`` when ``x[feature] <= threshold``, else ``right``) and a leaf
+    itself, so each level of depth is a single gather ``node = successor[node]`` over the
+    trees, and after ``depth`` levels every tree sits on its leaf. A single row uses 1-D
+    arrays (the on-chain case); batches use one flat successor table for all rows.
     """
     is_leaf = (op.left == np.arange(op.left.size)) & (op.right == np.arange(op.right.size))
     order = np.concatenate([np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)])
     new_id = np.empty_like(order)
     new_id[order] = np.arange(order.size)
-    inner = int((~is_leaf).sum())
-    feature = op.feature[order][:inner].astype(np.intp)
-    threshold = op.threshold[order][:inner]
-    # child[2 n] when going left (x <= threshold), child[2 n + 1] when going right
-    child = np.stack([new_id[op.left[order]], new_id[op.right[order]]], axis=1)
-    child = child.reshape(-1).astype(np.intp)
-    roots = new_id[op.roots].astype(np.intp)
-    values, base = op.values[order], op.base
-    depth = op.depth if inner else 0  # only leaves: nothing to walk
+    nodes, inner = order.size, int((~is_leaf).sum())
+    table = _TreeTable(
+        feature=op.feature[order][:inner].astype(np.intp),
+        threshold=op.threshold[order][:inner],
+        left=new_id[op.left[order][:inner]].astype(np.intp),
+        right=new_id[op.right[order][:inner]].astype(np.intp),
+        leaves=np.arange(inner, nodes, dtype=np.intp),
+        roots=new_id[op.roots].astype(np.intp),
+        values=op.values[order],
+        base=op.base,
+        depth=op.depth,
+    )
+    return table.run
 
-    def run(xs: list[IntArray]) -> IntArray:
+
+@dataclass(frozen=True, eq=False)
+class _TreeTable:
+    """A tree ensemble laid out for :func:`_tree_kernel` (inner nodes ``0 .. inner - 1``)."""
+
+    feature: npt.NDArray[np.intp]
+    threshold: IntArray
+    left: npt.NDArray[np.intp]
+    right: npt.NDArray[np.intp]
+    leaves: npt.NDArray[np.intp]
+    roots: npt.NDArray[np.intp]
+    values: IntArray
+    base: IntArray
+    depth: int
+
+    def run(self, xs: list[IntArray]) -> IntArray:
+        """Sum of the leaves each row reaches, plus ``base``."""
         x = xs[0]
-        if x.shape[0] == 1:
-            goes_right = (x[0].take(feature) > threshold).view(np.int8)
-            node = roots
-            for _ in range(depth):
-                node = child.take(2 * node + goes_right.take(node, mode="clip"))
-            one: IntArray = values.take(node, axis=0).sum(axis=0) + base
-            return one.reshape(1, -1)
-        rows = np.arange(x.shape[0])[:, None]
-        right = (x[:, feature] > threshold).astype(np.intp)  # (rows, inner nodes)
-        nodes = np.broadcast_to(roots, (x.shape[0], roots.size))
-        for _ in range(depth):
-            nodes = child[2 * nodes + right[rows, np.minimum(nodes, inner - 1)]]
-        total: IntArray = values[nodes].sum(axis=1) + base
-        return total
+        if x.shape[0] != 1:
+            return self._run_rows(x)
+        goes_right = x[0].take(self.feature) > self.threshold
+        successor = np.concatenate((np.where(goes_right, self.right, self.left), self.leaves))
+        node = self.roots
+        for _ in range(self.depth):
+            node = successor.take(node)
+        one: IntArray = self.values.take(node, axis=0).sum(axis=0) + self.base
+        return one.reshape(1, -1)
 
-    return run
+    def _run_rows(self, x: IntArray) -> IntArray:
+        """Several rows: row ``r``'s nodes are numbered ``r * nodes + n`` in one flat table."""
+        rows, nodes = x.shape[0], self.left.size + self.leaves.size
+        offsets = (np.arange(rows, dtype=np.intp) * nodes)[:, None]
+        inner = np.where(x[:, self.feature] > self.threshold, self.right, self.left)
+        successor = np.concatenate(
+            (inner, np.broadcast_to(self.leaves, (rows, self.leaves.size))), axis=1
+        )
+        flat = (successor + offsets).reshape(-1)
+        node = self.roots + offsets
+        for _ in range(self.depth):
+            node = flat.take(node)
+        total: IntArray = self.values.take(node - offsets, axis=0).sum(axis=1) + self.base
+        return total
 
 
 def _scorecard_kernel(op: Scorecard) -> Kernel:
-    edges, points, base = op.edges, op.points, np.int64(op.base)
+    """Every edge compared with its feature's value at once; a feature's bin is the number of
+    its edges below the value (a segment sum), its points gathered and summed.
+
+    The comparisons go into a buffer one column longer than the edges, always ``False``, so
+    every segment start is a valid index for ``reduceat``; a feature without edges would read
+    one stray comparison there, which ``nonempty`` zeroes.
+    """
+    sizes = np.array([e.size for e in op.edges], dtype=np.intp)
+    edges = np.concatenate([*op.edges, np.zeros(0, np.int64)])
+    edge_feature = np.repeat(np.arange(sizes.size, dtype=np.intp), sizes)
+    starts = np.cumsum(sizes) - sizes
+    nonempty = (sizes > 0).astype(np.intp)
+    first_point = starts + np.arange(sizes.size, dtype=np.intp)  # feature f's points begin here
+    points = np.concatenate(op.points)
+    base = np.int64(op.base)
 
     def run(xs: list[IntArray]) -> IntArray:
         x = xs[0]
-        total = np.full(x.shape[0], base, dtype=np.int64)
-        for f, (e, p) in enumerate(zip(edges, points, strict=True)):
-            total += p[np.searchsorted(e, x[:, f], side="left")]
-        return total.reshape(-1, 1)
+        values = x[0].take(edge_feature)[None, :] if x.shape[0] == 1 else x[:, edge_feature]
+        below = np.zeros((x.shape[0], edges.size + 1), dtype=bool)
+        np.less(edges, values, out=below[:, :-1])
+        bins = np.add.reduceat(below, starts, axis=1, dtype=np.intp)
+        bins *= nonempty
+        score: IntArray = points.take(first_point + bins).sum(axis=1) + base
+        return score.reshape(-1, 1)
 
     return run

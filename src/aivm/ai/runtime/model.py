@@ -21,7 +21,8 @@ power of two):
 - ``Threshold``: ``y = 1 if x >= threshold else 0``.
 - ``TreeEnsemble``: every tree is walked from its root: at an inner node go ``left`` when
   ``x[feature] <= threshold`` else ``right``; the leaf values (``values[node]``, one per
-  output) of all trees are summed and added to ``base``.
+  output) of all trees are summed and added to ``base``. The declared ``depth`` is the true
+  depth of the deepest tree.
 - ``Scorecard``: ``y = base + sum_f points[f][bin_f]`` where ``bin_f`` is the number of edges
   of feature ``f`` strictly below ``x[f]`` (``x <= edges[0]`` is bin 0).
 
@@ -139,8 +140,10 @@ class Threshold:
 class TreeEnsemble:
     """Decision trees over integer features, flattened into node arrays.
 
-    Node ``n`` is a leaf when ``left[n] == right[n] == n`` (it loops to itself); every tree
-    is walked exactly ``depth`` steps, which lands on a leaf for any tree of depth ≤ ``depth``.
+    Node ``n`` is a leaf when ``left[n] == right[n] == n`` (it loops to itself). ``depth`` is
+    the number of inner nodes on the longest root-to-leaf path of any tree: it must be exactly
+    that (a loader refuses any other value) and within the limits' ``max_tree_depth``; every
+    tree is walked ``depth`` steps, which lands on a leaf since leaves loop to themselves.
     """
 
     inputs: tuple[int, ...]

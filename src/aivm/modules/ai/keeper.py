@@ -14,7 +14,7 @@ from aivm.modules.ai.errors import (
     ErrVersionNotFound,
 )
 from aivm.modules.ai.params import AiParams
-from aivm.modules.framework import Context
+from aivm.modules.framework import Context, ExecMode
 from aivm.store import KVStore, PrefixStore
 from aivm.types.protogen import ai_pb2
 
@@ -25,8 +25,12 @@ class AiKeeper:
     """Model registry state, artifacts, execution records and params."""
 
     def __init__(self) -> None:
-        # Compiled programs by artifact sha256: content-addressed, so caching changes no result.
+        # Compiled programs by artifact sha256: content-addressed, and every use is charged as
+        # if it missed, so the cache changes neither results nor gas.
         self._programs: OrderedDict[bytes, runtime.Program] = OrderedDict()
+        # Programs loaded (and paid for) by txs of the block being executed: (height, programs).
+        # Derived from the block alone, so the same on every node; never evicted mid-block.
+        self._block_loaded: tuple[int, dict[bytes, runtime.Program]] = (0, {})
 
     @staticmethod
     def _store(ctx: Context) -> KVStore:
@@ -94,7 +98,7 @@ class AiKeeper:
         """Write the name and owner index entries of ``model``."""
         store = self._store(ctx)
         store.set(keys.name_key(model.name), keys.u64(model.id))
-        store.set(keys.owner_prefix(owner) + keys.u64(model.id), b"")
+        store.set(keys.owner_prefix(owner) + keys.u64(model.id), keys.INDEX_MARKER)
 
     def set_model(self, ctx: Context, model: ai_pb2.Model) -> None:
         """Write a model record."""
@@ -106,7 +110,7 @@ class AiKeeper:
         """Move ``model`` to a new owner, keeping the owner index right."""
         store = self._store(ctx)
         store.delete(keys.owner_prefix(old) + keys.u64(model.id))
-        store.set(keys.owner_prefix(new) + keys.u64(model.id), b"")
+        store.set(keys.owner_prefix(new) + keys.u64(model.id), keys.INDEX_MARKER)
         model.owner = new_str
         self.set_model(ctx, model)
 
@@ -132,7 +136,7 @@ class AiKeeper:
         store = self._store(ctx)
         store.set(keys.version_key(version.model_id, version.version), version.SerializeToString())
         for tag in version.tags:
-            store.set(keys.tag_prefix(tag) + keys.u64(version.model_id), b"")
+            store.set(keys.tag_prefix(tag) + keys.u64(version.model_id), keys.INDEX_MARKER)
 
     def get_version(self, ctx: Context, model_id: int, version: str) -> ai_pb2.ModelVersion:
         """One version (``""`` = the model's latest); ErrVersionNotFound otherwise."""
@@ -174,24 +178,66 @@ class AiKeeper:
             yield raw
 
     def program(self, ctx: Context, sha256: bytes, params: AiParams) -> runtime.Program:
-        """The compiled program of a stored artifact (cached by hash)."""
+        """The compiled program of a stored artifact, its load gas charged to ``ctx``.
+
+        Gas never depends on what this node has cached: the artifact is read through the
+        metered store, and the load gas (parse, checks, compile) is charged, in the same two
+        stages, as if the program had to be compiled — as the parse reaches each stage on a
+        miss, from the cached program's census on a hit. The cache saves time only.
+
+        One exception, the same on every node because it follows from the block alone: in
+        FinalizeBlock, a program that an earlier tx of the same block loaded in full costs
+        only ``block_reload_gas`` (every node, however cold, compiled it for that tx and
+        keeps it until the block ends). CheckTx and Simulate always pay the full load.
+        """
+        loaded = self._loaded_in_block(ctx)
+        if loaded is not None and sha256 in loaded:
+            ctx.gas_meter.consume(params.block_reload_gas, "dsm program loaded in this block")
+            program = loaded[sha256]
+            params.limits.check_model(program.model, program.analysis, params.gas)
+            return program
+        program = self._load_program(ctx, sha256, params)
+        if loaded is not None:
+            loaded[sha256] = program
+        return program
+
+    def _loaded_in_block(self, ctx: Context) -> dict[bytes, runtime.Program] | None:
+        """The programs loaded so far by the block being finalized (None outside one)."""
+        if ctx.mode is not ExecMode.FINALIZE:
+            return None
+        height, loaded = self._block_loaded
+        if height != ctx.header.height:
+            loaded = {}
+            self._block_loaded = (ctx.header.height, loaded)
+        return loaded
+
+    def _load_program(self, ctx: Context, sha256: bytes, params: AiParams) -> runtime.Program:
+        """Read the artifact and charge its full load gas; compile it unless cached."""
+        artifact = self.get_artifact(ctx, sha256)
+        if artifact is None:
+            raise ErrVersionNotFound.wrap(f"artifact {sha256.hex()} is not stored")
+        gas = params.gas
+
+        def charge(work: runtime.LoadWork) -> None:
+            ctx.gas_meter.consume(gas.load(work), "dsm load")
+
         program = self._programs.get(sha256)
         if program is None:
-            artifact = self.get_artifact(ctx, sha256)
-            if artifact is None:
-                raise ErrVersionNotFound.wrap(f"artifact {sha256.hex()} is not stored")
-            program = runtime.load(artifact)
-            self._programs[sha256] = program
-            if len(self._programs) > PROGRAM_CACHE_SIZE:
-                self._programs.popitem(last=False)
+            program = runtime.load(artifact, charge=charge)
+            self.remember_program(sha256, program)
         else:
             self._programs.move_to_end(sha256)
-        params.limits.check_model(program.model, program.analysis, params.gas)
+            for stage in program.load_work.stages():
+                charge(stage)
+        params.limits.check_model(program.model, program.analysis, gas)
         return program
 
     def remember_program(self, sha256: bytes, program: runtime.Program) -> None:
-        """Cache a program compiled during registration."""
+        """Cache a compiled program (bounded; least recently used evicted first)."""
         self._programs[sha256] = program
+        self._programs.move_to_end(sha256)
+        if len(self._programs) > PROGRAM_CACHE_SIZE:
+            self._programs.popitem(last=False)
 
     # -- executions -----------------------------------------------------------------------
 

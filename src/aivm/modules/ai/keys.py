@@ -12,6 +12,8 @@
 """
 
 STORE_PREFIX = b"ai/"
+INDEX_MARKER = b"\x01"
+"""The value of an index entry (the key says everything; the store refuses empty values)."""
 MODEL = b"\x01"
 VERSION = b"\x02"
 NAME = b"\x03"

@@ -33,7 +33,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 FORMAT_RE = re.compile(r"^[a-z0-9][a-z0-9._/+-]{0,31}$")
 SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})"
+    r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})"
     r"(?:-[0-9A-Za-z.-]{1,32})?(?:\+[0-9A-Za-z.-]{1,32})?$"
 )
 MAX_TAGS = 16
@@ -52,14 +52,15 @@ TRANSITIONS = {
 class ObjectRegistry(Protocol):
     """What the ai module needs from the storage module."""
 
-    def add_reference(self, ctx: Context, cid: str, reference: str) -> bool:
-        """Record that ``reference`` uses object ``cid``; False when no such object."""
+    def add_reference(self, ctx: Context, cid: str, owner: str, reference: str) -> bool:
+        """Record that ``reference`` uses ``owner``'s record of object ``cid`` (storage records
+        are per owner); False when ``owner`` keeps no record of it."""
         ...
 
 
 def semver_core(version: str) -> tuple[int, int, int]:
     """(major, minor, patch) of a semantic version; ErrInvalidModel when malformed."""
-    match = SEMVER_RE.match(version)
+    match = SEMVER_RE.fullmatch(version)
     if match is None:
         raise ErrInvalidModel.wrap(f"version {version!r} is not a semantic version (x.y.z)")
     return int(match[1]), int(match[2]), int(match[3])
@@ -71,12 +72,12 @@ def semver_core(version: str) -> tuple[int, int, int]:
 def validate_register(msg: ai_pb2.MsgRegisterModel) -> None:
     """Stateless checks of a registration."""
     addr_bytes(msg.owner)
-    if not NAME_RE.match(msg.name):
+    if not NAME_RE.fullmatch(msg.name):
         raise ErrInvalidModel.wrap(f"name {msg.name!r} must match {NAME_RE.pattern}")
     semver_core(msg.version)
     if msg.execution_path not in (ONCHAIN, OFFCHAIN):
         raise ErrInvalidModel.wrap(f"execution_path must be {ONCHAIN!r} or {OFFCHAIN!r}")
-    if not FORMAT_RE.match(msg.format):
+    if not FORMAT_RE.fullmatch(msg.format):
         raise ErrInvalidModel.wrap(f"format {msg.format!r} is not a format name")
     _check_cid(msg.artifact_cid, "artifact_cid")
     if msg.model_card_cid:
@@ -114,7 +115,7 @@ def _check_tags(tags: Sequence[str]) -> None:
     if len(set(tags)) != len(tags):
         raise ErrInvalidModel.wrap("duplicate tags")
     for tag in tags:
-        if not TAG_RE.match(tag):
+        if not TAG_RE.fullmatch(tag):
             raise ErrInvalidModel.wrap(f"tag {tag!r} must match {TAG_RE.pattern}")
 
 
@@ -190,14 +191,14 @@ def handle_register(
         _accept_onchain_artifact(keeper, ctx, msg, version)
     reference = f"ai/model/{model.id}@{msg.version}"
     if objects is not None:
-        found = objects.add_reference(ctx, msg.artifact_cid, reference)
+        found = objects.add_reference(ctx, msg.artifact_cid, msg.owner, reference)
         if msg.execution_path == OFFCHAIN and not found:
             raise ErrInvalidModel.wrap(
-                f"off-chain artifact {msg.artifact_cid} is not a stored object (aivm storage put, "
-                "then aivm tx storage store)"
+                f"off-chain artifact {msg.artifact_cid} has no storage record of {msg.owner} "
+                "(aivm storage put, then aivm tx storage store from the model owner)"
             )
         if msg.model_card_cid:
-            objects.add_reference(ctx, msg.model_card_cid, reference + "#card")
+            objects.add_reference(ctx, msg.model_card_cid, msg.owner, reference + "#card")
     keeper.set_version(ctx, version)
     model.latest_version = msg.version
     keeper.set_model(ctx, model)
@@ -216,7 +217,11 @@ def handle_register(
 def _accept_onchain_artifact(
     keeper: AiKeeper, ctx: Context, msg: ai_pb2.MsgRegisterModel, version: ai_pb2.ModelVersion
 ) -> None:
-    """Check an on-chain artifact against its hash and CID, parse it, enforce the limits."""
+    """Check an on-chain artifact against its hash and CID, parse it, enforce the limits.
+
+    The load gas (parse, checks, compile: ADR 0010) is charged once the artifact's JSON is
+    read and before its arrays are decoded, so a rejected artifact has paid for the work.
+    """
     artifact = msg.artifact
     if hashlib.sha256(artifact).digest() != msg.artifact_sha256:
         raise ErrArtifactMismatch.wrap("sha256 of the artifact differs from artifact_sha256")
@@ -233,11 +238,17 @@ def _accept_onchain_artifact(
         raise ErrArtifactMismatch.wrap(
             f"artifact CID is {cid_of(artifact)}, not {msg.artifact_cid}"
         )
-    program = runtime.load(artifact, params.limits, params.gas)
+    program = runtime.load(
+        artifact,
+        params.limits,
+        params.gas,
+        charge=lambda work: ctx.gas_meter.consume(params.gas.load(work), "dsm load"),
+    )
     digest = keeper.set_artifact(ctx, artifact)
     keeper.remember_program(digest, program)
     version.artifact_size = len(artifact)
     version.gas_per_row = program.gas_per_row(params.gas)
+    version.load_gas = program.load_gas(params.gas)
     version.input_width = program.input_width
 
 
@@ -287,7 +298,11 @@ def handle_transfer(
 def handle_infer(
     keeper: AiKeeper, bank: BankKeeper, ctx: Context, msg: ai_pb2.MsgInfer
 ) -> ai_pb2.MsgInferResponse:
-    """Run an on-chain model on one input row; charge gas and pay the price to the owner."""
+    """Run an on-chain model on one input row; charge gas and pay the price to the owner.
+
+    DSM gas (recorded as the execution's ``gas``) is the model's load gas, which every use
+    pays whatever this node has cached, plus decimal input quantization, plus the run gas.
+    """
     model = keeper.get_model(ctx, msg.model_id)
     version = keeper.get_version(ctx, msg.model_id, msg.version)
     if version.execution_path != ONCHAIN:
@@ -297,14 +312,19 @@ def handle_infer(
             f"model {model.id} {version.version} is revoked: {version.status_reason}"
         )
     params = keeper.get_params(ctx)
-    program = keeper.program(ctx, version.artifact_sha256, params)
+    program = keeper.program(ctx, version.artifact_sha256, params)  # charges the load gas
+    gas = program.load_gas(params.gas)
     if msg.decimal_input:
+        input_gas = params.gas.decimal_input(len(msg.decimal_input))
+        ctx.gas_meter.consume(input_gas, "dsm input")
+        gas += input_gas
         row = runtime.quantize_row(program, list(msg.decimal_input))
     else:
         row = list(msg.input)
     rows = runtime.check_rows(program, runtime.as_rows([row]), params.limits)
-    gas = program.gas_per_row(params.gas)
-    ctx.gas_meter.consume(gas, "dsm inference")
+    run_gas = program.gas_per_row(params.gas)
+    ctx.gas_meter.consume(run_gas, "dsm inference")
+    gas += run_gas
     price = coins_from_proto(version.price)
     caller = addr_bytes(msg.caller)
     if price:

@@ -1,4 +1,4 @@
-"""ai params: DSM gas prices and runtime limits."""
+"""ai params: DSM gas prices and runtime limits (ADR 0010 explains the gas model)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,24 @@ from aivm.types.protogen import ai_pb2
 
 @dataclass(frozen=True)
 class AiParams:
-    """Gas per unit of DSM work and the runtime's limits."""
+    """Gas per unit of DSM work and the runtime's limits (defaults: :class:`GasTable` and
+    :class:`Limits`, calibrated by ``benchmarks/gas_calibration.py``)."""
 
-    gas_per_mac: int = 1
-    gas_per_compare: int = 2
-    gas_per_lookup: int = 2
-    gas_per_op: int = 100
-    max_model_bytes: int = 1_048_576
-    max_ops: int = 64
-    max_input_width: int = 4096
-    max_gas_per_inference: int = 10_000_000
+    max_model_bytes: int = Limits.max_model_bytes
+    max_ops: int = Limits.max_ops
+    max_input_width: int = Limits.max_input_width
+    max_gas_per_inference: int = Limits.max_gas_per_inference
+    gas_per_call: int = GasTable.per_call
+    gas_per_kilo_element: int = GasTable.per_kilo_element
+    gas_per_kilo_mac: int = GasTable.per_kilo_mac
+    gas_per_item: int = GasTable.per_item
+    load_gas_base: int = GasTable.load_base
+    load_gas_per_kilo_byte: int = GasTable.load_per_kilo_byte
+    load_gas_per_op: int = GasTable.load_per_op
+    load_gas_per_array: int = GasTable.load_per_array
+    max_tree_depth: int = Limits.max_tree_depth
+    block_reload_gas: int = 1_000
+    """Gas of an inference's program already loaded by an earlier tx of the same block."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -35,7 +43,14 @@ class AiParams:
     def gas(self) -> GasTable:
         """The runtime's gas table."""
         return GasTable(
-            self.gas_per_mac, self.gas_per_compare, self.gas_per_lookup, self.gas_per_op
+            per_call=self.gas_per_call,
+            per_kilo_element=self.gas_per_kilo_element,
+            per_kilo_mac=self.gas_per_kilo_mac,
+            per_item=self.gas_per_item,
+            load_base=self.load_gas_base,
+            load_per_kilo_byte=self.load_gas_per_kilo_byte,
+            load_per_op=self.load_gas_per_op,
+            load_per_array=self.load_gas_per_array,
         )
 
     @property
@@ -47,6 +62,7 @@ class AiParams:
             max_input_width=self.max_input_width,
             max_rows=1,
             max_gas_per_inference=self.max_gas_per_inference,
+            max_tree_depth=self.max_tree_depth,
         )
 
     def to_proto(self) -> ai_pb2.Params:

@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aivm.modules.addr import addr_bytes
+from aivm.modules.ai import keys
 from aivm.modules.ai.errors import ErrVersionNotFound
 from aivm.modules.ai.keeper import AiKeeper
+from aivm.modules.ai.msgs import TAG_RE
 from aivm.modules.framework import Context, QueryRoute
+from aivm.store import PrefixStore
+from aivm.store.pagination import paginate_store
 from aivm.types.errors import ErrInvalidRequest
-from aivm.types.pagination import paginate
 from aivm.types.protogen import ai_pb2
 
 SERVICE = "/aivm.ai.v1.Query/"
+
+
+def decode_model(raw: bytes) -> ai_pb2.Model:
+    """A Model record."""
+    model: ai_pb2.Model = ai_pb2.Model.FromString(raw)
+    return model
 
 
 def query_routes(keeper: AiKeeper) -> Sequence[QueryRoute]:
@@ -39,20 +48,26 @@ def query_routes(keeper: AiKeeper) -> Sequence[QueryRoute]:
         return ai_pb2.QueryArtifactResponse(artifact=data)
 
     def models(ctx: Context, req: ai_pb2.QueryModelsRequest) -> ai_pb2.QueryModelsResponse:
-        if req.owner and req.tag:
-            ids = sorted(
-                set(keeper.model_ids_by_owner(ctx, addr_bytes(req.owner)))
-                & set(keeper.model_ids_by_tag(ctx, req.tag))
+        store = PrefixStore(ctx.store, keys.STORE_PREFIX)
+        if not req.owner and not req.tag:
+            page, page_response = paginate_store(
+                PrefixStore(store, keys.MODEL), req.pagination, lambda _, raw: decode_model(raw)
             )
-        elif req.owner:
-            ids = keeper.model_ids_by_owner(ctx, addr_bytes(req.owner))
-        elif req.tag:
-            ids = keeper.model_ids_by_tag(ctx, req.tag)
-        else:
-            page, page_response = paginate(list(keeper.iterate_models(ctx)), req.pagination)
             return ai_pb2.QueryModelsResponse(models=page, pagination=page_response)
-        page_ids, page_response = paginate(ids, req.pagination)
-        found = [keeper.get_model(ctx, i) for i in page_ids]
+        if req.tag and not TAG_RE.fullmatch(req.tag):  # no model can carry it
+            raise ErrInvalidRequest.wrap(f"tag {req.tag[:40]!r} must match {TAG_RE.pattern}")
+        if req.owner:  # page over the owner index; a tag filters it
+            index = PrefixStore(store, keys.owner_prefix(addr_bytes(req.owner)))
+            tagged = PrefixStore(store, keys.tag_prefix(req.tag)) if req.tag else None
+        else:
+            index, tagged = PrefixStore(store, keys.tag_prefix(req.tag)), None
+
+        def indexed_model(key: bytes, _: bytes) -> ai_pb2.Model | None:
+            if tagged is not None and not tagged.has(key):
+                return None
+            return keeper.get_model(ctx, int.from_bytes(key, "big"))
+
+        found, page_response = paginate_store(index, req.pagination, indexed_model)
         return ai_pb2.QueryModelsResponse(models=found, pagination=page_response)
 
     def execution(ctx: Context, req: ai_pb2.QueryExecutionRequest) -> ai_pb2.QueryExecutionResponse:

@@ -17,11 +17,11 @@ class AuthParams:
     """Longest memo accepted, in characters."""
     tx_sig_limit: int = 7
     """Most signatures one transaction may carry."""
-    tx_size_cost_per_byte: int = 10
+    tx_size_cost_per_byte: int = 20
     """Gas charged per byte of the raw transaction."""
     sig_verify_cost_ed25519: int = 590
     """Gas per ed25519 signature verification."""
-    sig_verify_cost_secp256k1: int = 1000
+    sig_verify_cost_secp256k1: int = 10_000
     """Gas per secp256k1 signature verification."""
 
     def validate(self) -> None:

@@ -35,7 +35,7 @@ class Model(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., owner: _Optional[str] = ..., latest_version: _Optional[str] = ..., created_height: _Optional[int] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("model_id", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "status", "status_reason", "created_height", "updated_height", "gas_per_row", "input_width", "artifact_size")
+    __slots__ = ("model_id", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "status", "status_reason", "created_height", "updated_height", "gas_per_row", "input_width", "artifact_size", "load_gas")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_CID_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class ModelVersion(_message.Message):
     GAS_PER_ROW_FIELD_NUMBER: _ClassVar[int]
     INPUT_WIDTH_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LOAD_GAS_FIELD_NUMBER: _ClassVar[int]
     model_id: int
     version: str
     artifact_cid: str
@@ -74,7 +75,8 @@ class ModelVersion(_message.Message):
     gas_per_row: int
     input_width: int
     artifact_size: int
-    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., created_height: _Optional[int] = ..., updated_height: _Optional[int] = ..., gas_per_row: _Optional[int] = ..., input_width: _Optional[int] = ..., artifact_size: _Optional[int] = ...) -> None: ...
+    load_gas: int
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., created_height: _Optional[int] = ..., updated_height: _Optional[int] = ..., gas_per_row: _Optional[int] = ..., input_width: _Optional[int] = ..., artifact_size: _Optional[int] = ..., load_gas: _Optional[int] = ...) -> None: ...
 
 class ExecutionRecord(_message.Message):
     __slots__ = ("id", "model_id", "version", "input_hash", "input", "output", "output_hash", "gas", "caller", "height", "price_paid", "model_sha256")
@@ -105,24 +107,36 @@ class ExecutionRecord(_message.Message):
     def __init__(self, id: _Optional[int] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_hash: _Optional[bytes] = ..., input: _Optional[_Iterable[int]] = ..., output: _Optional[_Iterable[int]] = ..., output_hash: _Optional[bytes] = ..., gas: _Optional[int] = ..., caller: _Optional[str] = ..., height: _Optional[int] = ..., price_paid: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., model_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("gas_per_mac", "gas_per_compare", "gas_per_lookup", "gas_per_op", "max_model_bytes", "max_ops", "max_input_width", "max_gas_per_inference")
-    GAS_PER_MAC_FIELD_NUMBER: _ClassVar[int]
-    GAS_PER_COMPARE_FIELD_NUMBER: _ClassVar[int]
-    GAS_PER_LOOKUP_FIELD_NUMBER: _ClassVar[int]
-    GAS_PER_OP_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("max_model_bytes", "max_ops", "max_input_width", "max_gas_per_inference", "gas_per_call", "gas_per_kilo_element", "gas_per_kilo_mac", "gas_per_item", "load_gas_per_kilo_byte", "load_gas_per_op", "load_gas_per_array", "max_tree_depth", "load_gas_base", "block_reload_gas")
     MAX_MODEL_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_OPS_FIELD_NUMBER: _ClassVar[int]
     MAX_INPUT_WIDTH_FIELD_NUMBER: _ClassVar[int]
     MAX_GAS_PER_INFERENCE_FIELD_NUMBER: _ClassVar[int]
-    gas_per_mac: int
-    gas_per_compare: int
-    gas_per_lookup: int
-    gas_per_op: int
+    GAS_PER_CALL_FIELD_NUMBER: _ClassVar[int]
+    GAS_PER_KILO_ELEMENT_FIELD_NUMBER: _ClassVar[int]
+    GAS_PER_KILO_MAC_FIELD_NUMBER: _ClassVar[int]
+    GAS_PER_ITEM_FIELD_NUMBER: _ClassVar[int]
+    LOAD_GAS_PER_KILO_BYTE_FIELD_NUMBER: _ClassVar[int]
+    LOAD_GAS_PER_OP_FIELD_NUMBER: _ClassVar[int]
+    LOAD_GAS_PER_ARRAY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TREE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    LOAD_GAS_BASE_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_RELOAD_GAS_FIELD_NUMBER: _ClassVar[int]
     max_model_bytes: int
     max_ops: int
     max_input_width: int
     max_gas_per_inference: int
-    def __init__(self, gas_per_mac: _Optional[int] = ..., gas_per_compare: _Optional[int] = ..., gas_per_lookup: _Optional[int] = ..., gas_per_op: _Optional[int] = ..., max_model_bytes: _Optional[int] = ..., max_ops: _Optional[int] = ..., max_input_width: _Optional[int] = ..., max_gas_per_inference: _Optional[int] = ...) -> None: ...
+    gas_per_call: int
+    gas_per_kilo_element: int
+    gas_per_kilo_mac: int
+    gas_per_item: int
+    load_gas_per_kilo_byte: int
+    load_gas_per_op: int
+    load_gas_per_array: int
+    max_tree_depth: int
+    load_gas_base: int
+    block_reload_gas: int
+    def __init__(self, max_model_bytes: _Optional[int] = ..., max_ops: _Optional[int] = ..., max_input_width: _Optional[int] = ..., max_gas_per_inference: _Optional[int] = ..., gas_per_call: _Optional[int] = ..., gas_per_kilo_element: _Optional[int] = ..., gas_per_kilo_mac: _Optional[int] = ..., gas_per_item: _Optional[int] = ..., load_gas_per_kilo_byte: _Optional[int] = ..., load_gas_per_op: _Optional[int] = ..., load_gas_per_array: _Optional[int] = ..., max_tree_depth: _Optional[int] = ..., load_gas_base: _Optional[int] = ..., block_reload_gas: _Optional[int] = ...) -> None: ...
 
 class GenesisState(_message.Message):
     __slots__ = ("params", "models", "versions", "artifacts", "executions")
