@@ -152,3 +152,110 @@ def test_progress_bars_on_a_terminal_only_and_never_in_json(
     code, out, err = run("storage", "get", cid, "--output-file", str(target), *rest)
     assert code == 0 and "download" in err and "100%" in err
     assert target.read_bytes() == data
+
+
+@pytest.fixture
+def signer(
+    chain: ChainEndpoint,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Run:
+    """A runner with two funded keys (``dev2``, ``dev3``) in a test keyring."""
+    run = cli_runner(chain.rpc_url, tmp_path / "signer", capsys, monkeypatch)
+    for name, account in (("dev2", chain.accounts[2]), ("dev3", chain.accounts[3])):
+        assert run("keys", "import", name, stdin=account.mnemonic + "\n")[0] == 0
+    return run
+
+
+def test_cli_store_proves_the_size_and_keeps_one_record_per_owner(
+    signer: Run, chain: ChainEndpoint, tmp_path: Path
+) -> None:
+    data = content(2 * CHUNK + 9, b"own!")
+    source = tmp_path / "model.bin"
+    source.write_bytes(data)
+    rest = ["--rest", chain.rest_url, "-o", "json"]
+    code, out, err = signer("storage", "put", str(source), *rest)
+    assert code == 0, err
+    cid = json.loads(out)["cid"]
+
+    def store(*args: str) -> tuple[int, str, str]:
+        return signer("tx", "storage", "store", cid, "--blocks", "20", "--yes", *args, *rest)
+
+    # the root block comes from the node's content store: no --size, no --file needed
+    code, out, err = store("--from", "dev2")
+    assert code == 0, err
+    assert json.loads(out)["size"] == str(len(data))
+    # another account keeps its own record, its root block computed from the local file
+    code, out, err = store("--from", "dev3", "--file", str(source), "--size", str(len(data)))
+    assert code == 0, err
+    # a declared size the root block disagrees with is refused by the chain
+    code, out, err = store("--from", "dev3", "--size", str(len(data) + 1))
+    assert code == 1 and "storage code 6" in err, err
+    # a file that is not the CID's content is refused before anything is signed
+    other = tmp_path / "other.bin"
+    other.write_bytes(data[:-1])
+    code, out, err = store("--from", "dev3", "--file", str(other))
+    assert code == 1 and "not " + cid in err, err
+
+    code, out, err = signer("query", "storage", "records", cid, "-o", "json")
+    assert code == 0, err
+    owners = {r["owner"]: r["size"] for r in json.loads(out)["records"]}
+    assert owners == {
+        chain.accounts[2].address: str(len(data)),
+        chain.accounts[3].address: str(len(data)),
+    }
+    code, out, err = signer(
+        "query", "storage", "object", cid, "--owner", chain.accounts[3].address, "-o", "json"
+    )
+    assert code == 0 and json.loads(out)["owner"] == chain.accounts[3].address, err
+
+
+def test_cli_store_of_a_one_chunk_file(signer: Run, chain: ChainEndpoint, tmp_path: Path) -> None:
+    data = b"one chunk is its own root block"
+    source = tmp_path / "note.txt"
+    source.write_bytes(data)
+    rest = ["--rest", chain.rest_url, "-o", "json"]
+    cid = unixfs.cid_of(data)
+    code, out, err = signer(
+        "tx",
+        "storage",
+        "store",
+        cid,
+        "--file",
+        str(source),
+        "--blocks",
+        "20",
+        "--from",
+        "dev2",
+        "--yes",
+        *rest,
+    )
+    assert code == 0, err
+    assert json.loads(out)["size"] == str(len(data))
+    # not uploaded to the node: without --file there is no root block to take
+    missing = unixfs.cid_of(b"never uploaded anywhere")
+    code, out, err = signer(
+        "tx", "storage", "store", missing, "--blocks", "20", "--from", "dev2", "--yes", *rest
+    )
+    assert code == 1 and "storage/3" in err, err
+
+
+def test_cli_store_refuses_a_root_block_that_does_not_match_the_cid(
+    signer: Run, chain: ChainEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = content(2 * CHUNK + 3, b"lie!")
+    cid = StorageClient(chain.rest_url).put(data).cid
+    other = unixfs.build_dag(content(2 * CHUNK + 4, b"lie!"))
+    honest_chunk = StorageClient.chunk
+
+    def lying_chunk(self: StorageClient, cid_: str, index: int) -> tuple[bytes, bytes]:
+        chunk, _ = honest_chunk(self, cid_, index)
+        return chunk, unixfs.chunk_proof(other, 0).encode()  # another file's root node
+
+    monkeypatch.setattr(StorageClient, "chunk", lying_chunk)
+    code, out, err = signer(
+        "tx", "storage", "store", cid, "--blocks", "20", "--from", "dev2", "--yes",
+        "--rest", chain.rest_url,
+    )  # fmt: skip
+    assert code == 1 and "does not match" in err and out == "", err

@@ -181,3 +181,45 @@ def test_single_chunk_files_prove_with_an_empty_proof() -> None:
         unixfs.verify_chunk(root, len(data), 0, data, unixfs.ChunkProof(()))
         with pytest.raises(CidError):
             unixfs.verify_chunk(root, len(data), 0, data + b"!", unixfs.ChunkProof(()))
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7, 175 * CHUNK + 5])
+def test_file_root_is_the_root_block_and_proves_the_size(size: int) -> None:
+    data = chunked(size // CHUNK, size % CHUNK)
+    dag = unixfs.build_dag(data)
+    pieces = [data[i : i + 100_003] for i in range(0, len(data), 100_003)]
+    for given in ([data], pieces, []):
+        if given == [] and size:
+            continue
+        root = unixfs.file_root(given)
+        assert (root.cid, root.block, root.size) == (dag.root_cid, dag.blocks[dag.root_cid], size)
+    assert unixfs.root_block_of(dag) == dag.blocks[dag.root_cid]
+    if dag.chunks > 1:
+        assert unixfs.file_size(unixfs.root_block_of(dag)) == size
+
+
+def test_file_size_needs_a_consistent_unixfs_file_node() -> None:
+    dag = unixfs.build_dag(chunked(3, 5))
+    links, sizes = unixfs.decode_node(unixfs.root_block_of(dag))
+    field = unixfs._field
+    link_bytes = b"".join(
+        field(2, 2, field(1, 2, link.cid) + field(2, 2, b"") + field(3, 0, link.tsize))
+        for link in links
+    )
+
+    def node(*data_fields: bytes) -> bytes:
+        return link_bytes + field(1, 2, b"".join(data_fields))
+
+    blocksizes = b"".join(field(4, 0, n) for n in sizes)
+    short = b"".join(field(4, 0, n) for n in sizes[:-1])
+    assert unixfs.file_size(node(field(1, 0, 2), field(3, 0, sum(sizes)), blocksizes)) == sum(sizes)
+    bad = [
+        node(field(1, 0, 2), blocksizes),  # no filesize
+        node(field(1, 0, 2), field(3, 0, sum(sizes) + 1), blocksizes),  # not the sum
+        node(field(1, 0, 1), field(3, 0, sum(sizes)), blocksizes),  # a directory, not a file
+        node(field(1, 0, 2), field(3, 0, sum(sizes[:-1])), short),  # a blocksize missing
+        b"raw bytes, not a dag-pb node",
+    ]
+    for data in bad:
+        with pytest.raises(CidError):
+            unixfs.file_size(data)

@@ -13,8 +13,8 @@ from typing import Any
 from tqdm import tqdm
 
 from aivm.cli import main as cli
-from aivm.client.storage import StorageClient
-from aivm.client.storage_tx import StorageTxClient
+from aivm.client.storage import StorageClient, StorageError
+from aivm.client.storage_tx import StorageTxClient, size_of_root_block
 
 DEFAULT_REST = "http://127.0.0.1:1317"
 BAR_MIN_BYTES = 1 << 20
@@ -66,11 +66,37 @@ def cmd_stat(s: cli.Settings, args: argparse.Namespace) -> None:
 
 def cmd_tx_store(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli._wallet(s, args.from_)
-    size = args.size if args.size is not None else _rest(args).stat(args.cid).size
-    cli._confirm(s, f"pay retention of {args.cid} ({size} bytes) for {args.blocks} blocks")
     with s.client() as client:
-        until = StorageTxClient(client).store(wallet, args.cid, size, args.blocks)
-    cli._emit(s, {"cid": args.cid, "size": str(size), "retained_until": str(until)})
+        chain = StorageTxClient(client)
+        root_block, size = _root_block(chain, args)
+        cli._confirm(s, f"pay retention of {args.cid} ({size} bytes) for {args.blocks} blocks")
+        stored = chain.store(
+            wallet, args.cid, args.blocks, root_block=root_block, size=args.size or 0
+        )
+    cli._emit(
+        s,
+        {
+            "cid": stored.cid,
+            "size": str(stored.size),
+            "retained_until": str(stored.retained_until),
+            "txhash": stored.txhash,
+        },
+    )
+
+
+def _root_block(chain: StorageTxClient, args: argparse.Namespace) -> tuple[bytes, int]:
+    """The CID's root block from ``--file``, else from the node's content store, and the size
+    it proves."""
+    if args.file is not None and not Path(args.file).is_file():
+        raise cli.CliError(f"{args.file} is not a file")
+    try:
+        if args.file is not None:
+            block = chain.root_block(args.cid, source=Path(args.file))
+        else:
+            block = chain.root_block(args.cid, content=_rest(args))
+        return block, size_of_root_block(args.cid, block)
+    except StorageError as exc:
+        raise cli.CliError(str(exc)) from None
 
 
 def cmd_tx_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -101,7 +127,13 @@ def cmd_tx_answer(s: cli.Settings, args: argparse.Namespace) -> None:
 
 def cmd_query_object(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, cli.proto_json(StorageTxClient(client).object(args.cid)))
+        cli._emit(s, cli.proto_json(StorageTxClient(client).object(args.cid, args.owner or "")))
+
+
+def cmd_query_records(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        records = StorageTxClient(client).records(args.cid)
+    cli._emit(s, {"records": [cli.proto_json(record) for record in records]})
 
 
 def cmd_query_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -153,11 +185,16 @@ def register(
         txs,
         "store",
         cmd_tx_store,
-        "Record an object on chain and pay its retention",
-        "  aivm tx storage store bafy... --blocks 1000 --from alice --yes",
+        "Create or extend your record of an object and pay its retention; the root block that "
+        "proves its size comes from --file or the node's content store",
+        "  aivm tx storage store bafy... --blocks 1000 --from alice --yes\n"
+        "  aivm tx storage store bafy... --file model.dsm --blocks 1000 --from alice --yes",
     )
     p.add_argument("cid")
-    p.add_argument("--size", type=int, help="object size (default: asked from the node)")
+    p.add_argument(
+        "--file", help="the object's file, to compute its root block locally (default: the node)"
+    )
+    p.add_argument("--size", type=int, help="expected size, checked by the chain (default: any)")
     p.add_argument("--blocks", type=int, required=True, help="blocks of retention to pay")
     p.add_argument("--from", dest="from_", required=True)
     _rest_flag(p)
@@ -183,7 +220,20 @@ def register(
 
     qs = branch(query, "storage", "Storage module queries")
     p = leaf(
-        qs, "object", cmd_query_object, "An object record", "  aivm query storage object bafy..."
+        qs,
+        "object",
+        cmd_query_object,
+        "An object record: the --owner's, or the first record of the CID",
+        "  aivm query storage object bafy...\n  aivm query storage object bafy... --owner aivm1...",
+    )
+    p.add_argument("cid")
+    p.add_argument("--owner", help="whose record (default: the first by owner address)")
+    p = leaf(
+        qs,
+        "records",
+        cmd_query_records,
+        "Every record of an object (one per paying account)",
+        "  aivm query storage records bafy...",
     )
     p.add_argument("cid")
     p = leaf(

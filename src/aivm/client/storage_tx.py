@@ -1,18 +1,39 @@
-"""Python SDK for the ``storage`` module's transactions and queries (object records,
+"""Python SDK for the ``storage`` module's transactions and queries (per-owner object records,
 retention payments, availability challenges). Upload/download of the bytes themselves goes
-through the node's blob service (:mod:`aivm.client.storage`)."""
+through the node's blob service (:mod:`aivm.client.storage`).
+
+``MsgStoreObject`` carries the object's root block, the evidence of its size: the SDK computes
+it from a local file, or fetches it from the node's content store (where ``aivm storage put``
+left the file) and checks it against the CID before signing anything.
+
+Example::
+
+    from aivm.client import Client
+    from aivm.client.storage_tx import StorageTxClient
+
+    with Client("http://127.0.0.1:26657", rest="http://127.0.0.1:1317") as client:
+        stat = client.storage.put("model.dsm")
+        stored = StorageTxClient(client).store(wallet, stat.cid, blocks=1000)
+        print(stored.size, stored.retained_until)
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aivm.client.client import Client
 from aivm.client.results import TxResult
+from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
+from aivm.crypto import unixfs
 from aivm.types import pb
 from aivm.types.protogen import storage_pb2
 
 QUERY = "/aivm.storage.v1.Query/"
+PIECE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -21,6 +42,17 @@ class Opened:
 
     challenge_id: int
     chunk_index: int
+    txhash: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A retention payment included on chain."""
+
+    cid: str
+    size: int
+    """The size the chain proved from the root block."""
+    retained_until: int
     txhash: str
 
 
@@ -34,16 +66,56 @@ class StorageTxClient:
         sent = self.client.sign_and_broadcast(wallet, [msg])
         return self.client.wait_for_tx(sent.hash, timeout=timeout)
 
-    def store(self, wallet: Wallet, cid: str, size: int, blocks: int) -> int:
-        """Record ``cid`` (``size`` bytes) and pay its retention for ``blocks`` blocks.
+    def store(
+        self,
+        wallet: Wallet,
+        cid: str,
+        blocks: int,
+        *,
+        source: str | Path | bytes | None = None,
+        root_block: bytes | None = None,
+        content: StorageClient | None = None,
+        size: int = 0,
+    ) -> Stored:
+        """Create or extend ``wallet``'s record of ``cid``, paying ``blocks`` blocks.
 
-        Returns the height up to which retention is paid.
+        The root block is ``root_block`` when given, else computed from ``source`` (a path or
+        the bytes), else fetched from ``content`` (default: ``client.storage``, the node's
+        content store). ``size``, when not 0, is a declared size the chain checks.
         """
+        if root_block is None:
+            root_block = self.root_block(cid, source=source, content=content)
         msg = storage_pb2.MsgStoreObject(
-            owner=wallet.address, cid=cid, size=size, retention_blocks=blocks
+            owner=wallet.address,
+            cid=cid,
+            size=size,
+            retention_blocks=blocks,
+            root_block=root_block,
         )
         result = self._submit(wallet, msg)
-        return int(result.attribute("aivm.storage.v1.EventStoreObject", "retained_until"))
+        event = "aivm.storage.v1.EventStoreObject"
+        return Stored(
+            cid,
+            int(result.attribute(event, "size")),
+            int(result.attribute(event, "retained_until")),
+            result.hash,
+        )
+
+    def root_block(
+        self,
+        cid: str,
+        *,
+        source: str | Path | bytes | None = None,
+        content: StorageClient | None = None,
+    ) -> bytes:
+        """The root block of ``cid``: computed from ``source``, or fetched from the content
+        store; StorageError when it does not match ``cid``."""
+        if source is not None:
+            root = unixfs.file_root(_pieces(source))
+            if root.cid != cid:
+                raise StorageError(f"{_name(source)} has CID {root.cid}, not {cid}")
+            return root.block
+        return fetch_root_block(content or self.client.storage, cid)
 
     def open_challenge(self, wallet: Wallet, cid: str) -> Opened:
         """Challenge the availability of ``cid``; the chain picks the chunk."""
@@ -65,12 +137,26 @@ class StorageTxClient:
         )
         return self._submit(wallet, msg)
 
-    def object(self, cid: str) -> storage_pb2.StoredObject:
-        """The on-chain record of ``cid``."""
-        request = storage_pb2.QueryObjectRequest(cid=cid)
+    def object(self, cid: str, owner: str = "") -> storage_pb2.StoredObject:
+        """``owner``'s record of ``cid``; without ``owner``, the first record of the CID."""
+        request = storage_pb2.QueryObjectRequest(cid=cid, owner=owner)
         response = self.client.query(QUERY + "Object", request, storage_pb2.QueryObjectResponse)
         found: storage_pb2.StoredObject = response.object
         return found
+
+    def records(self, cid: str, page_size: int = 100) -> list[storage_pb2.StoredObject]:
+        """Every record of ``cid`` (all owners, in owner-address order), page by page."""
+        found: list[storage_pb2.StoredObject] = []
+        request = storage_pb2.QueryObjectRecordsRequest(cid=cid)
+        request.pagination.limit = page_size
+        while True:
+            response = self.client.query(
+                QUERY + "ObjectRecords", request, storage_pb2.QueryObjectRecordsResponse
+            )
+            found.extend(response.records)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
 
     def challenge(self, challenge_id: int) -> storage_pb2.Challenge:
         """A challenge (an open one past its deadline shows EXPIRED)."""
@@ -80,3 +166,44 @@ class StorageTxClient:
         )
         found: storage_pb2.Challenge = response.challenge
         return found
+
+
+def fetch_root_block(content: StorageClient, cid: str) -> bytes:
+    """The root block of ``cid`` from a node's content store, checked against the CID.
+
+    Chunk 0 with its proof holds it: for a one-chunk file the chunk is the root block, for a
+    larger file the proof's first node is the root dag-pb node.
+    """
+    chunk, proof = content.chunk(cid, 0)
+    try:
+        codec, digest = unixfs.parse_cid(cid)
+        nodes = unixfs.ChunkProof.decode(proof).nodes
+    except unixfs.CidError as exc:
+        raise StorageError(f"cannot take the root block of {cid}: {exc}") from None
+    block = chunk if codec == unixfs.RAW else (nodes[0] if nodes else b"")
+    if hashlib.sha256(block).digest() != digest:
+        raise StorageError(f"the node's root block of {cid} does not match the CID")
+    return block
+
+
+def size_of_root_block(cid: str, block: bytes) -> int:
+    """The object size a root block proves (as the chain computes it), without the hash check;
+    StorageError when the block proves none."""
+    try:
+        codec, _ = unixfs.parse_cid(cid)
+        return len(block) if codec == unixfs.RAW else unixfs.file_size(block)
+    except unixfs.CidError as exc:
+        raise StorageError(f"the root block of {cid} is not a UnixFS file root: {exc}") from None
+
+
+def _pieces(source: str | Path | bytes) -> Iterator[bytes]:
+    if isinstance(source, bytes):
+        yield source
+        return
+    with open(source, "rb") as handle:
+        while piece := handle.read(PIECE):
+            yield piece
+
+
+def _name(source: str | Path | bytes) -> str:
+    return f"{len(source)} bytes" if isinstance(source, bytes) else str(source)

@@ -394,3 +394,85 @@ def challenge_index(seed: bytes, root_cid: str, n_chunks: int) -> int:
         raise CidError("an object has at least one chunk")
     digest = hashlib.sha256(seed + _binary(root_cid)).digest()
     return int.from_bytes(digest, "big") % n_chunks
+
+
+# -- root blocks: the evidence of a file's size ---------------------------------------------
+
+
+def file_size(node: bytes) -> int:
+    """The size of the file a UnixFS ``File`` dag-pb node describes (its ``filesize``).
+
+    The node must decode as :func:`decode_node` requires and carry a ``filesize`` equal to the
+    sum of its ``blocksizes``; CidError otherwise. The node's hash is not checked here.
+    """
+    _, blocksizes = decode_node(node)
+    declared = _unixfs_filesize(node)
+    if declared is None:
+        raise CidError("UnixFS file node without filesize")
+    if declared != sum(blocksizes):
+        raise CidError(f"filesize {declared} is not the sum of blocksizes {sum(blocksizes)}")
+    return declared
+
+
+def _unixfs_filesize(node: bytes) -> int | None:
+    """The ``filesize`` field of a dag-pb node's UnixFS Data (None when absent)."""
+    data = b""
+    for number, wire, value in _fields(node):
+        if number == 1 and wire == 2:
+            assert isinstance(value, bytes)
+            data = value
+    found = None
+    for number, wire, value in _fields(data):
+        if number == 3 and wire == 0:
+            assert isinstance(value, int)
+            found = value
+    return found
+
+
+@dataclass(frozen=True)
+class FileRoot:
+    """A file's CID, its root block and its size.
+
+    The root block is the root dag-pb node for a file of several chunks, and the file's bytes
+    (its only raw leaf) otherwise: what ``MsgStoreObject.root_block`` carries.
+    """
+
+    cid: str
+    block: bytes
+    size: int
+
+
+def file_root(pieces: Iterable[bytes]) -> FileRoot:
+    """The :class:`FileRoot` of data given as consecutive pieces of any size (streamed)."""
+    builder = DagBuilder()
+    first: bytes | None = None
+    for chunk in _rechunked(pieces):
+        first = chunk if first is None else first
+        builder.add_chunk(chunk)
+    root, nodes = builder.finish()
+    block = nodes[-1][1] if nodes else first or b""
+    return FileRoot(root, block, builder.size)
+
+
+def _rechunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The file's CHUNK_SIZE chunks (the last shorter; one empty chunk for no data)."""
+    buffer = bytearray()
+    sent = False
+    for piece in pieces:
+        view = memoryview(piece)
+        pos = 0
+        while pos < len(view):
+            take = min(CHUNK_SIZE - len(buffer), len(view) - pos)
+            buffer += view[pos : pos + take]
+            pos += take
+            if len(buffer) == CHUNK_SIZE:
+                yield bytes(buffer)
+                buffer.clear()
+                sent = True
+    if buffer or not sent:
+        yield bytes(buffer)
+
+
+def root_block_of(dag: Dag) -> bytes:
+    """The root block of a built DAG (see :class:`FileRoot`)."""
+    return dag.blocks[dag.root_cid]

@@ -1,5 +1,10 @@
 """StorageKeeper: object records, retention payments, challenges and params.
 
+Every account keeps its own retention record of a CID, keyed by (CID, owner): it pays for and
+extends only that record, and no other account's record of the same CID can block it. A
+record's size is proven by the CID's root block when the record is created (see
+:mod:`aivm.modules.storage.msgs`), so every record of a CID has the same size and chunks.
+
 Retention costs ``price_per_kib_block × ceil(size / 1024) × blocks``, paid to the ``storage``
 module account. An availability challenge picks a chunk of an object from the block hash
 (:func:`aivm.crypto.unixfs.challenge_index`); the holder answers with the chunk and its
@@ -14,11 +19,13 @@ from collections.abc import Iterator
 
 from google.protobuf import json_format
 
+from aivm.modules.addr import addr_bytes
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.framework import Context
 from aivm.modules.storage import keys
 from aivm.modules.storage.errors import ErrChallengeNotFound, ErrObjectNotFound
 from aivm.store import KVStore, PrefixStore
+from aivm.store.pagination import paginate_store
 from aivm.types import pb
 from aivm.types.coin import Coin, Coins
 from aivm.types.coin_proto import coins_from_proto
@@ -30,18 +37,32 @@ DEFAULT_PARAMS = storage_pb2.Params(
     max_object_size=1 << 34,
     challenge_window=50,
     min_retention=10,
+    gas_per_kib_hashed=600,
+    gas_per_byte_parsed=100,
 )
+EVIDENCE_GAS_PARAMS = ("gas_per_kib_hashed", "gas_per_byte_parsed")
+"""Params added with root-block evidence: a genesis written before them gets the defaults."""
 
 
 def params_from_json(data: dict[str, object]) -> storage_pb2.Params:
-    """Parse the genesis JSON form of the params."""
+    """Parse the genesis JSON form of the params (absent evidence gas prices: the defaults)."""
     params = storage_pb2.Params()
     try:
         json_format.ParseDict(data, params)
     except json_format.ParseError as exc:
         raise ErrInvalidRequest.wrap(f"invalid storage params: {exc}") from exc
     coins_from_proto(params.price_per_kib_block)
-    if params.challenge_window <= 0 or params.min_retention <= 0 or params.max_object_size <= 0:
+    for name in EVIDENCE_GAS_PARAMS:
+        if name not in data:
+            setattr(params, name, getattr(DEFAULT_PARAMS, name))
+    positive = (
+        params.challenge_window,
+        params.min_retention,
+        params.max_object_size,
+        params.gas_per_kib_hashed,
+        params.gas_per_byte_parsed,
+    )
+    if min(positive) <= 0:
         raise ErrInvalidRequest.wrap("storage params must be positive")
     return params
 
@@ -76,30 +97,50 @@ class StorageKeeper:
 
     # -- objects --------------------------------------------------------------------------
 
-    def find_object(self, ctx: Context, cid: str) -> storage_pb2.StoredObject | None:
-        """The record of ``cid``, if any."""
-        raw = self._store(ctx).get(keys.object_key(cid))
+    def find_object(self, ctx: Context, cid: str, owner: str) -> storage_pb2.StoredObject | None:
+        """``owner``'s record of ``cid``, if any."""
+        raw = self._store(ctx).get(keys.object_key(cid, addr_bytes(owner)))
         return None if raw is None else storage_pb2.StoredObject.FromString(raw)
 
-    def get_object(self, ctx: Context, cid: str) -> storage_pb2.StoredObject:
-        """The record of ``cid``; ErrObjectNotFound otherwise."""
-        found = self.find_object(ctx, cid)
+    def get_object(self, ctx: Context, cid: str, owner: str) -> storage_pb2.StoredObject:
+        """``owner``'s record of ``cid``; ErrObjectNotFound otherwise."""
+        found = self.find_object(ctx, cid, owner)
         if found is None:
-            raise ErrObjectNotFound.wrap(cid)
+            raise ErrObjectNotFound.wrap(f"{cid} has no record of {owner}")
         return found
 
+    def first_record(self, ctx: Context, cid: str) -> storage_pb2.StoredObject:
+        """The first record of ``cid`` by owner address; ErrObjectNotFound when it has none.
+
+        Its cid, size and chunks are those of every record of the CID.
+        """
+        records = PrefixStore(self._store(ctx), keys.object_records_prefix(cid))
+        for _, raw in records.iterate():
+            found: storage_pb2.StoredObject = storage_pb2.StoredObject.FromString(raw)
+            return found
+        raise ErrObjectNotFound.wrap(f"{cid} has no record")
+
     def set_object(self, ctx: Context, record: storage_pb2.StoredObject) -> None:
-        """Write an object record."""
-        self._store(ctx).set(keys.object_key(record.cid), record.SerializeToString())
+        """Write a record under its (cid, owner) key."""
+        key = keys.object_key(record.cid, addr_bytes(record.owner))
+        self._store(ctx).set(key, record.SerializeToString())
 
     def iterate_objects(self, ctx: Context) -> Iterator[storage_pb2.StoredObject]:
-        """Every object record in CID order."""
+        """Every record, in (CID, owner address) order."""
         for _, raw in PrefixStore(self._store(ctx), keys.OBJECT).iterate():
             yield storage_pb2.StoredObject.FromString(raw)
 
-    def add_reference(self, ctx: Context, cid: str, reference: str) -> bool:
-        """Record that ``reference`` uses ``cid``; False when the object is not stored."""
-        record = self.find_object(ctx, cid)
+    def records_page(
+        self, ctx: Context, cid: str, request: pb.pagination.PageRequest | None
+    ) -> tuple[list[storage_pb2.StoredObject], pb.pagination.PageResponse]:
+        """One page of the records of ``cid``, read from the store (nothing beyond the page
+        is decoded; ``count_total`` counts the keys)."""
+        records = PrefixStore(self._store(ctx), keys.object_records_prefix(cid))
+        return paginate_store(records, request, lambda _, raw: decode_record(raw))
+
+    def add_reference(self, ctx: Context, cid: str, owner: str, reference: str) -> bool:
+        """Record that ``reference`` uses ``owner``'s record of ``cid``; False without one."""
+        record = self.find_object(ctx, cid, owner)
         if record is None:
             return False
         if reference not in record.references:
@@ -143,3 +184,9 @@ class StorageKeeper:
         """Every challenge in id order (as stored)."""
         for _, raw in PrefixStore(self._store(ctx), keys.CHALLENGE).iterate():
             yield storage_pb2.Challenge.FromString(raw)
+
+
+def decode_record(raw: bytes) -> storage_pb2.StoredObject:
+    """A StoredObject record."""
+    record: storage_pb2.StoredObject = storage_pb2.StoredObject.FromString(raw)
+    return record

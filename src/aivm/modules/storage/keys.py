@@ -1,10 +1,17 @@
 """storage store layout (under the module prefix ``storage/``).
 
-- ``0x01 | cid → StoredObject``
+- ``0x01 | len(cid) | cid | len(owner) | owner address → StoredObject``: one retention record
+  per (CID, owner); the records of a CID share the prefix ``0x01 | len(cid) | cid`` and sort by
+  owner address bytes.
 - ``0x02 | id(8) → Challenge``
 - ``0x03 → next challenge id`` (8-byte big-endian)
 - ``0x04 → Params``
+
+Lengths are one byte (CIDs are 59 characters, addresses 20 or 32 bytes), as the Cosmos SDK's
+length-prefixed address keys, so no key of one CID is a prefix of another CID's keys.
 """
+
+from aivm.types.errors import ErrInvalidRequest
 
 STORE_PREFIX = b"storage/"
 OBJECT = b"\x01"
@@ -15,9 +22,25 @@ MODULE_ACCOUNT = "storage"
 """Module account that receives retention payments."""
 
 
-def object_key(cid: str) -> bytes:
-    """Key of an object record."""
-    return OBJECT + cid.encode()
+def _length_prefixed(data: bytes) -> bytes:
+    if len(data) > 255:
+        raise ErrInvalidRequest.wrap(f"key part of {len(data)} bytes is longer than 255")
+    return bytes([len(data)]) + data
+
+
+def object_records_prefix(cid: str) -> bytes:
+    """Prefix of every record of ``cid`` (relative to the module store)."""
+    return OBJECT + _length_prefixed(cid.encode())
+
+
+def owner_suffix(owner: bytes) -> bytes:
+    """The part of a record key after its CID prefix: the length-prefixed owner address."""
+    return _length_prefixed(owner)
+
+
+def object_key(cid: str, owner: bytes) -> bytes:
+    """Key of ``owner``'s record of ``cid``."""
+    return object_records_prefix(cid) + owner_suffix(owner)
 
 
 def challenge_key(challenge_id: int) -> bytes:

@@ -7,6 +7,8 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from aivm.crypto import unixfs
+from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute, QueryRoute
 from aivm.modules.storage import msgs
 from aivm.modules.storage.keeper import DEFAULT_PARAMS, StorageKeeper, params_from_json
@@ -29,7 +31,7 @@ class StorageModule:
         return msgs.msg_routes(self.keeper)
 
     def query_routes(self) -> Sequence[QueryRoute]:
-        """Params, Object, Challenge."""
+        """Params, Object, ObjectRecords, Challenge."""
         keeper = self.keeper
 
         def params(
@@ -40,7 +42,20 @@ class StorageModule:
         def object_(
             ctx: Context, req: storage_pb2.QueryObjectRequest
         ) -> storage_pb2.QueryObjectResponse:
-            return storage_pb2.QueryObjectResponse(object=keeper.get_object(ctx, req.cid))
+            msgs.check_cid(req.cid)
+            if req.owner:
+                found = keeper.get_object(ctx, req.cid, req.owner)
+            else:
+                found = keeper.first_record(ctx, req.cid)
+            return storage_pb2.QueryObjectResponse(object=found)
+
+        def object_records(
+            ctx: Context, req: storage_pb2.QueryObjectRecordsRequest
+        ) -> storage_pb2.QueryObjectRecordsResponse:
+            msgs.check_cid(req.cid)
+            pagination = req.pagination if req.HasField("pagination") else None
+            records, page = keeper.records_page(ctx, req.cid, pagination)
+            return storage_pb2.QueryObjectRecordsResponse(records=records, pagination=page)
 
         def challenge(
             ctx: Context, req: storage_pb2.QueryChallengeRequest
@@ -50,6 +65,9 @@ class StorageModule:
         return [
             QueryRoute(SERVICE + "Params", storage_pb2.QueryParamsRequest, params),
             QueryRoute(SERVICE + "Object", storage_pb2.QueryObjectRequest, object_),
+            QueryRoute(
+                SERVICE + "ObjectRecords", storage_pb2.QueryObjectRecordsRequest, object_records
+            ),
             QueryRoute(SERVICE + "Challenge", storage_pb2.QueryChallengeRequest, challenge),
         ]
 
@@ -69,11 +87,22 @@ class StorageModule:
         return state
 
     def validate_genesis(self, data: dict[str, Any]) -> None:
-        """Check params and unique CIDs."""
+        """Check params and records: valid CID and owner, one record per (CID, owner), a size
+        that fits the CID's kind, and the same size and chunks in every record of a CID."""
         state = self._parse(data)
-        cids = [o.cid for o in state.objects]
-        if len(set(cids)) != len(cids):
-            raise ErrInvalidRequest.wrap("storage genesis has duplicate objects")
+        seen: set[tuple[str, bytes]] = set()
+        sizes: dict[str, tuple[int, int]] = {}
+        for record in state.objects:
+            _check_genesis_record(record)
+            key = (record.cid, addr_bytes(record.owner))
+            if key in seen:
+                raise ErrInvalidRequest.wrap(
+                    f"storage genesis has two records of {record.cid} for {record.owner}"
+                )
+            seen.add(key)
+            shape = sizes.setdefault(record.cid, (record.size, record.chunks))
+            if shape != (record.size, record.chunks):
+                raise ErrInvalidRequest.wrap(f"records of {record.cid} disagree on its size")
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
         """Write params, objects and challenges."""
@@ -96,3 +125,14 @@ class StorageModule:
             state, preserving_proto_field_name=True
         )
         return exported
+
+
+def _check_genesis_record(record: storage_pb2.StoredObject) -> None:
+    """A genesis record must be one the handlers could have written."""
+    msgs.check_cid(record.cid)
+    addr_bytes(record.owner)
+    if record.chunks != unixfs.chunk_count(record.size):
+        raise ErrInvalidRequest.wrap(
+            f"{record.cid}: {record.size} bytes are not {record.chunks} chunks"
+        )
+    msgs.check_size_fits_cid(record.cid, record.size)
