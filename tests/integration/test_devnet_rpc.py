@@ -122,7 +122,8 @@ def test_header_consensus_params_and_net_info(node: DevnetThread) -> None:
     params = result(node.url, "consensus_params", {"height": str(h)})
     assert params["block_height"] == str(h)
     assert params["consensus_params"] == genesis["consensus_params"]
-    assert result(node.url, "consensus_params")["consensus_params"]["block"]["max_gas"] == "-1"
+    max_gas = result(node.url, "consensus_params")["consensus_params"]["block"]["max_gas"]
+    assert max_gas == "500000000"
     assert result(node.url, "net_info")["n_peers"] == "0"
 
 

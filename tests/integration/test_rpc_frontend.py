@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from aivm.node.config import RpcConfig
 from aivm.node.rpc_frontend import CheckTxService, CoreChannel, FrontendError
 from aivm.types import pb
 from aivm.types.address import acc_address
@@ -194,7 +195,7 @@ def test_a_front_end_that_cannot_start_is_an_error_not_a_restart_loop(
     async def go() -> rpc_frontend.RpcFrontend:
         listener = await rpc_frontend.bind_listener("127.0.0.1", 0)
         frontend = rpc_frontend.RpcFrontend(
-            listener, "http://127.0.0.1:9", lambda tx: pb.abci.ResponseCheckTx(), 1000
+            listener, "http://127.0.0.1:9", lambda tx: pb.abci.ResponseCheckTx(), RpcConfig()
         )
         with pytest.raises(FrontendError, match=message):
             await frontend.start()

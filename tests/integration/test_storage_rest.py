@@ -23,7 +23,9 @@ pytestmark = pytest.mark.parametrize("chain", ["devnet"], indirect=True)
 def test_upload_stat_download_and_ranges(chain: ChainEndpoint) -> None:
     data = sample_bytes(3 * CHUNK + 123, b"rest")
     base = chain.rest_url + "/aivm/storage/v1/blobs"
-    uploaded = requests.post(base, data=data, timeout=30).json()
+    uploaded = requests.post(
+        base, data=data, headers={"Content-Type": "application/octet-stream"}, timeout=30
+    ).json()
     assert uploaded == {"cid": unixfs.cid_of(data), "size": len(data), "chunks": 4}
     cid = uploaded["cid"]
     assert requests.get(f"{base}/{cid}/stat", timeout=30).json()["size"] == len(data)

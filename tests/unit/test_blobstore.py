@@ -1,4 +1,6 @@
-"""LocalBlobStore: round trips, byte ranges, chunk proofs, and corruption never served."""
+"""LocalBlobStore: round trips, byte ranges, chunk proofs, corruption never served, and the
+limits: an object over the size limit or past the quota, or an abandoned upload, leaves no
+block behind."""
 
 from __future__ import annotations
 
@@ -115,3 +117,57 @@ def test_uploading_again_repairs_a_corrupted_block(tmp_path: Path) -> None:
         store.read_all(stat.cid)
     assert store.put_bytes(data) == stat
     assert store.read_all(stat.cid) == data
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_an_object_over_the_size_limit_leaves_no_block(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", max_object_size=3 * CHUNK)
+    data = chunked(4)
+    pieces = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+    with pytest.raises(AivmError) as err:
+        store.put(pieces)
+    assert (err.value.codespace, err.value.code) == ("storage", 7)
+    assert _files(tmp_path / "blobs") == []  # the three full chunks staged were removed
+    assert store.used_bytes == 0
+    exact = chunked(3)
+    assert store.put_bytes(exact).size == 3 * CHUNK
+
+
+def test_the_quota_counts_what_is_held_and_refuses_past_it(tmp_path: Path) -> None:
+    first = LocalBlobStore(tmp_path / "blobs")
+    held = first.put_bytes(chunked(2, tail=5))
+    used = sum(p.stat().st_size for p in _files(tmp_path / "blobs"))
+    store = LocalBlobStore(tmp_path / "blobs", max_total_size=used + 2 * CHUNK)
+    assert store.used_bytes == used  # counted from the disk at the first need
+    assert store.put_bytes(chunked(2, tail=5)) == held  # held already: costs nothing
+    before = sorted(_files(tmp_path / "blobs"))
+    with pytest.raises(AivmError) as err:
+        store.put_bytes(sample_bytes(3 * CHUNK, b"new"))  # refused at its third chunk
+    assert (err.value.codespace, err.value.code) == ("blobstore", 2)
+    assert "quota" in err.value.log
+    assert sorted(_files(tmp_path / "blobs")) == before
+    assert store.used_bytes == used
+    small = store.put_bytes(b"fits")
+    assert store.used_bytes == used + len(b"fits") and store.read_all(small.cid) == b"fits"
+
+
+def test_an_abandoned_upload_leaves_nothing(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", max_total_size=10 * CHUNK)
+    writer = store.writer()
+    writer.write(chunked(5))
+    assert store.used_bytes == 5 * CHUNK  # staged bytes count while the upload runs
+    writer.abort()
+    assert _files(tmp_path / "blobs") == [] and store.used_bytes == 0
+    with pytest.raises(RuntimeError):
+        writer.write(b"more")
+
+
+def test_staging_left_by_a_crash_is_removed_at_open(tmp_path: Path) -> None:
+    stale = tmp_path / "blobs" / ".staging" / "tmpcrashed"
+    stale.mkdir(parents=True)
+    (stale / "bafkreiblock").write_bytes(b"half an upload")
+    LocalBlobStore(tmp_path / "blobs")
+    assert _files(tmp_path / "blobs") == []

@@ -18,7 +18,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from google.protobuf import json_format
 
@@ -35,6 +35,9 @@ from aivm.client.keyring import BACKENDS, Keyring, KeyringError
 from aivm.client.results import to_jsonable
 from aivm.types.address import is_valid_acc_address
 from aivm.types.errors import AivmError
+
+if TYPE_CHECKING:
+    from aivm.node.config import NodeConfig
 
 PASSPHRASE_ENV = "AIVM_KEYRING_PASSPHRASE"
 DEFAULT_HOME = "~/.aivm"
@@ -230,9 +233,14 @@ def cmd_status(s: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_init(s: Settings, args: argparse.Namespace) -> None:
+    from aivm.node.config import APP_CONFIG_FILE, write_default_config
+
     path = s.home.joinpath(*CLIENT_CONFIG)
     if path.exists() and not args.overwrite:
         raise CliError(f"{path} already exists (pass --overwrite to replace it)")
+    node_config = path.parent / APP_CONFIG_FILE
+    if not node_config.exists():  # the node's limits: kept, even with --overwrite
+        write_default_config(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     values = {
         "chain-id": s.chain_id or DEFAULT_CHAIN_ID,
@@ -245,7 +253,7 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> None:
         f"{k} = {json.dumps(v)}\n" for k, v in values.items()
     )
     path.write_text(body)
-    _emit(s, {"config": str(path), **values})
+    _emit(s, {"config": str(path), "node_config": str(node_config), **values})
 
 
 def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
@@ -273,25 +281,35 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(code)
 
 
+def _node_config(s: Settings, args: argparse.Namespace) -> NodeConfig:
+    """``<home>/config/app.toml`` (written with the defaults if missing), with the flags that
+    override it applied."""
+    from aivm.node.config import NodeConfigError, load_node_config, with_min_gas_price
+
+    try:
+        config = load_node_config(s.home / "config")
+        return with_min_gas_price(config, args.min_gas_price)
+    except NodeConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_start(s: Settings, args: argparse.Namespace) -> None:
     import asyncio
     import logging
     import signal
 
-    from aivm.app.application import AivmApp, AppOptions
+    from aivm.app.application import AivmApp
     from aivm.node import eventloop
     from aivm.node.abci_server import parse_address, serve
     from aivm.node.blobstore import open_blob_store
+    from aivm.node.config import app_options
     from aivm.node.home import HomePaths
+    from aivm.node.rest import RestGateway
     from aivm.node.snapshots import SnapshotManager
     from aivm.store import CommitStore
-    from aivm.types.dec import Dec
 
     parse_address(args.abci)  # ValueError → one-line error before anything opens
-    try:
-        min_gas_price = Dec.from_str(args.min_gas_price)
-    except Exception as exc:
-        raise CliError(f"invalid --min-gas-price {args.min_gas_price!r}: {exc}") from exc
+    config = _node_config(s, args)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     paths = HomePaths(s.home)
     if args.snapshot_interval < 0 or args.snapshot_keep_recent < 1:
@@ -300,7 +318,7 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
     store = CommitStore.open(paths.state)
     snapshots: SnapshotManager | None = None
     try:
-        app = AivmApp(store, AppOptions(min_gas_price=min_gas_price))
+        app = AivmApp(store, app_options(config.app))
         snapshots = SnapshotManager(
             app, paths.data / "snapshots", args.snapshot_interval, args.snapshot_keep_recent
         )
@@ -314,20 +332,20 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
             def ready(address: str) -> None:
                 print(f"aivm ABCI app at height {store.version} listening on {address}", flush=True)
 
-            def rest_ready(port: int) -> None:
+            gateway: RestGateway | None = None
+            if args.rest_port >= 0:  # with the [storage] limits, which serve() does not take
+                gateway = RestGateway(
+                    args.rpc,
+                    blob_store=open_blob_store(paths.root / "blobs", args.ipfs_api, config.storage),
+                    cors_allowed_origins=config.storage.cors_allowed_origins,
+                )
+                port = await gateway.start("127.0.0.1", args.rest_port)
                 print(f"REST gateway on http://127.0.0.1:{port} (node {args.rpc})", flush=True)
-
-            await serve(
-                app,
-                args.abci,
-                stop,
-                rpc_url=args.rpc,
-                rest_port=args.rest_port if args.rest_port >= 0 else None,
-                on_ready=ready,
-                on_rest_ready=rest_ready,
-                snapshots=snapshots,
-                blob_store=open_blob_store(paths.root / "blobs", args.ipfs_api),
-            )
+            try:
+                await serve(app, args.abci, stop, on_ready=ready, snapshots=snapshots)
+            finally:
+                if gateway is not None:
+                    await gateway.stop()
 
         eventloop.run(run())
     finally:
@@ -694,8 +712,9 @@ def build_parser() -> Parser:
     )
     p.add_argument(
         "--min-gas-price",
-        default="0.0025",
-        help="lowest ucgpt per gas CheckTx accepts on this node (default 0.0025)",
+        default=None,
+        help="lowest ucgpt per gas CheckTx accepts on this node (default: [app] min-gas-price "
+        "of <home>/config/app.toml, 0.0025)",
     )
     p.add_argument(
         "--ipfs-api",

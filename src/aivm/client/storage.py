@@ -28,6 +28,8 @@ from aivm.client.errors import ClientError
 from aivm.crypto import unixfs
 
 PIECE = 1 << 16
+UPLOAD_HEADERS = {"Content-Type": "application/octet-stream"}
+"""The node takes uploads only as raw bytes (other content types: HTTP 415)."""
 _CODED = re.compile(r"\b([a-z][a-z0-9_]*)/(\d+):")
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
@@ -74,10 +76,19 @@ class StorageClient:
             raise StorageError(f"HTTP {response.status_code}: {message}", response.status_code)
 
     def put(self, source: str | Path | bytes, progress: Progress | None = None) -> ObjectStat:
-        """Upload a file (path) or bytes; returns the node's CID, checked against ours."""
+        """Upload a file (path) or bytes; returns the node's CID, checked against ours.
+
+        The body is streamed as ``application/octet-stream`` with its ``Content-Length``, so
+        a node whose size limit it passes refuses it (413) before reading it; past the node's
+        quota it is refused (507) at the first block that does not fit. Both raise
+        :class:`StorageError` with the node's code.
+        """
         expected = unixfs.cid_of_stream(_pieces(source))
         response = self.session.post(
-            self.base, data=_pieces(source, progress), timeout=self.timeout
+            self.base,
+            data=_Upload(source, progress),
+            headers=UPLOAD_HEADERS,
+            timeout=self.timeout,
         )
         self._check(response)
         stat = ObjectStat(**response.json())
@@ -128,6 +139,23 @@ class StorageClient:
             raise StorageError(f"downloaded content has CID {got}, not {cid}; discarded")
         os.replace(part, target)
         return stat
+
+
+class _Upload:
+    """A request body streamed piece by piece whose length is known (``requests`` then sends
+    ``Content-Length`` instead of chunked encoding)."""
+
+    def __init__(self, source: str | Path | bytes, progress: Progress | None) -> None:
+        self.source = source
+        self.progress = progress
+
+    def __len__(self) -> int:
+        if isinstance(self.source, bytes):
+            return len(self.source)
+        return os.path.getsize(self.source)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (piece for piece in _pieces(self.source, self.progress) if piece)
 
 
 def _pieces(source: str | Path | bytes, progress: Progress | None = None) -> Iterator[bytes]:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from aivm.app.application import AivmApp
-from aivm.node.blobstore import BlobStore
 from aivm.node.snapshots import SnapshotManager
 from aivm.types import pb
 
@@ -277,32 +276,17 @@ async def serve(
     app: AivmApp,
     address: str = DEFAULT_ABCI_ADDRESS,
     stop: asyncio.Event | None = None,
-    rpc_url: str | None = None,
-    rest_port: int | None = None,
     on_ready: Callable[[str], None] | None = None,
-    on_rest_ready: Callable[[int], None] | None = None,
     snapshots: SnapshotManager | None = None,
-    blob_store: BlobStore | None = None,
 ) -> None:
-    """Serve ``app`` on ``address`` until ``stop`` is set; with ``rest_port`` (0 = free)
-    also run the REST gateway in front of CometBFT's RPC at ``rpc_url`` (with the content
-    store routes when ``blob_store`` is given)."""
-    from aivm.node.rest import RestGateway
-
+    """Serve ``app`` on ``address`` until ``stop`` is set (``aivm start`` runs the REST
+    gateway beside it, with the node's ``[storage]`` limits)."""
     stop = stop or asyncio.Event()
     server = AbciServer(app, snapshots)
     bound = await server.start(address)
-    gateway: RestGateway | None = None
     try:
-        if rest_port is not None:
-            gateway = RestGateway(rpc_url or "http://127.0.0.1:26657", blob_store=blob_store)
-            rest_bound = await gateway.start("127.0.0.1", rest_port)
-            if on_rest_ready is not None:
-                on_rest_ready(rest_bound)
         if on_ready is not None:
             on_ready(bound)
         await stop.wait()
     finally:
-        if gateway is not None:
-            await gateway.stop()
         await server.stop()

@@ -6,6 +6,13 @@ only move blocks: :class:`LocalBlobStore` keeps one file per block under the nod
 (the default), :class:`IpfsBlobStore` puts and gets blocks through an IPFS (kubo) daemon's
 HTTP API. Either way the CID of every block read is recomputed before a byte is returned: a
 corrupted or substituted block raises ``storage/4`` and is never served.
+
+Limits (``[storage]`` of ``app.toml``): a file larger than ``max_object_size`` raises
+``storage/7`` as soon as its bytes pass the limit, and a file that would take the store past
+``max_total_size`` (its quota; 0 = none) raises ``blobstore/2``. Either way nothing of it stays:
+a :class:`BlobWriter` stages its blocks in a private directory and moves them into the store
+only when the whole file has arrived; a failed or abandoned upload deletes its staging
+directory, so no orphan blocks are left behind.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -30,8 +40,21 @@ from aivm.modules.storage.errors import (
     ErrObjectNotFound,
     ErrTooLarge,
 )
+from aivm.types.errors import register
+
+if TYPE_CHECKING:
+    from aivm.node.config import StorageConfig
 
 log = logging.getLogger(__name__)
+
+CODESPACE = "blobstore"
+"""Errors of the node's content store itself (node-local, never in a tx result)."""
+ErrStoreFull = register(CODESPACE, 2, "content store quota exceeded")
+ErrUnsupportedMediaType = register(CODESPACE, 3, "unsupported media type")
+ErrForbiddenOrigin = register(CODESPACE, 4, "cross-origin upload refused")
+
+DEFAULT_MAX_OBJECT_SIZE = 1 << 30
+STAGING_DIR = ".staging"
 
 
 @dataclass(frozen=True)
@@ -44,10 +67,24 @@ class ObjectStat:
 
 
 class BlobStore(ABC):
-    """Content store over a block backend (see the module docstring)."""
+    """Content store over a block backend (see the module docstring).
 
-    def __init__(self, max_object_size: int = 1 << 34) -> None:
+    ``max_object_size``: the largest file; ``max_total_size``: the quota of the whole store
+    in bytes (0 = no quota), counted over what the backend holds plus the uploads in flight.
+    """
+
+    recount_after_upload = False
+    """Whether the held bytes are asked of the backend again after each upload (when it
+    cannot tell which of the blocks it was given were new)."""
+
+    def __init__(
+        self, max_object_size: int = DEFAULT_MAX_OBJECT_SIZE, max_total_size: int = 0
+    ) -> None:
         self.max_object_size = max_object_size
+        self.max_total_size = max_total_size
+        self._usage_lock = threading.Lock()
+        self._held: int | None = None  # bytes the backend holds, counted on first need
+        self._reserved = 0  # bytes staged by uploads in flight
 
     # -- backend --------------------------------------------------------------------------
 
@@ -62,6 +99,61 @@ class BlobStore(ABC):
     def _pin(self, cid: str) -> None:  # noqa: B027 (optional hook, not abstract)
         """Keep a finished file (backends that garbage-collect); nothing by default."""
 
+    @abstractmethod
+    def _held_bytes(self) -> int:
+        """Bytes the backend holds now (for the quota)."""
+
+    def _has_intact(self, cid: str) -> bool:
+        """Whether the block is stored with the right content already (then an upload does
+        not stage it again, nor count it against the quota); False when unknown."""
+        return False
+
+    def _staging_dir(self) -> Path:
+        """A new empty directory for one upload's blocks (removed by the writer)."""
+        return Path(tempfile.mkdtemp(prefix="aivm-upload-"))
+
+    def _commit_block(self, cid: str, staged: Path) -> int:
+        """Move a staged block into the store; returns the bytes the store grew by."""
+        data = staged.read_bytes()
+        self._write_block(cid, data)
+        return len(data)
+
+    # -- quota ----------------------------------------------------------------------------
+
+    @property
+    def used_bytes(self) -> int:
+        """Bytes held plus bytes staged by uploads in flight."""
+        with self._usage_lock:
+            return self._held_locked() + self._reserved
+
+    def _held_locked(self) -> int:
+        if self._held is None:
+            self._held = self._held_bytes()
+        return self._held
+
+    def _refuse_past_quota(self, used: int, size: int) -> None:
+        if used + size > self.max_total_size:
+            raise ErrStoreFull.wrap(
+                f"storing {size} more bytes would take the content store past its quota of "
+                f"{self.max_total_size} bytes ({used} in use)"
+            )
+
+    def _reserve(self, size: int) -> None:
+        """Count ``size`` staged bytes against the quota (ErrStoreFull when it is passed)."""
+        with self._usage_lock:
+            if self.max_total_size:
+                self._refuse_past_quota(self._held_locked() + self._reserved, size)
+            self._reserved += size
+
+    def _settle(self, reserved: int, stored: int) -> None:
+        """An upload ended: ``reserved`` staged bytes released, ``stored`` bytes now held."""
+        with self._usage_lock:
+            self._reserved -= reserved
+            if self.recount_after_upload:
+                self._held = None
+            elif self._held is not None:
+                self._held += stored
+
     # -- writing --------------------------------------------------------------------------
 
     def writer(self) -> BlobWriter:
@@ -69,11 +161,15 @@ class BlobStore(ABC):
         return BlobWriter(self)
 
     def put(self, pieces: Iterable[bytes]) -> ObjectStat:
-        """Store a file given as consecutive pieces of any size; return its CID and size."""
+        """Store a file given as consecutive pieces of any size; return its CID and size.
+        On any error nothing of the file is stored."""
         writer = self.writer()
-        for piece in pieces:
-            writer.write(piece)
-        return writer.close()
+        try:
+            for piece in pieces:
+                writer.write(piece)
+            return writer.close()
+        finally:
+            writer.abort()
 
     def put_bytes(self, data: bytes) -> ObjectStat:
         """Store ``data``."""
@@ -166,43 +262,149 @@ class BlobStore(ABC):
 
 
 class BlobWriter:
-    """Cuts incoming bytes into chunks, stores leaves as they fill, then the DAG nodes."""
+    """Cuts incoming bytes into chunks and stages each block as it fills; ``close`` moves the
+    whole file into the store, ``abort`` (or any failure) deletes what was staged. The methods
+    take a lock: ``abort`` may come from another thread while ``write`` runs."""
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
         self.builder = unixfs.DagBuilder()
         self.pending = bytearray()
+        self._staging: Path | None = None
+        self._staged: dict[str, int] = {}  # CID → size, in staging order
+        self._present: set[str] = set()  # blocks the store already holds intact
+        self._reserved = 0
+        self._stored = 0
+        self._done = False
+        self._lock = threading.RLock()
 
     def write(self, piece: bytes) -> None:
-        """Add the next bytes of the file."""
-        self.pending += piece
-        if self.builder.size + len(self.pending) > self.store.max_object_size:
-            raise ErrTooLarge.wrap(f"objects are limited to {self.store.max_object_size} bytes")
-        while len(self.pending) >= unixfs.CHUNK_SIZE:
-            chunk = bytes(self.pending[: unixfs.CHUNK_SIZE])
-            del self.pending[: unixfs.CHUNK_SIZE]
-            self.store._write_block(*self.builder.add_chunk(chunk))
+        """Add the next bytes of the file: ErrTooLarge as soon as they pass the object size
+        limit, ErrStoreFull as soon as they would pass the quota; either way the writer is
+        aborted (nothing staged is kept)."""
+        with self._lock:
+            self._write(piece)
+
+    def _write(self, piece: bytes) -> None:
+        if self._done:
+            raise RuntimeError("the writer is closed")
+        try:
+            limit = self.store.max_object_size
+            if self.builder.size + len(self.pending) + len(piece) > limit:
+                raise ErrTooLarge.wrap(f"objects are limited to {limit} bytes")
+            self.pending += piece
+            while len(self.pending) >= unixfs.CHUNK_SIZE:
+                chunk = bytes(self.pending[: unixfs.CHUNK_SIZE])
+                del self.pending[: unixfs.CHUNK_SIZE]
+                self._stage(*self.builder.add_chunk(chunk))
+        except BaseException:
+            self.abort()
+            raise
 
     def close(self) -> ObjectStat:
-        """Store the last chunk and the DAG nodes; return the file's CID and size."""
-        if self.pending or self.builder.size == 0:
-            self.store._write_block(*self.builder.add_chunk(bytes(self.pending)))
-            self.pending.clear()
-        root, nodes = self.builder.finish()
-        for cid, data, _, _ in nodes:
-            self.store._write_block(cid, data)
-        self.store._pin(root)
+        """Stage the last chunk and the DAG nodes, move every block into the store (leaves
+        first, the root last) and return the file's CID and size."""
+        with self._lock:
+            return self._close()
+
+    def _close(self) -> ObjectStat:
+        if self._done:
+            raise RuntimeError("the writer is closed")
+        try:
+            if self.pending or self.builder.size == 0:
+                self._stage(*self.builder.add_chunk(bytes(self.pending)))
+                self.pending.clear()
+            root, nodes = self.builder.finish()
+            for cid, data, _, _ in nodes:
+                self._stage(cid, data)
+            for cid in self._staged:
+                assert self._staging is not None
+                self._stored += self.store._commit_block(cid, self._staging / cid)
+            self.store._pin(root)
+        finally:
+            self.abort()
         size = self.builder.size
         return ObjectStat(root, size, unixfs.chunk_count(size))
 
+    def abort(self) -> None:
+        """Delete the staged blocks and release their quota (nothing once closed)."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            if self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+            self.store._settle(self._reserved, self._stored)
+
+    def _stage(self, cid: str, data: bytes) -> None:
+        if cid in self._staged or cid in self._present:  # a chunk repeated within the file
+            return
+        if self.store._has_intact(cid):  # blocks are never removed: still there at close
+            self._present.add(cid)
+            return
+        self.store._reserve(len(data))
+        self._reserved += len(data)
+        if self._staging is None:
+            self._staging = self.store._staging_dir()
+        _write_durably(self._staging / cid, data)
+        self._staged[cid] = len(data)
+
+
+def _files_size(directory: str) -> int:
+    """Total size of the block files directly in ``directory`` (not temporary ones)."""
+    with os.scandir(directory) as entries:
+        return sum(
+            e.stat(follow_symlinks=False).st_size
+            for e in entries
+            if e.is_file(follow_symlinks=False) and not e.name.startswith(".")
+        )
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
 
 class LocalBlobStore(BlobStore):
-    """Blocks as files under ``root`` (``<home>/blobs``), written atomically."""
+    """Blocks as files under ``root`` (``<home>/blobs``), written atomically. Uploads are
+    staged under ``root/.staging`` (emptied at open: what is there was abandoned by a crash),
+    so a finished block is moved into place by a rename."""
 
-    def __init__(self, root: Path, max_object_size: int = 1 << 34) -> None:
-        super().__init__(max_object_size)
+    def __init__(
+        self, root: Path, max_object_size: int = DEFAULT_MAX_OBJECT_SIZE, max_total_size: int = 0
+    ) -> None:
+        super().__init__(max_object_size, max_total_size)
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._staging_root = self.root / STAGING_DIR
+        shutil.rmtree(self._staging_root, ignore_errors=True)
+
+    def _staging_dir(self) -> Path:
+        self._staging_root.mkdir(exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self._staging_root))
+
+    def _held_bytes(self) -> int:
+        total = 0
+        with os.scandir(self.root) as shards:
+            for shard in shards:
+                if shard.name != STAGING_DIR and shard.is_dir(follow_symlinks=False):
+                    total += _files_size(shard.path)
+        return total
+
+    def _has_intact(self, cid: str) -> bool:
+        return self._intact(cid, self._path(cid))
+
+    def _commit_block(self, cid: str, staged: Path) -> int:
+        path = self._path(cid)
+        if self._intact(cid, path):
+            return 0
+        size = staged.stat().st_size
+        previous = path.stat().st_size if path.exists() else 0  # a corrupted copy, replaced
+        path.parent.mkdir(exist_ok=True)
+        os.replace(staged, path)  # staged durably; same file system: atomic
+        return size - previous
 
     def _path(self, cid: str) -> Path:
         return self.root / cid[-2:] / cid
@@ -251,8 +453,16 @@ class IpfsBlobStore(BlobStore):
     trusted. Reads never make the daemon search the network (``offline=true``).
     """
 
-    def __init__(self, api_url: str, max_object_size: int = 1 << 34, timeout: float = 60.0) -> None:
-        super().__init__(max_object_size)
+    recount_after_upload = True  # block/put does not say whether a block was new
+
+    def __init__(
+        self,
+        api_url: str,
+        max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
+        timeout: float = 60.0,
+        max_total_size: int = 0,
+    ) -> None:
+        super().__init__(max_object_size, max_total_size)
         self.api = api_url.rstrip("/") + "/api/v0/"
         self.timeout = timeout
         self.session = requests.Session()
@@ -285,6 +495,11 @@ class IpfsBlobStore(BlobStore):
     def _pin(self, cid: str) -> None:
         self._call("pin/add", {"arg": cid})
 
+    def _held_bytes(self) -> int:
+        """The daemon's repository size (``repo/stat``): the quota covers the whole repo."""
+        answer = self._call("repo/stat", {"size-only": "true"})
+        return int(json.loads(answer).get("RepoSize", 0))
+
 
 class IpfsApiError(OSError):
     """The IPFS daemon refused or failed an API call."""
@@ -303,8 +518,16 @@ def _api_message(response: requests.Response) -> str:
         return response.text
 
 
-def open_blob_store(home_blobs: Path, ipfs_api: str | None = None) -> BlobStore:
-    """The IPFS-backed store when an API URL is configured, else the local one."""
+def open_blob_store(
+    home_blobs: Path, ipfs_api: str | None = None, limits: StorageConfig | None = None
+) -> BlobStore:
+    """The IPFS-backed store when an API URL is configured, else the local one, with the
+    size limits of ``limits`` (default: ``app.toml``'s defaults)."""
+    if limits is None:
+        from aivm.node.config import StorageConfig
+
+        limits = StorageConfig()
+    max_object, quota = limits.max_object_bytes, limits.max_total_bytes
     if ipfs_api:
-        return IpfsBlobStore(ipfs_api)
-    return LocalBlobStore(home_blobs)
+        return IpfsBlobStore(ipfs_api, max_object, max_total_size=quota)
+    return LocalBlobStore(home_blobs, max_object, quota)

@@ -40,6 +40,7 @@ from aivm.node.blockstore import (
     data_hash,
     results_hash,
 )
+from aivm.node.config import NodeConfig, NodeConfigError, app_options, load_node_config
 from aivm.node.home import (
     DEFAULT_HOME,
     HomePaths,
@@ -51,7 +52,6 @@ from aivm.node.mempool import Mempool, tx_hash
 from aivm.node.txindex import TxIndexer
 from aivm.store import CommitStore
 from aivm.types import pb
-from aivm.types.dec import Dec
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class DevnetError(RuntimeError):
     """The home's stores disagree in a way replay cannot repair."""
 
 
-MIN_GAS_PRICE = Dec.from_str("0.0025")
-"""Lowest ucgpt per gas the devnet's mempool accepts (clients default to 0.025)."""
-
-
 class Devnet:
-    """One validator, one process: app + stores + mempool + block producer."""
+    """One validator, one process: app + stores + mempool + block producer.
+
+    ``config`` defaults to the home's ``config/app.toml`` (written with the defaults when
+    missing); ``options`` defaults to its ``[app]`` table.
+    """
 
     def __init__(
         self,
@@ -79,10 +79,12 @@ class Devnet:
         mempool: Mempool | None = None,
         options: AppOptions | None = None,
         out: TextIO | None = None,
+        config: NodeConfig | None = None,
     ) -> None:
         self.paths = HomePaths(Path(home).expanduser())
         if reset:
             self.paths.reset()
+        self.config = config if config is not None else load_node_config(self.paths.config)
         self.mempool = mempool if mempool is not None else Mempool()
         self.listeners: list[Callable[[BlockRecord], None]] = []
         out = out if out is not None else sys.stdout
@@ -101,7 +103,7 @@ class Devnet:
             self.genesis, self.key = load_home(self.paths)
         self.state_store = CommitStore.open(self.paths.state)
         self.blocks = BlockStore(self.paths.blocks)
-        self.app = AivmApp(self.state_store, options or AppOptions(min_gas_price=MIN_GAS_PRICE))
+        self.app = AivmApp(self.state_store, options or app_options(self.config.app))
         self.genesis_app_hash = b""
         self._records: OrderedDict[int, BlockRecord] = OrderedDict()  # see record()
         self._closed = False
@@ -310,7 +312,6 @@ async def run_devnet(
     rpc_port: int = 26657,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
-    max_body_bytes: int = 1_000_000,
     rest_port: int | None = None,
     on_rest_ready: Callable[[int], None] | None = None,
     ipfs_api: str | None = None,
@@ -322,20 +323,24 @@ async def run_devnet(
     the content store (``<home>/blobs``, or the IPFS daemon at ``ipfs_api``). With
     ``rpc_frontend`` the public RPC port is served by a front-end process
     (``rpc_frontend.py``) and this process's RPC server listens on a private loopback port.
+    Limits come from ``devnet.config`` (``[rpc]`` and ``[storage]`` of ``app.toml``).
     """
     from aivm.node.blobstore import open_blob_store
+    from aivm.node.query_budget import QueryBudget
     from aivm.node.rest import RestGateway
     from aivm.node.rpc import RpcServer
     from aivm.node.rpc_frontend import RpcFrontend, bind_listener
 
     stop = stop or asyncio.Event()
-    server = RpcServer(devnet, max_body_bytes=max_body_bytes)
+    rpc_config, storage = devnet.config.rpc, devnet.config.storage
+    query_share_ms = block_time_ms * rpc_config.query_time_share_percent // 100
+    server = RpcServer(devnet, rpc_config, query_budget=QueryBudget(max(query_share_ms, 1)))
     frontend: RpcFrontend | None = None
     if rpc_frontend:
         listener = await bind_listener("127.0.0.1", rpc_port)
         backend_port = await server.start("127.0.0.1", 0)
         frontend = RpcFrontend(
-            listener, f"http://127.0.0.1:{backend_port}", server.check_broadcast, max_body_bytes
+            listener, f"http://127.0.0.1:{backend_port}", server.check_broadcast, rpc_config
         )
         try:
             await frontend.start()
@@ -351,8 +356,9 @@ async def run_devnet(
     if rest_port is not None:
         gateway = RestGateway(
             f"http://127.0.0.1:{backend_port}",
-            max_body_bytes=max_body_bytes,
-            blob_store=open_blob_store(devnet.paths.root / "blobs", ipfs_api),
+            max_body_bytes=rpc_config.max_body_bytes,
+            blob_store=open_blob_store(devnet.paths.root / "blobs", ipfs_api, storage),
+            cors_allowed_origins=storage.cors_allowed_origins,
         )
         try:
             rest_bound = await gateway.start("127.0.0.1", rest_port)
@@ -414,7 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    devnet = Devnet(args.home, accounts=args.accounts, reset=args.reset)
+    try:
+        devnet = Devnet(args.home, accounts=args.accounts, reset=args.reset)
+    except NodeConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
 
     async def _main() -> None:
         stop = asyncio.Event()

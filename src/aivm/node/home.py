@@ -4,6 +4,8 @@
 HOME/config/priv_validator_key.json   ed25519 consensus key (CometBFT's JSON shape), mode 0600
 HOME/config/dev_accounts.json         funded dev accounts with their BIP39 mnemonics, mode 0600
 HOME/config/genesis.json              GenesisDoc.to_json()
+HOME/config/app.toml                  node-local limits (``config.py``), kept by a reset
+HOME/config/client.toml               CLI defaults (``aivm init``), kept by a reset
 HOME/data/state/                      the app's CommitStore (LMDB)
 HOME/data/blocks/blocks.sqlite        the block store (sqlite3)
 HOME/data/blocks/index.sqlite         the tx index (sqlite3), rebuilt from the block store
@@ -33,6 +35,8 @@ DENOM = "ucgpt"
 DEFAULT_HOME = Path("~/.aivm").expanduser()
 DEV_ACCOUNT_BALANCE = 1_000_000_000_000
 VALIDATOR_POWER = 10
+KEPT_ON_RESET = frozenset({"app.toml", "client.toml"})
+"""Files of ``config/`` written by the operator, not by the chain: a reset keeps them."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,19 @@ class HomePaths:
         return self.config / "genesis.json"
 
     def reset(self) -> None:
-        """Remove data and config."""
-        for path in (self.data, self.config):
-            if path.exists():
+        """Remove the chain: all data, and the config files the chain wrote (the validator
+        key, dev accounts and genesis); ``app.toml`` and ``client.toml`` stay."""
+        if self.data.exists():
+            shutil.rmtree(self.data)
+        if not self.config.exists():
+            return
+        for path in self.config.iterdir():
+            if path.name in KEPT_ON_RESET:
+                continue
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 class ValidatorKey:

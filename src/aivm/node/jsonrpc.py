@@ -158,6 +158,25 @@ def too_big_response(max_bytes: int) -> web.Response:
     return json_response(response(None, error=error), status=413)
 
 
+def batch_error(batch: list[Any], max_size: int) -> RpcError | None:
+    """Why a JSON-RPC batch is refused (empty, or over ``max_size`` requests; 0 = no limit),
+    or None. The text of the second is CometBFT's (``max_request_batch_size``)."""
+    if not batch:
+        return RpcError(INVALID_REQUEST, "empty batch")
+    if max_size and len(batch) > max_size:
+        return RpcError(
+            INVALID_REQUEST,
+            f"batch request exceeds maximum ({max_size}) allowed number of requests",
+        )
+    return None
+
+
+def websocket_refusal(limit: int) -> web.Response:
+    """HTTP 503 with an Internal error, for a websocket over ``limit`` open connections."""
+    error = RpcError(INTERNAL_ERROR, f"max_websocket_connections {limit} reached")
+    return json_response(response(None, error=error), status=503)
+
+
 def parse_error(exc: Exception) -> RpcError:
     """The error for a request that is not JSON (CometBFT's wording)."""
     return RpcError(PARSE_ERROR, f"error unmarshaling request: {exc}")

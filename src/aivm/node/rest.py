@@ -498,7 +498,14 @@ QUERY_ROUTES = [
         "/aivm.storage.v1.Query/Object",
         storage_pb2.QueryObjectRequest,
         storage_pb2.QueryObjectResponse,
-        "The on-chain record of a stored object.",
+        "A record of a stored object: the `owner`'s, else the first of the CID by owner.",
+    ),
+    QueryRoute(
+        "/aivm/storage/v1/objects/{cid}/records",
+        "/aivm.storage.v1.Query/ObjectRecords",
+        storage_pb2.QueryObjectRecordsRequest,
+        storage_pb2.QueryObjectRecordsResponse,
+        "Every record of a stored object, one per paying owner (paginated).",
     ),
     QueryRoute(
         "/aivm/storage/v1/challenges/{id}",
@@ -530,8 +537,10 @@ class RestGateway:
         rpc_url: str,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         blob_store: BlobStore | None = None,
+        cors_allowed_origins: tuple[str, ...] = (),
     ) -> None:
-        """Gateway in front of ``rpc_url``; with ``blob_store`` also the content-store routes."""
+        """Gateway in front of ``rpc_url``; with ``blob_store`` also the content-store routes,
+        which browsers of ``cors_allowed_origins`` only may upload to (``[storage]``)."""
         self.node = NodeClient(rpc_url)
         self.max_body_bytes = max_body_bytes
         self.routes: list[Route] = []
@@ -614,7 +623,7 @@ class RestGateway:
         if blob_store is not None:
             from aivm.node.blob_routes import BlobRoutes
 
-            BlobRoutes(blob_store).add_to(self.app)
+            BlobRoutes(blob_store, cors_allowed_origins).add_to(self.app)
         self._runner: web.AppRunner | None = None
         self.port = 0
 

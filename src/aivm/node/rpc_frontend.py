@@ -12,7 +12,12 @@ The front end moves that work to the machine's other core (ADR 0009):
   socket pair and renders the CheckTx response. The txs of one loop iteration travel in one
   write each way.
 - Everything else (other methods, batches, bodies that are not JSON, the websocket) is relayed
-  unchanged to the private ``RpcServer``, so every method and error has one implementation.
+  unchanged to the private ``RpcServer``, so every method, error and limit (batch size,
+  subscriptions, query length) has one implementation. Only origin-form request targets
+  (``/path?query``) are relayed, always to that server; any other form is answered 400.
+- Limits of its own: the request body (``max-body-bytes``) and the open websocket
+  connections (``max-websocket-connections``, HTTP 503 beyond), each relayed 1:1 to the
+  private server, which therefore sees the same clients and counts their subscriptions.
 - Lifetimes: the front end exits when the socket pair closes (the node stopped or died). The
   node restarts a front end that died; its listening socket stays open meanwhile, so clients
   wait in the backlog instead of being refused.
@@ -37,7 +42,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import aiohttp
@@ -46,9 +51,11 @@ from yarl import URL
 
 from aivm.node import eventloop
 from aivm.node import rpc_json as J
+from aivm.node.config import RpcConfig
 from aivm.node.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    INVALID_REQUEST,
     Param,
     RpcError,
     bind,
@@ -56,6 +63,7 @@ from aivm.node.jsonrpc import (
     read_body,
     response,
     too_big_response,
+    websocket_refusal,
 )
 from aivm.node.mempool import tx_hash
 from aivm.types import pb
@@ -99,6 +107,7 @@ def take_frames(buffer: bytearray, header: struct.Struct) -> list[tuple[tuple[in
 # -- the node's side ---------------------------------------------------------------------
 
 CheckTx = Callable[[bytes], pb.abci.ResponseCheckTx]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class CheckTxService(asyncio.Protocol):
@@ -145,16 +154,17 @@ class RpcFrontend:
     """Starts, watches and stops the front-end process serving ``listener``.
 
     ``backend`` is the URL of the node's private ``RpcServer``; ``check`` runs CheckTx for a
-    broadcast tx. A front end that dies is restarted after ``RESTART_DELAY_S``.
+    broadcast tx; ``config`` holds the limits the front end enforces itself. A front end that
+    dies is restarted after ``RESTART_DELAY_S``.
     """
 
     def __init__(
-        self, listener: socket.socket, backend: str, check: CheckTx, max_body_bytes: int
+        self, listener: socket.socket, backend: str, check: CheckTx, config: RpcConfig
     ) -> None:
         self.listener = listener
         self.backend = backend
         self.check = check
-        self.max_body_bytes = max_body_bytes
+        self.config = config
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -183,7 +193,9 @@ class RpcFrontend:
                     "--backend",
                     self.backend,
                     "--max-body-bytes",
-                    str(self.max_body_bytes),
+                    str(self.config.max_body_bytes),
+                    "--max-websocket-connections",
+                    str(self.config.max_websocket_connections),
                     "--log-level",
                     logging.getLevelName(logging.getLogger().getEffectiveLevel()),
                 ],
@@ -346,6 +358,27 @@ def broadcast_call(body: bytes) -> dict[str, Any] | None:
     return None
 
 
+def origin_form(target: str) -> bool:
+    """Whether a request target is in origin form (``/path?query``), the only form relayed:
+    appended to the back end's URL it cannot name another host (RFC 9112, section 3.2)."""
+    return target.startswith("/")
+
+
+def not_origin_form_response() -> web.Response:
+    """HTTP 400 with an Invalid Request error, for a target that is not in origin form."""
+    error = RpcError(INVALID_REQUEST, "only origin-form request targets (/path) are served")
+    return json_response(response(None, error=error), status=400)
+
+
+@web.middleware
+async def origin_form_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 400 to absolute-form (``http://host/…``), authority-form and asterisk-form
+    targets: a relay must never send them anywhere."""
+    if not origin_form(request.raw_path):
+        return not_origin_form_response()
+    return await handler(request)
+
+
 class Frontend:
     """The front end's HTTP side: broadcasts over the channel, everything else relayed."""
 
@@ -355,16 +388,19 @@ class Frontend:
         session: aiohttp.ClientSession,
         backend: str,
         max_body_bytes: int,
+        max_websocket_connections: int,
     ) -> None:
         self.channel = channel
         self.session = session
         self.backend = backend.rstrip("/")
         self.max_body_bytes = max_body_bytes
+        self.max_websocket_connections = max_websocket_connections
         self._websockets: set[web.WebSocketResponse] = set()
+        self._websockets_open = 0
 
     def app(self) -> web.Application:
         """The aiohttp application serving the public port."""
-        app = web.Application(client_max_size=self.max_body_bytes)
+        app = web.Application(client_max_size=self.max_body_bytes, middlewares=[origin_form_only])
         app.router.add_get("/websocket", self._websocket)
         app.router.add_get("/broadcast_tx_sync", self._get_broadcast)
         app.router.add_get("/broadcast_tx_async", self._get_broadcast)
@@ -398,6 +434,8 @@ class Frontend:
             return response(id_, error=RpcError(INTERNAL_ERROR, str(exc)))
 
     async def _relay(self, request: web.Request, body: bytes) -> web.Response:
+        if not origin_form(request.raw_path):  # origin_form_only answers these first
+            return not_origin_form_response()
         url = URL(self.backend + request.raw_path, encoded=True)
         headers = {}
         if "Content-Type" in request.headers:
@@ -415,7 +453,17 @@ class Frontend:
             error = RpcError(INTERNAL_ERROR, f"the node is not reachable: {exc}")
             return json_response(response(None, error=error), status=502)
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        limit = self.max_websocket_connections
+        if self._websockets_open >= limit:
+            return websocket_refusal(limit)
+        self._websockets_open += 1  # counted from before the handshake: no race past the limit
+        try:
+            return await self._relay_client_websocket(request)
+        finally:
+            self._websockets_open -= 1
+
+    async def _relay_client_websocket(self, request: web.Request) -> web.WebSocketResponse:
         client = web.WebSocketResponse(max_msg_size=self.max_body_bytes, heartbeat=30)
         await client.prepare(request)
         self._websockets.add(client)
@@ -466,7 +514,9 @@ async def _relay_websocket(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve(listen_fd: int, channel_fd: int, backend: str, max_body_bytes: int) -> None:
+async def serve(
+    listen_fd: int, channel_fd: int, backend: str, max_body_bytes: int, max_websockets: int
+) -> None:
     """Serve the inherited listening socket until the node closes the socket pair."""
     loop = asyncio.get_running_loop()
     lost = asyncio.Event()
@@ -475,7 +525,7 @@ async def serve(listen_fd: int, channel_fd: int, backend: str, max_body_bytes: i
     )
     listener = socket.socket(fileno=listen_fd)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        frontend = Frontend(channel, session, backend, max_body_bytes)
+        frontend = Frontend(channel, session, backend, max_body_bytes, max_websockets)
         runner = web.AppRunner(frontend.app(), access_log=None)
         await runner.setup()
         site = web.SockSite(runner, listener, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
@@ -494,12 +544,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--channel-fd", type=int, required=True)
     parser.add_argument("--backend", required=True, help="URL of the node's private RpcServer")
-    parser.add_argument("--max-body-bytes", type=int, default=1_000_000)
+    parser.add_argument("--max-body-bytes", type=int, default=RpcConfig.max_body_bytes)
+    parser.add_argument(
+        "--max-websocket-connections", type=int, default=RpcConfig.max_websocket_connections
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the node, which stops us
-    eventloop.run(serve(args.listen_fd, args.channel_fd, args.backend, args.max_body_bytes))
+    eventloop.run(
+        serve(
+            args.listen_fd,
+            args.channel_fd,
+            args.backend,
+            args.max_body_bytes,
+            args.max_websocket_connections,
+        )
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -77,6 +78,23 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: inserts land all over the tree
     db.executescript(_SCHEMA)
     return db
+
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def int64_value(text: str) -> int | None:
+    """``text`` as an int64 when it is ASCII digits with an optional ``-``, else None.
+
+    The one integer rule of ``tx.height`` lookups here and of the RPC's query comparisons:
+    ``int()`` would also take ``'²'``-like digits (and raise), ``'1_0'``, ``' 5 '`` and
+    values sqlite cannot bind.
+    """
+    if len(text) > 20 or not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
 
 
 def _hash_bytes(text: str) -> bytes:
@@ -237,48 +255,72 @@ class TxIndexer:
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
+    def count(
+        self,
+        equals: Sequence[tuple[str, str]],
+        height_range: tuple[int | None, int | None] = (None, None),
+    ) -> int:
+        """How many txs match every ``key = value`` and the height range."""
+        source, where, params = _match(equals, height_range)
+        row = self._reader.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)
+        return int(row.fetchone()[0])
+
     def search(
         self,
         equals: Sequence[tuple[str, str]],
         height_range: tuple[int | None, int | None] = (None, None),
         descending: bool = False,
+        limit: int = -1,
+        offset: int = 0,
     ) -> list[tuple[int, int]]:
-        """(height, index) of txs matching every ``key = value`` and the height range."""
-        lo, hi = height_range
-        clauses: list[str] = []
-        params: list[Any] = []
-        attributes = [(k, v) for k, v in equals if k not in ("tx.hash", "tx.height")]
-        source = "txs t"
-        if attributes:  # drive the query from the first attribute's rows
-            source = "attrs a JOIN txs t ON t.height = a.height AND t.idx = a.idx"
-            clauses.append("a.key = ? AND a.value = ?")
-            params += list(attributes[0])
-        for key, value in attributes[1:]:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM attrs b WHERE b.key = ? AND b.value = ? "
-                "AND b.height = t.height AND b.idx = t.idx)"
-            )
-            params += [key, value]
-        for key, value in equals:
-            if key == "tx.hash":
-                clauses.append("t.hash = ?")
-                params.append(_hash_bytes(value))
-            elif key == "tx.height":
-                clauses.append("t.height = ?")
-                params.append(int(value) if value.lstrip("-").isdigit() else -1)
-        if lo is not None:
-            clauses.append("t.height >= ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("t.height <= ?")
-            params.append(hi)
-        where = " AND ".join(clauses) if clauses else "1"
+        """(height, index) of txs matching every ``key = value`` and the height range, in
+        order, ``limit`` of them (-1: all) after skipping ``offset``: one page, read by sqlite
+        without the other matches ever reaching Python."""
+        source, where, params = _match(equals, height_range)
         order = "DESC" if descending else "ASC"
         sql = (
             f"SELECT t.height, t.idx FROM {source} WHERE {where} "
-            f"ORDER BY t.height {order}, t.idx {order}"
+            f"ORDER BY t.height {order}, t.idx {order} LIMIT ? OFFSET ?"
         )
-        return [(int(h), int(i)) for h, i in self._reader.execute(sql, params).fetchall()]
+        rows = self._reader.execute(sql, [*params, limit, offset]).fetchall()
+        return [(int(h), int(i)) for h, i in rows]
+
+
+def _match(
+    equals: Sequence[tuple[str, str]], height_range: tuple[int | None, int | None]
+) -> tuple[str, str, list[Any]]:
+    """(FROM source, WHERE clause, parameters) of the txs matching every ``key = value`` and
+    the height range; a ``tx.height`` that is not an int64 matches nothing."""
+    lo, hi = height_range
+    clauses: list[str] = []
+    params: list[Any] = []
+    attributes = [(k, v) for k, v in equals if k not in ("tx.hash", "tx.height")]
+    source = "txs t"
+    if attributes:  # drive the query from the first attribute's rows
+        source = "attrs a JOIN txs t ON t.height = a.height AND t.idx = a.idx"
+        clauses.append("a.key = ? AND a.value = ?")
+        params += list(attributes[0])
+    for key, value in attributes[1:]:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM attrs b WHERE b.key = ? AND b.value = ? "
+            "AND b.height = t.height AND b.idx = t.idx)"
+        )
+        params += [key, value]
+    for key, value in equals:
+        if key == "tx.hash":
+            clauses.append("t.hash = ?")
+            params.append(_hash_bytes(value))
+        elif key == "tx.height":
+            height = int64_value(value)
+            clauses.append("t.height = ?")
+            params.append(-1 if height is None else height)
+    if lo is not None:
+        clauses.append("t.height >= ?")
+        params.append(lo)
+    if hi is not None:
+        clauses.append("t.height <= ?")
+        params.append(hi)
+    return source, " AND ".join(clauses) if clauses else "1", params
 
 
 if __name__ == "__main__":
