@@ -1,8 +1,17 @@
-"""A test chain: an AivmApp on a temporary on-disk store, driven only through ABCI calls."""
+"""A test chain: an AivmApp on a temporary on-disk store, driven only through ABCI calls.
+
+By default every block also runs on shadow replicas (:mod:`aivm.sim.differential`): a cold
+app started from the same genesis and, after heights 2, 4, 8, …, an app restored from a
+state-sync snapshot; their FinalizeBlock responses and app hashes must equal the warm app's
+(the one the test talks to). ``Chain.start(..., differential=False)`` opts out, and
+``AIVM_TEST_DIFFERENTIAL=0`` turns the shadows off for a whole run.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +19,7 @@ from aivm.app.application import AivmApp, AppOptions
 from aivm.app.genesis import GenesisDoc, GenesisValidator
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
+from aivm.sim.differential import DifferentialReplay
 from aivm.store import CommitStore
 from aivm.types import pb
 from aivm.types.address import acc_address
@@ -18,6 +28,9 @@ from aivm.types.coin import Coin
 CHAIN_ID = "aivm-test-1"
 DENOM = "ucgpt"
 GENESIS_TIME_S = 1_790_000_000
+DIFFERENTIAL = os.environ.get("AIVM_TEST_DIFFERENTIAL", "1") != "0"
+"""Run shadow replicas by default (``AIVM_TEST_DIFFERENTIAL=0`` turns them off, to time or
+bisect a failure)."""
 
 
 def make_key(index: int) -> PrivKey:
@@ -67,6 +80,8 @@ class Chain:
     height: int = 0
     time_s: int = GENESIS_TIME_S
     sequences: dict[bytes, int] = field(default_factory=dict)
+    replay: DifferentialReplay | None = None
+    """Shadow replicas fed every block, or None when the chain runs a single app."""
 
     @classmethod
     def start(
@@ -75,11 +90,25 @@ class Chain:
         funded: dict[bytes, int],
         options: AppOptions | None = None,
         with_accounts: bool = False,
+        differential: bool = DIFFERENTIAL,
+        genesis: GenesisDoc | None = None,
     ) -> Chain:
-        """Open a store under ``path``, run InitChain, and return the chain (height 0)."""
+        """Open a store under ``path``, run InitChain, and return the chain (height 0).
+
+        ``genesis`` replaces the document built from ``funded``. With ``differential`` (the
+        default) the shadow replicas live beside ``path`` and are closed with the chain.
+        """
         app = AivmApp(CommitStore.open(path), options)
-        app.init_chain(genesis_doc(funded, with_accounts=with_accounts).init_chain_request())
-        return cls(app=app, path=path)
+        doc = genesis or genesis_doc(funded, with_accounts=with_accounts)
+        if not differential:
+            app.init_chain(doc.init_chain_request())
+            return cls(app=app, path=path)
+        replay = DifferentialReplay.start(
+            app, doc.init_chain_request(), path.with_name(path.name + "-shadows")
+        )
+        chain = cls(app=app, path=path, replay=replay)
+        weakref.finalize(chain, replay.close_shadows)
+        return chain
 
     def check(self, raw: bytes) -> pb.abci.ResponseCheckTx:
         """CheckTx (new)."""
@@ -98,16 +127,23 @@ class Chain:
                 pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=22020096, height=self.height)
             )
             txs = list(prepared.txs)
-            status = self.app.process_proposal(
-                pb.abci.RequestProcessProposal(txs=txs, height=self.height)
+            proposal = pb.abci.RequestProcessProposal(txs=txs, height=self.height)
+            status = (
+                self.app.process_proposal(proposal)
+                if self.replay is None
+                else self.replay.process_proposal(proposal)
             )
             assert status.status == pb.abci.ResponseProcessProposal.ACCEPT
         request = pb.abci.RequestFinalizeBlock(
             txs=txs, height=self.height, hash=hashlib.sha256(b"block%d" % self.height).digest()
         )
         request.time.seconds = self.time_s
-        response = self.app.finalize_block(request)
-        self.app.commit(pb.abci.RequestCommit())
+        if self.replay is None:
+            response = self.app.finalize_block(request)
+            self.app.commit(pb.abci.RequestCommit())
+            return response
+        response = self.replay.finalize_block(request)
+        self.replay.commit()
         return response
 
     def query(self, path: str, request: pb.Message, response_class: type, height: int = 0):  # type: ignore[no-untyped-def]

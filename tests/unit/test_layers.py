@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"types", "crypto", "client", "ai.runtime"},
     "worker": {"types", "crypto", "client", "worker", "ai.runtime", "ai.verify"},
     "node": {"types", "crypto", "store", "modules", "app", "node", "ai.runtime", "ai.verify", ""},
+    "sim": {"types", "crypto", "store", "modules", "app", "client", "sim", "ai.runtime"},
     "cli": {
         "types",
         "crypto",

@@ -1,0 +1,84 @@
+"""storage invariants, checked by the simulation after every block (:mod:`aivm.modules.simulation`):
+the module account holds exactly the retention its records say was paid, records agree with
+each other and with their keys, and challenges agree with their counter and the records."""
+
+from __future__ import annotations
+
+from aivm.crypto import unixfs
+from aivm.modules.addr import addr_bytes
+from aivm.modules.framework import Context
+from aivm.modules.simulation import Invariant
+from aivm.modules.storage import keys
+from aivm.modules.storage.keeper import StorageKeeper
+from aivm.modules.storage.module import StorageModule
+from aivm.store import PrefixStore
+from aivm.types.coin import Coins
+from aivm.types.coin_proto import coins_from_proto
+from aivm.types.protogen import storage_pb2
+
+
+def invariants(module: StorageModule) -> dict[str, Invariant]:
+    """retention_paid, records and challenges, by name."""
+    keeper = module.keeper
+    return {
+        "retention_paid": lambda ctx: check_retention_paid(ctx, keeper),
+        "records": lambda ctx: check_records(ctx, keeper),
+        "challenges": lambda ctx: check_challenges(ctx, keeper),
+    }
+
+
+def check_retention_paid(ctx: Context, keeper: StorageKeeper) -> list[str]:
+    """The storage module account holds the sum of ``paid`` over every record, no more."""
+    paid = Coins.from_iter([])
+    for record in keeper.iterate_objects(ctx):
+        paid = paid + coins_from_proto(record.paid)
+    address = keeper.bank.accounts.module_addresses[keys.MODULE_ACCOUNT]
+    held = keeper.bank.get_all_balances(ctx, address)
+    if held != paid:
+        return [f"storage module account holds {held or '0'}, records say {paid or '0'} paid"]
+    return []
+
+
+def check_records(ctx: Context, keeper: StorageKeeper) -> list[str]:
+    """Records sit under their own key; all records of a CID agree on size and chunks."""
+    problems: list[str] = []
+    shape: dict[str, tuple[int, int]] = {}
+    store = PrefixStore(PrefixStore(ctx.store, keys.STORE_PREFIX), keys.OBJECT)
+    for key, raw in store.iterate():
+        record = storage_pb2.StoredObject.FromString(raw)
+        if keys.OBJECT + key != record_key(record):
+            problems.append(f"record of {record.cid} by {record.owner} under key {key.hex()}")
+        if record.chunks != unixfs.chunk_count(record.size):
+            problems.append(f"{record.cid}: {record.chunks} chunks for {record.size} bytes")
+        first = shape.setdefault(record.cid, (record.size, record.chunks))
+        if first != (record.size, record.chunks):
+            problems.append(f"{record.cid}: records disagree on size ({first} vs {record.size})")
+        if record.retained_until < record.created_height:
+            problems.append(
+                f"{record.cid}: retained until {record.retained_until}, "
+                f"created at {record.created_height}"
+            )
+    return problems
+
+
+def record_key(record: storage_pb2.StoredObject) -> bytes:
+    """The key a record must be stored under (relative to the module prefix)."""
+    return keys.object_key(record.cid, addr_bytes(record.owner))
+
+
+def check_challenges(ctx: Context, keeper: StorageKeeper) -> list[str]:
+    """Challenge ids are below the counter and each challenges a CID that has a record."""
+    problems: list[str] = []
+    raw_next = PrefixStore(ctx.store, keys.STORE_PREFIX).get(keys.NEXT_CHALLENGE_ID)
+    next_id = 1 if raw_next is None else int.from_bytes(raw_next, "big")
+    cids = {record.cid for record in keeper.iterate_objects(ctx)}
+    for challenge in keeper.iterate_challenges(ctx):
+        if not 0 < challenge.id < next_id:
+            problems.append(f"challenge {challenge.id} with the counter at {next_id}")
+        if challenge.cid not in cids:
+            problems.append(f"challenge {challenge.id} on {challenge.cid}, which has no record")
+        if challenge.deadline_height <= challenge.opened_height:
+            problems.append(f"challenge {challenge.id} closes before it opens")
+        if challenge.status == storage_pb2.CHALLENGE_STATUS_PASSED and not challenge.responder:
+            problems.append(f"challenge {challenge.id} passed without a responder")
+    return problems

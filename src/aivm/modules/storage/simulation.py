@@ -1,0 +1,123 @@
+"""Random storage operations for the simulation: store, open and answer challenges.
+
+Written against ``MsgStoreObject{owner, cid, size, retention_blocks, root_block}`` (per-owner
+records whose size the root block proves). The contents come from a small pool made once per
+run (a few single-chunk objects and one object of three chunks), so owners keep extending
+the same records and several owners hold the same CID. Faults: a root block that is not the
+CID's, a declared size that is not the proven one, a retention below the minimum, an unknown
+CID, a wrong chunk or a proof of another chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aivm.crypto import unixfs
+from aivm.modules.addr import addr_str
+from aivm.modules.simulation import Rng, SimEnv, WeightedOperation
+from aivm.modules.storage import keys
+from aivm.modules.storage.keeper import StorageKeeper
+from aivm.modules.storage.module import StorageModule
+from aivm.store import PrefixStore
+from aivm.types import pb
+from aivm.types.errors import AivmError
+from aivm.types.protogen import storage_pb2
+
+SMALL_OBJECTS = 5
+"""Single-chunk objects in a run's content pool."""
+
+
+def operations(module: StorageModule) -> dict[str, WeightedOperation]:
+    """store, open_challenge and answer_challenge, by name."""
+    keeper = module.keeper
+
+    def store(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Pay retention for a pool object; sometimes with wrong evidence or size."""
+        dag = env.rng.choice(content_pool(env))
+        root = unixfs.root_block_of(dag)
+        msg = storage_pb2.MsgStoreObject(
+            owner=addr_str(env.rng.choice(env.accounts)),
+            cid=dag.root_cid,
+            retention_blocks=env.rng.randrange(5, 120),
+            root_block=root,
+        )
+        roll = env.rng.randrange(0, 12)
+        if roll == 0:
+            msg.root_block = root[:-1] + b"!" if root else b"!"  # not the CID's block
+        elif roll == 1:
+            msg.size = dag.size + env.rng.randrange(1, 10)
+        elif roll == 2:
+            msg.size = dag.size  # declared and right
+        return [msg]
+
+    def open_challenge(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Challenge a pool object (or a CID nobody stored)."""
+        dag = env.rng.choice(content_pool(env))
+        cid = dag.root_cid if env.rng.randrange(0, 10) else unixfs.raw_cid(env.rng.randbytes(9))
+        return [
+            storage_pb2.MsgOpenChallenge(challenger=addr_str(env.rng.choice(env.accounts)), cid=cid)
+        ]
+
+    def answer_challenge(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Answer a recent challenge with its chunk and proof (sometimes the wrong ones)."""
+        challenge = _pick_challenge(env, keeper)
+        if challenge is None:
+            return None
+        dag = {d.root_cid: d for d in content_pool(env)}.get(challenge.cid)
+        if dag is None:
+            return None
+        index = challenge.chunk_index
+        if env.rng.randrange(0, 8) == 0:
+            index = env.rng.randrange(0, dag.chunks)  # possibly another chunk's
+        proof = unixfs.chunk_proof(dag, index).encode()
+        chunk = dag.blocks[dag.leaves[index]]
+        if env.rng.randrange(0, 12) == 0:
+            chunk = chunk[:-1] + b"?" if chunk else b"?"
+        return [
+            storage_pb2.MsgAnswerChallenge(
+                responder=addr_str(env.rng.choice(env.accounts)),
+                challenge_id=challenge.id,
+                chunk=chunk,
+                proof=proof,
+            )
+        ]
+
+    return {
+        "store": WeightedOperation(12, store),
+        "open_challenge": WeightedOperation(5, open_challenge),
+        "answer_challenge": WeightedOperation(3, answer_challenge),
+    }
+
+
+def content_pool(env: SimEnv) -> list[unixfs.Dag]:
+    """The run's objects (built on first use, kept in the storage scratch)."""
+    scratch = env.scratch("storage")
+    if "pool" not in scratch:
+        scratch["pool"] = make_pool(env.rng)
+    pool: list[unixfs.Dag] = scratch["pool"]
+    return pool
+
+
+def make_pool(rng: Rng) -> list[unixfs.Dag]:
+    """A few single-chunk objects (one of them empty) and one object of three chunks."""
+    sizes = [0] + [rng.randrange(1, 5_000) for _ in range(SMALL_OBJECTS - 1)]
+    pool = [unixfs.build_dag(rng.randbytes(size)) for size in sizes]
+    big = rng.randbytes(2 * unixfs.CHUNK_SIZE + rng.randrange(1, 2_000))
+    pool.append(unixfs.build_dag(big))
+    return pool
+
+
+def _pick_challenge(env: SimEnv, keeper: StorageKeeper) -> storage_pb2.Challenge | None:
+    """A challenge by id below the counter (the newest ones more often)."""
+    raw = PrefixStore(env.ctx.store, keys.STORE_PREFIX).get(keys.NEXT_CHALLENGE_ID)
+    next_id = 1 if raw is None else int.from_bytes(raw, "big")
+    if next_id <= 1:
+        return None
+    low = 1 if env.rng.randrange(0, 4) == 0 else max(1, next_id - 4)
+    try:
+        challenge: storage_pb2.Challenge = keeper.get_challenge(
+            env.ctx, env.rng.randrange(low, next_id)
+        )
+    except AivmError:
+        return None
+    return challenge

@@ -1,0 +1,122 @@
+"""Invariants that need the block results, not only the state: money moves as events say.
+
+- **coin flow**: over one block, every address's balance changes by exactly what the block's
+  ``coin_received`` minus ``coin_spent`` events say (a keeper that minted or burned silently, or
+  an event that lies, breaks it);
+- **fees**: the ``fee_collector`` module account holds every fee the ``tx`` events report as
+  paid (nothing else may pay it: it is a blocked address and has no permissions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aivm.modules.addr import addr_bytes, addr_str
+from aivm.modules.auth.keeper import FEE_COLLECTOR
+from aivm.modules.bank.keeper import BankKeeper
+from aivm.modules.framework import Context
+from aivm.types import pb
+from aivm.types.coin import BOND_DENOM
+
+COIN_RE = re.compile(r"^([0-9]+)([a-zA-Z][a-zA-Z0-9/:._-]{2,127})$")
+
+Amounts = dict[tuple[bytes, str], int]
+"""(address bytes, denom) → amount."""
+
+
+def parse_coins(text: str) -> dict[str, int]:
+    """``"12ucgpt,3uother"`` → ``{"ucgpt": 12, "uother": 3}`` (empty text: nothing)."""
+    coins: dict[str, int] = {}
+    for part in filter(None, text.split(",")):
+        match = COIN_RE.match(part)
+        if match is None:
+            raise ValueError(f"event amount {text!r} is not a coin list")
+        coins[match[2]] = coins.get(match[2], 0) + int(match[1])
+    return coins
+
+
+def event_flows(results: Iterable[pb.abci.ExecTxResult]) -> Amounts:
+    """Net coins received per (address, denom) according to the results' events."""
+    flows: Amounts = {}
+    for result in results:
+        for event in result.events:
+            attrs = {a.key: a.value for a in event.attributes}
+            if event.type == "coin_received":
+                sign, who = 1, attrs.get("receiver", "")
+            elif event.type == "coin_spent":
+                sign, who = -1, attrs.get("spender", "")
+            else:
+                continue
+            address = addr_bytes(who)
+            for denom, amount in parse_coins(attrs.get("amount", "")).items():
+                flows[(address, denom)] = flows.get((address, denom), 0) + sign * amount
+    return flows
+
+
+def fees_paid(results: Iterable[pb.abci.ExecTxResult]) -> int:
+    """ucgpt the results' ``tx`` events report as fees (one per tx whose ante step passed)."""
+    total = 0
+    for result in results:
+        for event in result.events:
+            for attribute in event.attributes:
+                if event.type == "tx" and attribute.key == "fee":
+                    total += parse_coins(attribute.value).get(BOND_DENOM, 0)
+    return total
+
+
+def all_balances(ctx: Context, bank: BankKeeper) -> Amounts:
+    """Every non-zero balance in the state."""
+    return {
+        (address, coin.denom): coin.amount
+        for address, coins in bank.iterate_all_balances(ctx)
+        for coin in coins
+    }
+
+
+@dataclass
+class Ledger:
+    """What the events said so far, to hold the state against."""
+
+    bank: BankKeeper
+    balances: Amounts = field(default_factory=dict)
+    """Balances after the last checked block."""
+    fees: int = 0
+    """Fees the fee collector should hold."""
+
+    @classmethod
+    def at_genesis(cls, ctx: Context, bank: BankKeeper) -> Ledger:
+        """Start from the genesis state."""
+        ledger = cls(bank, all_balances(ctx, bank))
+        ledger.fees = ledger.balances.get((ledger.fee_collector, BOND_DENOM), 0)
+        return ledger
+
+    @property
+    def fee_collector(self) -> bytes:
+        """Address of the fee collector."""
+        return self.bank.accounts.module_addresses[FEE_COLLECTOR]
+
+    def check_block(
+        self, ctx: Context, results: Iterable[pb.abci.ExecTxResult]
+    ) -> dict[str, list[str]]:
+        """Violations of ``coin_flow`` and ``fees`` after a block, by invariant name."""
+        results = list(results)
+        after = all_balances(ctx, self.bank)
+        flows = event_flows(results)
+        flow_problems = [
+            f"{addr_str(who)} {denom}: balance moved by {after.get((who, denom), 0) - before}, "
+            f"events say {flows.get((who, denom), 0)}"
+            for (who, denom) in sorted(set(after) | set(self.balances) | set(flows))
+            for before in [self.balances.get((who, denom), 0)]
+            if after.get((who, denom), 0) - before != flows.get((who, denom), 0)
+        ]
+        self.fees += fees_paid(results)
+        held = after.get((self.fee_collector, BOND_DENOM), 0)
+        fee_problems = (
+            [f"fee collector holds {held}{BOND_DENOM}, fees paid add up to {self.fees}"]
+            if held != self.fees
+            else []
+        )
+        self.balances = after
+        return {"ledger/coin_flow": flow_problems, "ledger/fees": fee_problems}
