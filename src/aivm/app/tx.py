@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -84,9 +84,9 @@ def reject_unknown_fields(
     allow_non_critical: bool = False,
     resolve: Resolver | None = None,
     skip: frozenset[str] = frozenset(),
-) -> None:
+) -> bool:
     """Reject unknown fields in ``message`` (parsed from ``data``) and in every message nested
-    in it, with ErrTxDecode.
+    in it, with ErrTxDecode; return True when ``data`` was canonical (the fast path below).
 
     As the SDK's ``RejectUnknownFields``: with ``allow_non_critical``, unknown fields whose
     number has bit 11 set (>= 1024) are ignored at every depth; every ``Any`` is resolved with
@@ -97,12 +97,14 @@ def reject_unknown_fields(
     unknown can hide in it, and only the ``Any`` values need a look; otherwise every nested
     message is walked.
     """
-    if _is_canonical_without_unknown(message, data):
+    canonical = _is_canonical_without_unknown(message, data)
+    if canonical:
         problem = _first_bad_any(message, allow_non_critical, resolve, skip, 0)
     else:
         problem = _first_unknown(message, allow_non_critical, resolve, skip, 0)
     if problem is not None:
         raise ErrTxDecode.wrap(f"{problem} in {what}")
+    return canonical
 
 
 def _is_canonical_without_unknown(message: pb.Message, data: bytes) -> bool:
@@ -125,8 +127,10 @@ def _first_bad_any(
     if depth > MAX_NESTING:
         return f"messages nested deeper than {MAX_NESTING}"
     for name, item in _nested(message, _fields_reaching_any(message.DESCRIPTOR), skip):
-        if isinstance(item, pb.AnyProto):
-            problem = _first_unknown_in_item(item, allow_non_critical, resolve, depth)
+        if isinstance(item, pb.AnyProto):  # the wrapper is clean: only its value needs a look
+            problem = _first_bad_packed(
+                item.type_url, item.value, allow_non_critical, resolve, depth
+            )
         else:
             problem = _first_bad_any(item, allow_non_critical, resolve, frozenset(), depth + 1)
         if problem is not None:
@@ -180,19 +184,28 @@ def _first_unknown_in_item(
         wrapper = _first_unknown(item, allow_non_critical, None, frozenset(), depth + 1)
         if wrapper is not None:
             return f"{wrapper} (in google.protobuf.Any)"
-        message_class = resolve(item.type_url) if resolve is not None else None
-        if message_class is None:
-            return f"unresolvable type URL {item.type_url!r}"
-        try:
-            packed = message_class.FromString(item.value)
-        except (pb.DecodeError, RuntimeError, ValueError):
-            return f"undecodable {item.type_url}"
-        if _is_canonical_without_unknown(packed, item.value):
-            return _first_bad_any(packed, allow_non_critical, resolve, frozenset(), depth + 1)
-        item = packed
-    elif not isinstance(item, pb.Message):
+        return _first_bad_packed(item.type_url, item.value, allow_non_critical, resolve, depth)
+    if not isinstance(item, pb.Message):
         return None  # a map of scalars
     return _first_unknown(item, allow_non_critical, resolve, frozenset(), depth + 1)
+
+
+@lru_cache(maxsize=4096)
+def _first_bad_packed(
+    type_url: str, value: bytes, allow_non_critical: bool, resolve: Resolver | None, depth: int
+) -> str | None:
+    """The problem with an ``Any``'s packed value, or None (a pure function of its inputs,
+    remembered: a signer's public key recurs in every one of its txs)."""
+    message_class = resolve(type_url) if resolve is not None else None
+    if message_class is None:
+        return f"unresolvable type URL {type_url!r}"
+    try:
+        packed = message_class.FromString(value)
+    except (pb.DecodeError, RuntimeError, ValueError):
+        return f"undecodable {type_url}"
+    if _is_canonical_without_unknown(packed, value):
+        return _first_bad_any(packed, allow_non_critical, resolve, frozenset(), depth + 1)
+    return _first_unknown(packed, allow_non_critical, resolve, frozenset(), depth + 1)
 
 
 @cache
@@ -245,15 +258,14 @@ def decode_tx(raw: bytes, router: Router) -> DecodedTx:
     if not raw:
         raise ErrTxDecode.wrap("empty tx")
     tx_raw = _parse(pb.tx.TxRaw, raw, "TxRaw")
-    reject_unknown_fields(tx_raw, raw, "TxRaw")
-    if tx_raw.SerializeToString() != raw:
+    if not reject_unknown_fields(tx_raw, raw, "TxRaw"):  # no unknown field, yet not canonical
         raise ErrTxDecode.wrap(
             "TxRaw is not canonically encoded (ADR-027: fields once, in order, minimal lengths)"
         )
     body = _parse(pb.tx.TxBody, tx_raw.body_bytes, "TxBody")
     if body.extension_options:
         raise ErrUnknownExtensionOptions.wrap(body.extension_options[0].type_url)
-    reject_unknown_fields(
+    body_canonical = reject_unknown_fields(
         body, tx_raw.body_bytes, "TxBody", True, router.resolve_any, frozenset({"messages"})
     )
     auth_info = _parse(pb.tx.AuthInfo, tx_raw.auth_info_bytes, "AuthInfo")
@@ -261,7 +273,7 @@ def decode_tx(raw: bytes, router: Router) -> DecodedTx:
     _reject_unsupported(body, auth_info)
     if not body.messages:
         raise ErrInvalidRequest.wrap("must contain at least one message")
-    msgs, routes = _decode_msgs(body, router)
+    msgs, routes = _decode_msgs(body, router, body_canonical)
     signers = _collect_signers(msgs, routes)
     if len(auth_info.signer_infos) != len(signers):
         raise ErrUnauthorized.wrap(
@@ -303,11 +315,15 @@ def _reject_unsupported(body: pb.tx.TxBody, auth_info: pb.tx.AuthInfo) -> None:
         raise ErrNotSupported.wrap("tips")
 
 
-def _decode_msgs(body: pb.tx.TxBody, router: Router) -> tuple[list[pb.Message], list[MsgRoute]]:
+def _decode_msgs(
+    body: pb.tx.TxBody, router: Router, body_canonical: bool
+) -> tuple[list[pb.Message], list[MsgRoute]]:
+    """Resolve, parse and check every message; the ``Any`` wrappers need their own look only
+    when the body's bytes were not canonical (else nothing unknown can hide in them)."""
     msgs: list[pb.Message] = []
     routes: list[MsgRoute] = []
     for any_msg in body.messages:
-        wrapper = _first_unknown(any_msg, True, None, frozenset(), 1)
+        wrapper = None if body_canonical else _first_unknown(any_msg, True, None, frozenset(), 1)
         if wrapper is not None:
             raise ErrTxDecode.wrap(f"{wrapper} in the Any of message {any_msg.type_url}")
         route = router.msgs.get(any_msg.type_url)
