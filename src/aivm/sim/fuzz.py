@@ -1246,7 +1246,12 @@ class TxFactory:
             return bytes(broken)
         if roll < 0.08:
             reasons.signatures.append("corrupted signature")
-            return havoc(rng, signature, rounds=1) if rng.random() < 0.5 else bytes(64)
+            if rng.random() < 0.5:
+                return bytes(64)
+            corrupted = havoc(rng, signature, rounds=1)
+            while corrupted == signature:  # an edit may write the byte that was there
+                corrupted = havoc(rng, signature, rounds=1)
+            return corrupted
         return signature
 
     def _tx_raw(
