@@ -472,3 +472,22 @@ def test_an_upper_case_spelling_of_the_owner_is_refused(chain: Chain) -> None:
         chain, "Model", ai_pb2.QueryModelRequest(model_id=1), ai_pb2.QueryModelResponse
     )
     assert found.model.owner == owner
+
+
+def test_a_block_executed_again_after_a_discard_pays_the_full_load_again(
+    chain: Chain,
+) -> None:
+    """The programs 'loaded earlier in this block' are forgotten when a block starts: a block
+    finalized, discarded and finalized again (as a node does after a crash before Commit)
+    gives the same results as the first time, as any other node computes them. The fuzzer
+    found the warm app charging the reload price to the first inference of the re-run."""
+    assert chain.deliver(OWNER, register_msg(scorer())).code == 0
+    raw = chain.msgs_tx(CALLER, [infer_msg(input=[1, 2, 3])])
+    request = pb.abci.RequestFinalizeBlock(txs=[raw], height=chain.height + 1, hash=b"\x07" * 32)
+    first = chain.app.finalize_block(request)
+    chain.app.store.discard_pending()
+    again = chain.app.finalize_block(request)
+    chain.app.store.discard_pending()
+    assert first.tx_results[0].code == 0, first.tx_results[0].log
+    assert again.tx_results[0].gas_used == first.tx_results[0].gas_used
+    assert again.app_hash == first.app_hash

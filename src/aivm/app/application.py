@@ -26,7 +26,7 @@ from aivm.app import ante
 from aivm.app.budget import BudgetGasMeter, limit_or_none
 from aivm.app.genesis import GenesisDoc, GenesisValidator, consensus_params_json, format_time
 from aivm.app.router import Router
-from aivm.app.tx import DecodedTx, decode_tx
+from aivm.app.tx import MAX_GAS_WANTED, DecodedTx, decode_tx
 from aivm.modules.ai import AiKeeper, AiModule
 from aivm.modules.auth import AccountKeeper, AuthModule
 from aivm.modules.auth.keeper import FEE_COLLECTOR
@@ -119,7 +119,7 @@ class TxOutcome:
             codespace=self.codespace,
             log=self.log,
             gas_wanted=self.gas_wanted,
-            gas_used=self.gas_used,
+            gas_used=min(self.gas_used, MAX_GAS_WANTED),  # int64 in ABCI; a failed charge passes it
             data=self.data,
         )
         add_abci_events(result.events, self.events)
@@ -231,7 +231,7 @@ class AivmApp:
             codespace=outcome.codespace,
             log=outcome.log,
             gas_wanted=outcome.gas_wanted,
-            gas_used=outcome.gas_used,
+            gas_used=min(outcome.gas_used, MAX_GAS_WANTED),
         )
         if with_events:
             add_abci_events(response.events, outcome.events)
@@ -321,12 +321,21 @@ class AivmApp:
             seed=request.hash,
         )
         working = self.store.working
+        self._begin_block()
         results = [
             self._run_tx(raw, ExecMode.FINALIZE, working, header).to_exec_result()
             for raw in request.txs
         ]
         self._finalized_height = request.height
         return pb.abci.ResponseFinalizeBlock(tx_results=results, app_hash=self.store.working_hash())
+
+    def _begin_block(self) -> None:
+        """Let modules forget what they remembered about the previous block's execution (a
+        block executed again after being discarded starts as fresh as on any other node)."""
+        for module in self.modules:
+            begin = getattr(module, "begin_block", None)
+            if begin is not None:
+                begin()
 
     def commit(self, request: pb.abci.RequestCommit | None = None) -> pb.abci.ResponseCommit:
         """Persist the finalized block atomically and reset the check state."""

@@ -28,9 +28,10 @@ class AiKeeper:
         # Compiled programs by artifact sha256: content-addressed, and every use is charged as
         # if it missed, so the cache changes neither results nor gas.
         self._programs: OrderedDict[bytes, runtime.Program] = OrderedDict()
-        # Programs loaded (and paid for) by txs of the block being executed: (height, programs).
-        # Derived from the block alone, so the same on every node; never evicted mid-block.
-        self._block_loaded: tuple[int, dict[bytes, runtime.Program]] = (0, {})
+        # Programs loaded (and paid for) by txs of the block being executed, emptied when a
+        # block starts (begin_block). Derived from the block alone, so the same on every node;
+        # never evicted mid-block.
+        self._block_loaded: dict[bytes, runtime.Program] = {}
 
     @staticmethod
     def _store(ctx: Context) -> KVStore:
@@ -203,13 +204,12 @@ class AiKeeper:
 
     def _loaded_in_block(self, ctx: Context) -> dict[bytes, runtime.Program] | None:
         """The programs loaded so far by the block being finalized (None outside one)."""
-        if ctx.mode is not ExecMode.FINALIZE:
-            return None
-        height, loaded = self._block_loaded
-        if height != ctx.header.height:
-            loaded = {}
-            self._block_loaded = (ctx.header.height, loaded)
-        return loaded
+        return self._block_loaded if ctx.mode is ExecMode.FINALIZE else None
+
+    def begin_block(self) -> None:
+        """Forget the programs the previous block loaded (the app calls this before a block's
+        txs run, also when a block is executed again after being discarded)."""
+        self._block_loaded = {}
 
     def _load_program(self, ctx: Context, sha256: bytes, params: AiParams) -> runtime.Program:
         """Read the artifact and charge its full load gas; compile it unless cached."""

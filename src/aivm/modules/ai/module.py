@@ -45,3 +45,7 @@ class AiModule:
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read the ai state back."""
         return genesis.export_genesis(ctx, self.keeper)
+
+    def begin_block(self) -> None:
+        """A block starts executing: no program has been loaded by it yet."""
+        self.keeper.begin_block()
