@@ -13,7 +13,6 @@ from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
 from aivm.app.application import SIMULATE_PATH, AivmApp
 from aivm.crypto.cid import cid_of
 from aivm.modules.addr import addr_bytes
-from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.framework import BlockHeader, ExecMode
 from aivm.sim.differential import Divergence, clear_memo_caches, describe_difference
 from aivm.store import CacheStore
@@ -66,18 +65,9 @@ def test_blocks_run_on_cold_and_restored_replicas(chain: Chain) -> None:
 
 
 def test_gas_that_depends_on_a_program_cache_is_a_divergence(
-    chain: Chain, monkeypatch: pytest.MonkeyPatch
+    chain: Chain, cache_dependent_gas: None
 ) -> None:
     """The bug of finding 2: the artifact read was charged only when the cache missed."""
-
-    def cached_program(self: AiKeeper, ctx, sha256, params):  # type: ignore[no-untyped-def]
-        program = self._programs.get(sha256)
-        if program is None:
-            program = runtime.load(self.get_artifact(ctx, sha256))
-            self._programs[sha256] = program
-        return program
-
-    monkeypatch.setattr(AiKeeper, "program", cached_program)
     owner = acc_address(A)
     assert chain.deliver(ALICE, register(owner, scorer())).code == 0  # height 2: restored@2
     infer = ai_pb2.MsgInfer(caller=acc_address(B), model_id=1, input=[1, 2, 3])

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aivm.ai import runtime
 from aivm.app import ante
-from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.sim.registry import discover_invariants, discover_operations, discover_tx_faults
 from aivm.sim.report import describe_blocks, load_repro, save_repro
@@ -153,16 +151,8 @@ def test_a_signature_check_that_passes_anything_is_found(
 
 
 def test_gas_that_depends_on_a_cache_is_found_and_shrunk(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
+    workdir: Path, cache_dependent_gas: None
 ) -> None:
-    def cached_program(self: AiKeeper, ctx, sha256, params):  # type: ignore[no-untyped-def]
-        program = self._programs.get(sha256)
-        if program is None:
-            program = runtime.load(self.get_artifact(ctx, sha256))
-            self._programs[sha256] = program
-        return program
-
-    monkeypatch.setattr(AiKeeper, "program", cached_program)
     config = SimConfig(seed=3, restore_every=2)
     failure, simulation = first_failure(config, 60, workdir)
     assert failure.kind == "divergence:restored"

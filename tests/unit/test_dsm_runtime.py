@@ -30,65 +30,11 @@ from aivm.ai.runtime.model import (
     int_array,
 )
 from aivm.types.errors import AivmError
+from dsm_reference import reference_run
 
 
 def spec(width: int, lo: int = -128, hi: int = 127) -> InputSpec:
     return InputSpec(width, lo, hi, (1,) * width, (1,) * width, (0,) * width)
-
-
-# --- a reference interpreter in plain Python integers -----------------------------------
-
-
-def reference(model: Model, row: list[int]) -> list[int]:
-    tensors = [row]
-    for op in model.ops:
-        tensors.append(ref_op(op, [tensors[i] for i in op.inputs]))
-    return tensors[-1]
-
-
-def ref_op(op: Op, xs: list[list[int]]) -> list[int]:
-    x = xs[0]
-    if isinstance(op, Dense):
-        return [
-            int(b) + sum(int(w) * (v - op.zero_point) for w, v in zip(ws, x, strict=True))
-            for ws, b in zip(op.weights.tolist(), op.bias.tolist(), strict=True)
-        ]
-    if isinstance(op, Requantize):
-        m = op.multiplier.tolist() * (len(x) if op.multiplier.size == 1 else 1)
-        s = op.shift.tolist() * (len(x) if op.shift.size == 1 else 1)
-        out = []
-        for v, mi, si in zip(x, m, s, strict=True):
-            y = (v * mi + ((1 << si) >> 1)) // (1 << si) + op.zero_point
-            if op.lo is not None and op.hi is not None:
-                y = min(max(y, op.lo), op.hi)
-            out.append(y)
-        return out
-    if isinstance(op, Add):
-        return [a + b for a, b in zip(x, xs[1], strict=True)]
-    if isinstance(op, Relu):
-        return [max(v, op.zero_point) for v in x]
-    if isinstance(op, Lut):
-        t = op.table.tolist()
-        return [t[min(max(v - op.offset, 0), len(t) - 1)] for v in x]
-    if isinstance(op, Argmax):
-        return [x.index(max(x))]
-    if isinstance(op, Threshold):
-        return [1 if v >= op.threshold else 0 for v in x]
-    if isinstance(op, TreeEnsemble):
-        total = op.base.tolist()
-        for root in op.roots.tolist():
-            node = root
-            while not (op.left[node] == node and op.right[node] == node):
-                go_left = x[op.feature[node]] <= op.threshold[node]
-                node = int(op.left[node] if go_left else op.right[node])
-            total = [a + int(b) for a, b in zip(total, op.values[node].tolist(), strict=True)]
-        return total
-    if isinstance(op, Scorecard):
-        score = op.base
-        for v, edges, points in zip(x, op.edges, op.points, strict=True):
-            score += int(points[sum(1 for e in edges.tolist() if e < v)])
-        return [score]
-    raise TypeError(op)
 
 
 def run(model: Model, rows: list[list[int]]) -> list[list[int]]:
@@ -174,14 +120,14 @@ def forest(draw: st.DrawFn) -> tuple[Model, list[list[int]]]:
 @given(mlp())
 def test_mlp_matches_reference(case: tuple[Model, list[list[int]]]) -> None:
     model, rows = case
-    assert run(model, rows) == [reference(model, r) for r in rows]
+    assert run(model, rows) == [reference_run(model, r) for r in rows]
 
 
 @settings(max_examples=60, deadline=None)
 @given(forest())
 def test_trees_match_reference(case: tuple[Model, list[list[int]]]) -> None:
     model, rows = case
-    assert run(model, rows) == [reference(model, r) for r in rows]
+    assert run(model, rows) == [reference_run(model, r) for r in rows]
 
 
 def test_scorecard_matches_reference() -> None:
@@ -190,7 +136,8 @@ def test_scorecard_matches_reference() -> None:
     )
     model = Model(spec(2), (card,))
     rows = [[-1, 5], [0, 6], [1, 4], [10, 5], [11, 100]]
-    assert run(model, rows) == [reference(model, r) for r in rows] == [[7], [12], [8], [8], [14]]
+    expected = [[7], [12], [8], [8], [14]]
+    assert run(model, rows) == [reference_run(model, r) for r in rows] == expected
     assert [run(model, [r])[0] for r in rows] == [[7], [12], [8], [8], [14]]  # one row at a time
 
 
@@ -215,7 +162,7 @@ def test_scorecards_with_features_without_edges_match_reference(data: st.DataObj
             st.lists(st.integers(-40, 40), min_size=width, max_size=width), min_size=1, max_size=4
         )
     )
-    expected = [reference(model, r) for r in rows]
+    expected = [reference_run(model, r) for r in rows]
     assert run(model, rows) == expected
     assert [run(model, [r])[0] for r in rows] == expected
 
@@ -467,7 +414,7 @@ def test_declared_tree_depth_must_be_the_true_depth() -> None:
     assert runtime.ErrInvalidArtifact.is_(err.value)
     model = Model(spec(1, 0, 100), (chain_tree(6),))
     rows = [[v] for v in range(0, 9)]
-    assert run(model, rows) == [reference(model, r) for r in rows]
+    assert run(model, rows) == [reference_run(model, r) for r in rows]
 
 
 def test_tree_depth_is_capped_by_the_limits() -> None:

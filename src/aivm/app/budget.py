@@ -31,10 +31,13 @@ class BudgetGasMeter(GasMeter):
         self.what = what
         self.time_limit_ms = time_limit_ms
         self._clock = clock if time_limit_ms > 0 else None
-        self._deadline = clock() + time_limit_ms * 1_000_000 if self._clock and clock else 0
+        self._deadline = self._clock() + time_limit_ms * 1_000_000 if self._clock else 0
+
+    def _late(self) -> bool:
+        return self._clock is not None and self._clock() > self._deadline
 
     def _check_time(self) -> None:
-        if self._clock is not None and self._clock() > self._deadline:
+        if self._late():
             raise ErrOutOfGas.wrap(
                 f"{self.what} exceeded its time limit of {self.time_limit_ms} ms "
                 f"(node setting query-time-limit-ms); gas used so far: {self.consumed}"
@@ -48,9 +51,7 @@ class BudgetGasMeter(GasMeter):
     def fits(self, amount: int) -> bool:
         """False once the deadline has passed, so a caller's fast path falls back to
         :meth:`consume`, which raises."""
-        if self._clock is not None and self._clock() > self._deadline:
-            return False
-        return super().fits(amount)
+        return not self._late() and super().fits(amount)
 
 
 def limit_or_none(limit: int) -> int | None:
