@@ -1,6 +1,6 @@
 """Devnet load: N concurrent clients broadcasting signed sends over ``broadcast_tx_sync``.
 
-The script starts ``python -m aivm.node.devnet`` as a subprocess on a free loopback port with a
+The script starts ``aivm devnet`` as a subprocess on a free loopback port with a
 fresh home, funds ``--senders`` accounts from the dev account (MsgMultiSend, a few txs), then
 pre-signs every load tx (signing and request encoding are client costs, done before timing)
 and lets ``--clients`` asyncio workers (aiohttp, one keep-alive connection each) push them
@@ -103,7 +103,7 @@ def process_cpu_s(pid: int) -> float:
 
 
 def child_modules(parent: int) -> list[tuple[int, str]]:
-    """``(pid, module)`` of ``parent``'s children started as ``python -m aivm.node.<module>``."""
+    """``(pid, module)`` of ``parent``'s children started as ``python -m aivm.devnet.<module>``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -128,14 +128,20 @@ class Node:
         self.home = workdir / "home"
         self.stdout_path = workdir / "devnet.out"
         self.stderr_path = workdir / "devnet.err"
+        # ``--profile``: the node process runs under cProfile, pstats written on exit
+        profiler = ["-m", "cProfile", "-o", profile] if profile else []
         cmd = [
             sys.executable,
+            *profiler,
             "-m",
-            "aivm.node.devnet",
+            "aivm.cli.main",
+            "devnet",
             "--home",
             str(self.home),
             "--rpc-port",
             "0",
+            "--rest-port",
+            "-1",
             "--block-time",
             f"{block_time_ms}ms",
             "--accounts",
@@ -143,8 +149,6 @@ class Node:
             "--log-level",
             "WARNING",
         ]
-        if profile:
-            cmd += ["--profile", profile]
         if not rpc_frontend:
             cmd.append("--no-rpc-frontend")
         self._out = open(self.stdout_path, "w")  # noqa: SIM115 - closed in stop()

@@ -2,7 +2,7 @@
 
 Two models, each run single-row by both engines in the same process:
 
-- ``mlp``: a float MLP 784-56-10 (ONNX; ``build_mnist_like_mlp``, synthetic MNIST-like data),
+- ``mlp``: a float MLP 784-56-10 (ONNX; ``tests/onnx_fixtures.py``, synthetic MNIST-like data),
   served by onnxruntime in float32, and its int8 DSM version made by the ONNX importer
   (weights per channel, activations calibrated on 256 rows);
 - ``gbdt``: scikit-learn GradientBoostingClassifier, 100 trees of depth 6 on 20 features,
@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ import onnxruntime as ort
 
 from aivm.ai import runtime
 from aivm.ai.importers.common import ImportedModel
-from aivm.ai.importers.onnx import build_mnist_like_mlp, from_onnx, mnist_like_data, quantize_floats
+from aivm.ai.importers.onnx import from_onnx, quantize_floats
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.app.application import AivmApp
 from aivm.app.genesis import GenesisDoc
@@ -48,6 +49,9 @@ from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
 from aivm.types.protogen import ai_pb2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from onnx_fixtures import build_mnist_like_mlp, mnist_like_data  # the tests' model builders
 
 CHAIN_ID = "aivm-bench-1"
 

@@ -1,6 +1,6 @@
 """Localnet load: the devnet load generator pointed at an N-validator localnet (default 4).
 
-The script initialises ``aivm localnet`` (``aivm.node.localnet.Localnet``) in a temp dir on a
+The script initialises ``aivm localnet`` (``aivm.tools.localnet.Localnet``) in a temp dir on a
 free port range, with benchmark-only config.toml overrides (a larger mempool, higher p2p
 rates, the block timeouts below; recheck stays on: the app resets its check state at
 Commit, so a sender's pipelined txs need it), starts its N CometBFT nodes and N ``aivm start``
@@ -46,8 +46,8 @@ from typing import Any
 
 import aiohttp
 
-from aivm.node.cometbft import ensure_cometbft
-from aivm.node.localnet import PROCESSES, Localnet, free_base_port
+from aivm.tools.cometbft import ensure_cometbft
+from aivm.tools.localnet import PROCESSES, Localnet, free_base_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import devnet_load

@@ -75,7 +75,7 @@ class ChainEndpoint:
 
 def free_base_port(validators: int = 1) -> int:
     """A localnet base port whose whole range is free now (below Linux's ephemeral range)."""
-    from aivm.node.localnet import PORT_STRIDE, ports_free
+    from aivm.tools.localnet import PORT_STRIDE, ports_free
 
     rng = random.Random()
     for _ in range(200):
@@ -127,8 +127,8 @@ def devnet_chain(tmp: Path) -> Iterator[ChainEndpoint]:
 
 @contextlib.contextmanager
 def cometbft_chain(tmp: Path, attempts: int = 3) -> Iterator[ChainEndpoint]:
-    from aivm.node.cometbft import ensure_cometbft
-    from aivm.node.localnet import ACCOUNT_BALANCE, Localnet, LocalnetError
+    from aivm.tools.cometbft import ensure_cometbft
+    from aivm.tools.localnet import ACCOUNT_BALANCE, Localnet, LocalnetError
 
     binary = ensure_cometbft()
     for attempt in range(attempts):

@@ -1,4 +1,9 @@
-"""Run the ``aivm`` command in-process (``main([...])``) and capture its exit code and output."""
+"""Run the ``aivm`` command in-process (``main([...])``) and capture its exit code and output.
+
+The fixtures (loaded by ``tests/conftest.py``): ``run`` against the module's ``chain``,
+``offline_run`` for commands that need no node. Both use a fresh ``--home`` and the ``test``
+keyring; :func:`import_keys` adds the chain's funded accounts to it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,13 @@ from pathlib import Path
 import pytest
 
 from aivm.cli.main import main
+from chain_drivers import ChainEndpoint
 
 Run = Callable[..., tuple[int, str, str]]
 """``run(*args, stdin="")`` → (exit code, stdout, stderr)."""
+
+OFFLINE_NODE = "http://127.0.0.1:9"
+"""A node URL where nothing listens (the discard port)."""
 
 
 def cli_runner(
@@ -35,3 +44,30 @@ def cli_runner(
         return code, out, err
 
     return run
+
+
+def import_keys(run: Run, chain: ChainEndpoint, *indices: int) -> Run:
+    """Import ``chain.accounts[i]`` as key ``dev<i>`` for each index; returns ``run``."""
+    for i in indices:
+        code, _, err = run("keys", "import", f"dev{i}", stdin=chain.accounts[i].mnemonic + "\n")
+        assert code == 0, err
+    return run
+
+
+@pytest.fixture
+def run(
+    chain: ChainEndpoint,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Run:
+    """``run(*args, stdin="")`` → (exit code, stdout, stderr), with --home/--node set."""
+    return cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
+
+
+@pytest.fixture
+def offline_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Run:
+    """``run`` for commands that need no node (--node points at nothing)."""
+    return cli_runner(OFFLINE_NODE, tmp_path / "home", capsys, monkeypatch)

@@ -1,5 +1,6 @@
-"""Shared pytest configuration: hypothesis profiles (CI runs without deadlines) and the
-``chain`` fixture (a running node per driver, see ``chain_drivers.py``)."""
+"""Shared pytest configuration: hypothesis profiles (CI runs without deadlines), the
+``chain`` fixture (a running node per driver, see ``chain_drivers.py``), the CLI runner
+fixtures of ``cli_runner.py`` and ``cometbft_bin`` of ``comet_rpc.py``."""
 
 import os
 from collections.abc import Iterator
@@ -8,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from chain_drivers import ChainEndpoint, start_chain
+
+pytest_plugins = ["cli_runner", "comet_rpc"]  # fixtures run, offline_run and cometbft_bin
 
 settings.register_profile(
     "ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

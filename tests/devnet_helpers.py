@@ -11,7 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from aivm.node.devnet import Devnet, run_devnet
+from aivm.devnet.devnet import Devnet
+from aivm.devnet.process import run_devnet
 
 
 class DevnetThread:

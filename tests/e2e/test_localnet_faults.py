@@ -1,4 +1,4 @@
-"""Fault tests on a real multi-validator localnet (``aivm.node.localnet``): N CometBFT 0.38
+"""Fault tests on a real multi-validator localnet (``aivm.tools.localnet``): N CometBFT 0.38
 validators, each driving its own ``aivm start`` app, on loopback ports of this machine.
 
 Every test initialises and starts its own localnet in a tmp dir on a free port range, and stops
@@ -20,26 +20,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.hd import derive_privkey
 from aivm.crypto.keys import PrivKey
-from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
-from aivm.node.localnet import (
-    ACCOUNT_BALANCE,
-    DENOM,
-    LOCALNET_CHAIN_ID,
-    PORT_STRIDE,
-    Localnet,
-    LocalnetError,
-    ports_free,
-)
+from aivm.tools.localnet import ACCOUNT_BALANCE, DENOM, LOCALNET_CHAIN_ID, Localnet
 from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
+from chain_drivers import free_base_port
+from comet_rpc import CometRpc, CometRpcError, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -47,28 +39,10 @@ AMOUNT = 1000
 FEE = 5000
 
 
-@pytest.fixture(scope="module")
-def cometbft_bin() -> Path:
-    try:
-        return ensure_cometbft()
-    except CometbftUnavailable as exc:
-        pytest.fail(f"CometBFT could not be built for the e2e test: {exc}")
-
-
-def _free_base_port(validators: int) -> int:
-    """A base port whose whole range is free now (below Linux's ephemeral range)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(15000, 32000 - PORT_STRIDE * validators, PORT_STRIDE)
-        if ports_free(range(base, base + PORT_STRIDE * validators)):
-            return base
-    raise AssertionError("no free port range")
-
-
 @contextlib.contextmanager
 def localnet(cometbft: Path, tmp_path: Path, validators: int) -> Iterator[Localnet]:
     net = Localnet.init(
-        tmp_path / "localnet", validators, cometbft, base_port=_free_base_port(validators)
+        tmp_path / "localnet", validators, cometbft, base_port=free_base_port(validators)
     )
     try:
         net.start()
@@ -82,15 +56,13 @@ def localnet(cometbft: Path, tmp_path: Path, validators: int) -> Iterator[Localn
 # -- RPC helpers ----------------------------------------------------------------------------
 
 
+def rpc(net: Localnet, i: int) -> CometRpc:
+    """Node i's CometBFT JSON-RPC (5 s a call)."""
+    return CometRpc(net.rpc_url(i), timeout=5)
+
+
 def height(net: Localnet, i: int) -> int:
-    return int(net.rpc(i, "status")["sync_info"]["latest_block_height"])
-
-
-def try_height(net: Localnet, i: int) -> int | None:
-    try:
-        return height(net, i)
-    except (OSError, LocalnetError, ValueError):
-        return None
+    return rpc(net, i).height()
 
 
 def diagnostics(net: Localnet, nodes: list[int]) -> str:
@@ -102,55 +74,27 @@ def diagnostics(net: Localnet, nodes: list[int]) -> str:
 
 
 def wait_height(net: Localnet, nodes: list[int], target: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        heights = [try_height(net, i) for i in nodes]
-        if all(h is not None and h >= target for h in heights):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"height {target} not reached on {nodes}\n{diagnostics(net, nodes)}")
-
-
-def header(net: Localnet, i: int, h: int) -> dict[str, Any]:
-    block: dict[str, Any] = net.rpc(i, "block", height=str(h))["block"]["header"]
-    return block
+    poll(
+        f"height {target} on {nodes}",
+        lambda: all(height(net, i) >= target for i in nodes),
+        timeout,
+        lambda: diagnostics(net, nodes),
+    )
 
 
 def assert_same_app_hashes(net: Localnet, nodes: list[int], lo: int, hi: int) -> None:
     """Every node has the same header (hence app hash) at every height lo…hi, and each app's
     last committed hash is the app_hash in the next header."""
     for h in range(lo, hi + 1):
-        headers = {i: header(net, i, h) for i in nodes}
+        headers = {i: rpc(net, i).header(h) for i in nodes}
         hashes = {i: hd["app_hash"] for i, hd in headers.items()}
         assert len(set(hashes.values())) == 1, (h, hashes)
         assert len({json.dumps(hd, sort_keys=True) for hd in headers.values()}) == 1, h
     for i in nodes:
-        info = net.rpc(i, "abci_info")["response"]
-        app_height = int(info["last_block_height"])
-        app_hash = base64.b64decode(info["last_block_app_hash"]).hex().upper()
+        app_height, app_hash = rpc(net, i).app_info()
         wait_height(net, [nodes[0]], app_height + 1, timeout=30)
-        assert header(net, nodes[0], app_height + 1)["app_hash"] == app_hash, (i, app_height)
-
-
-def query(net: Localnet, i: int, path: str, request: Any, response_type: Any, h: int = 0) -> Any:
-    params = {"path": f'"{path}"', "data": "0x" + request.SerializeToString().hex()}
-    if h:
-        params["height"] = str(h)
-    result = net.rpc(i, "abci_query", **params)["response"]
-    assert int(result.get("code", 0)) == 0, result
-    return response_type.FromString(base64.b64decode(result.get("value") or ""))
-
-
-def balance(net: Localnet, i: int, address: str, h: int) -> int:
-    resp = query(
-        net,
-        i,
-        "/cosmos.bank.v1beta1.Query/Balance",
-        pb.bank_query.QueryBalanceRequest(address=address, denom=DENOM),
-        pb.bank_query.QueryBalanceResponse,
-        h,
-    )
-    return int(resp.balance.amount or 0)
+        header = rpc(net, nodes[0]).header(app_height + 1)
+        assert header["app_hash"] == app_hash.hex().upper(), (i, app_height)
 
 
 # -- tx load --------------------------------------------------------------------------------
@@ -195,9 +139,7 @@ class Load:
             return len(self.accepted)
 
     def _account(self, node: int, k: int) -> tuple[int, int]:
-        resp = query(
-            self.net,
-            node,
+        resp = rpc(self.net, node).query(
             "/cosmos.auth.v1beta1.Query/Account",
             pb.auth_query.QueryAccountRequest(address=self.addresses[k]),
             pb.auth_query.QueryAccountResponse,
@@ -226,14 +168,14 @@ class Load:
                         fee=[Coin(DENOM, FEE)],
                         gas_limit=200_000,
                     )
-                    result = self.net.rpc(node, "broadcast_tx_sync", tx="0x" + tx.hex())
+                    result = rpc(self.net, node).call("broadcast_tx_sync", tx="0x" + tx.hex())
                     if int(result["code"]) == 0:
                         with self._lock:
                             self.accepted[result["hash"]] = Sent(k, node)
                         state[k] = (number, sequence + 1)
                     else:
                         state[k] = None
-                except (OSError, LocalnetError, AssertionError, ValueError, KeyError):
+                except (OSError, CometRpcError, AssertionError, ValueError, KeyError):
                     state[k] = None
             self._stop.wait(0.1)
 
@@ -244,8 +186,8 @@ class Load:
         found: dict[str, tuple[int, int]] = {}
         for tx_hash in hashes:
             try:
-                res = self.net.rpc(node, "tx", hash="0x" + tx_hash)
-            except LocalnetError:
+                res = rpc(self.net, node).call("tx", hash="0x" + tx_hash)
+            except CometRpcError:
                 continue
             found[tx_hash] = (int(res["height"]), int(res["tx_result"].get("code", 0)))
         return found
@@ -255,7 +197,7 @@ def drain(net: Localnet, nodes: list[int], timeout: float = 30) -> None:
     """Wait until no live node has unconfirmed txs, then one more block."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = [int(net.rpc(i, "num_unconfirmed_txs")["total"]) for i in nodes]
+        pending = [int(rpc(net, i).call("num_unconfirmed_txs")["total"]) for i in nodes]
         if not any(pending):
             break
         time.sleep(0.3)
@@ -274,10 +216,10 @@ def committed_in_blocks(
         accepted = set(load.accepted)
     found: dict[str, tuple[int, int]] = {}
     for h in range(1, at + 1):
-        txs = net.rpc(node, "block", height=str(h))["block"]["data"].get("txs") or []
+        txs = rpc(net, node).call("block", height=str(h))["block"]["data"].get("txs") or []
         if not txs:
             continue
-        results = net.rpc(node, "block_results", height=str(h))["txs_results"] or []
+        results = rpc(net, node).call("block_results", height=str(h))["txs_results"] or []
         assert len(results) == len(txs), (node, h)
         for raw, result in zip(txs, results, strict=True):
             tx_hash = hashlib.sha256(base64.b64decode(raw)).hexdigest().upper()
@@ -305,9 +247,10 @@ def assert_balances(net: Localnet, nodes: list[int], load: Load) -> dict[str, tu
         expected[sent[tx_hash].sender] -= FEE + (AMOUNT if code == 0 else 0)
         expected_recipient += AMOUNT if code == 0 else 0
     for i in nodes:
-        assert balance(net, i, load.recipient, at) == expected_recipient, i
+        node = rpc(net, i)
+        assert node.balance(load.recipient, at) == expected_recipient, i
         for k, address in enumerate(load.addresses):
-            assert balance(net, i, address, at) == expected[k], (i, k)
+            assert node.balance(address, at) == expected[k], (i, k)
     return committed
 
 
@@ -316,7 +259,7 @@ def assert_balances(net: Localnet, nodes: list[int], load: Load) -> dict[str, tu
 
 def test_localnet_cli_single_validator(cometbft_bin: Path, tmp_path: Path) -> None:
     home = str(tmp_path / "ln1")
-    base = str(_free_base_port(1))
+    base = str(free_base_port(1))
 
     def aivm(*args: str) -> str:
         done = subprocess.run(
@@ -398,7 +341,7 @@ def test_two_of_four_down_halts_then_resumes(cometbft_bin: Path, tmp_path: Path)
         time.sleep(5)  # several block times (~1s each)
         assert [height(net, 0), height(net, 1)] == halted, "2 of 4 must not commit"
         common = min(halted)
-        assert header(net, 0, common) == header(net, 1, common)  # no fork
+        assert rpc(net, 0).header(common) == rpc(net, 1).header(common)  # no fork
         net.start([2])
         wait_height(net, [0, 1, 2], max(halted) + 3, timeout=60)  # 3 of 4 resume
         top = min(height(net, i) for i in (0, 1, 2))

@@ -9,29 +9,23 @@ skipped without CometBFT: it is built (needs Go) or the test fails saying why.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
-from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
-from aivm.node.localnet import set_toml as _set_toml
+from aivm.tools.localnet import set_toml as _set_toml
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
-from comet_rpc import CometRpc
+from comet_rpc import CometRpc, free_port, one_validator_genesis, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -42,34 +36,15 @@ SENDER_KEY = PrivKey.from_bytes(bytes.fromhex("31" * 32))
 RECIPIENT_KEY = PrivKey.from_bytes(bytes.fromhex("32" * 32))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float, logs: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, KeyError, ValueError, RuntimeError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
-
-
 class Node(CometRpc):
     def __init__(self, cometbft: Path, root: Path) -> None:
         self.cometbft = cometbft
         self.root = root
         self.cmt_home = root / "cmt"
         self.app_home = root / "app"
-        self.abci_port = _free_port()
-        self.rpc_port = _free_port()
-        self.p2p_port = _free_port()
+        self.abci_port = free_port()
+        self.rpc_port = free_port()
+        self.p2p_port = free_port()
         self.rpc = f"http://127.0.0.1:{self.rpc_port}"
         self.procs: list[subprocess.Popen[bytes]] = []
         root.mkdir(parents=True)
@@ -132,7 +107,7 @@ class Node(CometRpc):
             socket.create_connection(("127.0.0.1", self.abci_port), timeout=1).close()
             return True
 
-        _wait("the app to listen", listening, 30, self.logs)
+        poll("the app to listen", listening, 30, self.logs)
         self._spawn("cometbft", [str(self.cometbft), "start", "--home", str(self.cmt_home)])
 
     def logs(self) -> str:
@@ -151,10 +126,10 @@ class Node(CometRpc):
             for proc in self.procs:
                 if proc.poll() is not None:
                     raise AssertionError(f"a process exited early:\n{self.logs()}")
-            height = int(self.status()["latest_block_height"])
+            height = self.height()
             return height if height >= target else 0
 
-        return int(_wait(f"height {target} on {self.root.name}", reached, timeout, self.logs))
+        return int(poll(f"height {target} on {self.root.name}", reached, timeout, self.logs))
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -190,39 +165,18 @@ def _wait_tx(node: Node, tx_hash: str) -> None:
         assert found["tx_result"]["code"] == 0, found
         return True
 
-    _wait(f"tx {tx_hash} on {node.root.name}", included, 30, node.logs)
+    poll(f"tx {tx_hash} on {node.root.name}", included, 30, node.logs)
 
 
-def _genesis(node: Node) -> str:
-    key = json.loads((node.cmt_home / "config" / "priv_validator_key.json").read_text())
-    validator = GenesisValidator(base64.b64decode(key["pub_key"]["value"]), 10, "validator-0")
-    sender = acc_address(SENDER_KEY.pubkey.address())
-    now = time.time_ns()
-    return GenesisDoc(
-        chain_id=CHAIN_ID,
-        app_state={
-            "bank": {
-                "balances": [
-                    {"address": sender, "coins": [{"denom": DENOM, "amount": str(FUNDED)}]}
-                ]
-            }
-        },
-        genesis_time=format_time(now // 1_000_000_000, now % 1_000_000_000),
-        validators=[validator],
-    ).dumps()
-
-
-def test_fresh_node_joins_by_state_sync(tmp_path: Path) -> None:
-    try:
-        cometbft = ensure_cometbft()
-    except CometbftUnavailable as exc:
-        pytest.fail(f"CometBFT could not be built for the e2e test: {exc}")
+def test_fresh_node_joins_by_state_sync(cometbft_bin: Path, tmp_path: Path) -> None:
+    cometbft = cometbft_bin
     recipient = acc_address(RECIPIENT_KEY.pubkey.address())
     node1 = Node(cometbft, tmp_path / "node1")
     node2 = Node(cometbft, tmp_path / "node2")
     try:
         node1.init({("consensus", "timeout_commit"): '"500ms"'})
-        genesis = _genesis(node1)
+        sender = acc_address(SENDER_KEY.pubkey.address())
+        genesis = one_validator_genesis(node1.cmt_home, CHAIN_ID, sender, FUNDED).dumps()
         (node1.cmt_home / "config" / "genesis.json").write_text(genesis)
         # a snapshot must outlive discovery (5 s) plus the chunk fetch on node 2:
         # 10 snapshots x 5 heights x ~0.5 s
@@ -267,7 +221,7 @@ def test_fresh_node_joins_by_state_sync(tmp_path: Path) -> None:
             height, app_hash = node2.app_info()
             assert height > restored
             node1.wait_height(height + 1)
-            header = node1.call("block", height=str(height + 1))["block"]["header"]
+            header = node1.header(height + 1)
             assert header["app_hash"] == app_hash.hex().upper(), (height, header)
             node2.wait_height(height + 2)
 
@@ -276,7 +230,7 @@ def test_fresh_node_joins_by_state_sync(tmp_path: Path) -> None:
         tx_hash = _send(node2, 2, 444)
         _wait_tx(node1, tx_hash)
         _wait_tx(node2, tx_hash)
-        _wait(
+        poll(
             "the new balance on node 2",
             lambda: node2.balance(recipient) == 777,
             20,

@@ -15,9 +15,7 @@ SHM = Path("/dev/shm")
 @pytest.fixture(scope="module")
 def world() -> Iterator[FuzzWorld]:
     """A fresh fuzz world per test module, on tmpfs when there is one (commits stay cheap)."""
-    with tempfile.TemporaryDirectory(
-        prefix="aivm-fuzz-", dir=SHM if SHM.is_dir() else None
-    ) as tmp:
+    with tempfile.TemporaryDirectory(prefix="aivm-fuzz-", dir=SHM if SHM.is_dir() else None) as tmp:
         built = build_world(Path(tmp) / "chain")
         try:
             yield built

@@ -208,9 +208,7 @@ class ErrorLog(logging.Handler):
         detail = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            detail += f" — {type(exc).__name__}: {exc}\n" + "".join(
-                traceback.format_exception(exc)
-            )
+            detail += f" — {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
         return detail
 
 
@@ -621,9 +619,7 @@ def decode_outcome(world: FuzzWorld, raw: bytes) -> str:
     except AivmError as error:
         return error_label(error)
     except Exception as exc:
-        raise OracleFailure(
-            f"decode_tx raised {type(exc).__name__}", _format(exc)
-        ) from exc
+        raise OracleFailure(f"decode_tx raised {type(exc).__name__}", _format(exc)) from exc
     canonical = pb.tx.TxRaw.FromString(raw).SerializeToString()
     if canonical != raw:
         raise OracleFailure("accepted a non-canonical TxRaw", raw.hex())
@@ -653,9 +649,11 @@ class DecodeTarget:
     def run(self, item: FuzzInput) -> str:
         """Decode twice; the same outcome, and a rejection where one is due."""
         first = decode_outcome(self.world, item.data)
-        same("decode_tx is not deterministic", first.encode(), decode_outcome(
-            self.world, item.data
-        ).encode())
+        same(
+            "decode_tx is not deterministic",
+            first.encode(),
+            decode_outcome(self.world, item.data).encode(),
+        )
         if item.decode_reject and not _rejects(first):
             raise OracleFailure("decode_tx accepted a tx it must reject", item.decode_reject)
         return first.split(":")[0]
@@ -1091,5 +1089,3 @@ TARGETS: dict[str, Callable[[FuzzWorld], Target]] = {
     "artifact": ArtifactTarget,
 }
 """Every target by name, in the order a full run visits them."""
-
-

@@ -61,9 +61,7 @@ def test_hypothesis_driven_inputs_pass_every_oracle(world: FuzzWorld, data: st.D
     assert outcome.failure is None, describe_failures([outcome.failure])
 
 
-def send_with(
-    world: FuzzWorld, amount: list[tuple[str, str]], fee: list[tuple[str, str]]
-) -> bytes:
+def send_with(world: FuzzWorld, amount: list[tuple[str, str]], fee: list[tuple[str, str]]) -> bytes:
     """A correctly signed MsgSend between two fuzz accounts with these (denom, amount) lists."""
     sender, recipient = list(world.accounts)[:2]
     message = pb.bank_tx.MsgSend(

@@ -15,7 +15,7 @@ from aivm.client import Client, Wallet
 from aivm.client.ai import AiClient
 from aivm.client.errors import ChainError
 from chain_drivers import ChainEndpoint
-from cli_runner import Run, cli_runner
+from cli_runner import Run, import_keys
 
 
 def scorer(name: str) -> bytes:
@@ -25,19 +25,8 @@ def scorer(name: str) -> bytes:
     return runtime.serialize(Model(spec, ops, name=name))
 
 
-@pytest.fixture
-def run(
-    chain: ChainEndpoint,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Run:
-    run = cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
-    assert run("keys", "import", "dev0", stdin=chain.accounts[0].mnemonic + "\n")[0] == 0
-    return run
-
-
-def test_cli_register_infer_verify(run, chain: ChainEndpoint, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_register_infer_verify(run: Run, chain: ChainEndpoint, tmp_path: Path) -> None:
+    import_keys(run, chain, 0)
     name = f"cli-{chain.driver}"
     artifact = tmp_path / "scorer.dsm"
     artifact.write_bytes(scorer(name))

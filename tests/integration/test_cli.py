@@ -14,26 +14,6 @@ import pytest
 from aivm.cli.main import build_parser, main
 from aivm.client import Client
 from chain_drivers import ChainEndpoint, FundedAccount
-from cli_runner import cli_runner
-
-
-@pytest.fixture
-def run(
-    chain: ChainEndpoint,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-):  # type: ignore[no-untyped-def]
-    """``run(*args, stdin="")`` → (exit code, stdout, stderr), with --home/--node set."""
-    return cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
-
-
-@pytest.fixture
-def offline_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-):  # type: ignore[no-untyped-def]
-    """``run`` for commands that need no node (--node points at nothing)."""
-    return cli_runner("http://127.0.0.1:9", tmp_path / "home", capsys, monkeypatch)
 
 
 def test_keys_add_list_show_delete(offline_run) -> None:  # type: ignore[no-untyped-def]

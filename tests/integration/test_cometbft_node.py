@@ -9,8 +9,6 @@ handshake brings both back to producing blocks. Not skipped without CometBFT: it
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import signal
 import socket
@@ -19,19 +17,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
-from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
-from aivm.node.localnet import set_toml as _set_toml
+from aivm.tools.localnet import set_toml as _set_toml
 from aivm.types import pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
-from comet_rpc import CometRpc, CometRpcError
+from comet_rpc import CometRpc, free_port, one_validator_genesis, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -42,12 +37,6 @@ SENDER_KEY = PrivKey.from_bytes(bytes.fromhex("11" * 32))
 RECIPIENT = acc_address(PrivKey.from_bytes(bytes.fromhex("22" * 32)).pubkey.address())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Node(CometRpc):
     """A CometBFT home plus an AIVM app home, and the two processes."""
 
@@ -55,9 +44,9 @@ class Node(CometRpc):
         self.cometbft = cometbft
         self.cmt_home = root / "cmt"
         self.app_home = root / "app"
-        self.abci_port = _free_port()
-        self.rpc_port = _free_port()
-        self.p2p_port = _free_port()
+        self.abci_port = free_port()
+        self.rpc_port = free_port()
+        self.p2p_port = free_port()
         self.rpc = f"http://127.0.0.1:{self.rpc_port}"
         self.app_proc: subprocess.Popen[bytes] | None = None
         self.cmt_proc: subprocess.Popen[bytes] | None = None
@@ -72,24 +61,8 @@ class Node(CometRpc):
             capture_output=True,
         )
         config = self.cmt_home / "config"
-        key = json.loads((config / "priv_validator_key.json").read_text())
-        pub_key = base64.b64decode(key["pub_key"]["value"])
-        validator = GenesisValidator(pub_key, 10, "validator-0")
-        assert validator.address == key["address"]
         sender = acc_address(SENDER_KEY.pubkey.address())
-        now = time.time_ns()
-        genesis = GenesisDoc(
-            chain_id=CHAIN_ID,
-            app_state={
-                "bank": {
-                    "balances": [
-                        {"address": sender, "coins": [{"denom": DENOM, "amount": str(FUNDED)}]}
-                    ]
-                }
-            },
-            genesis_time=format_time(now // 1_000_000_000, now % 1_000_000_000),
-            validators=[validator],
-        )
+        genesis = one_validator_genesis(self.cmt_home, CHAIN_ID, sender, FUNDED)
         (config / "genesis.json").write_text(genesis.dumps())
         text = (config / "config.toml").read_text()
         text = _set_toml(text, "", "proxy_app", f'"tcp://127.0.0.1:{self.abci_port}"')
@@ -143,33 +116,25 @@ class Node(CometRpc):
         files = sorted(self.logs.glob(f"{name}-*.log"))
         return files[-1].read_text(errors="replace")[-3000:] if files else "(no log)"
 
-    def height(self) -> int:
-        return int(self.call("status")["sync_info"]["latest_block_height"])
+    def log_tails(self) -> str:
+        return f"app:\n{self._log('app')}\ncometbft:\n{self._log('cometbft')}"
 
     def wait_height(self, target: int, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def reached() -> int:
             for name, proc in (("app", self.app_proc), ("cometbft", self.cmt_proc)):
                 if proc is not None and proc.poll() is not None:
                     raise AssertionError(f"{name} exited early:\n{self._log(name)}")
-            try:
-                height = self.height()
-                if height >= target:
-                    return height
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(
-            f"height {target} not reached\napp:\n{self._log('app')}\n"
-            f"cometbft:\n{self._log('cometbft')}"
-        )
+            height = self.height()
+            return height if height >= target else 0
+
+        return int(poll(f"height {target}", reached, timeout, self.log_tails))
 
     def check_app_hash(self) -> int:
         """The app's hash at its height h equals the app_hash in CometBFT's header h+1."""
         app_height, app_hash = self.app_info()
         assert app_height > 0
         self.wait_height(app_height + 1)
-        header = self.call("block", height=str(app_height + 1))["block"]["header"]
+        header = self.header(app_height + 1)
         assert header["app_hash"] == app_hash.hex().upper(), (app_height, header)
         return app_height
 
@@ -187,14 +152,6 @@ class Node(CometRpc):
     def stop(self) -> None:
         self._stop(self.cmt_proc)
         self._stop(self.app_proc)
-
-
-@pytest.fixture(scope="module")
-def cometbft_bin() -> Path:
-    try:
-        return ensure_cometbft()
-    except CometbftUnavailable as exc:
-        pytest.fail(f"CometBFT could not be built for the e2e test: {exc}")
 
 
 @pytest.fixture
@@ -236,14 +193,9 @@ def test_cometbft_drives_the_app(node: Node) -> None:
     result = node.call("broadcast_tx_sync", tx="0x" + tx.hex())
     assert result["code"] == 0, result
     tx_hash = result["hash"]
-    deadline = time.monotonic() + 30
-    included: Any = None
-    while included is None and time.monotonic() < deadline:
-        try:
-            included = node.call("tx", hash="0x" + tx_hash)
-        except CometRpcError:
-            time.sleep(0.2)
-    assert included is not None, f"tx {tx_hash} not included"
+    included = poll(
+        f"tx {tx_hash}", lambda: node.call("tx", hash="0x" + tx_hash), 30, node.log_tails
+    )
     assert included["tx_result"]["code"] == 0, included
     assert node.balance(RECIPIENT) == 12345
     assert node.balance(sender) == FUNDED - 12345 - 1000

@@ -174,11 +174,9 @@ def nested_unknown_cases(chain: Chain) -> dict[str, tuple[bytes | None, bytes | 
     """(body, auth info) pairs each carrying one unknown critical field, somewhere nested."""
     send = bank_send(A, C, [Coin(DENOM, 10)])
     coin = send.amount[0].SerializeToString()
-    send_bad_coin = (
-        pb.bank_tx.MsgSend(from_address=send.from_address, to_address=send.to_address)
-        .SerializeToString()
-        + length_prefixed(3, coin + UNKNOWN_CRITICAL)
-    )
+    send_bad_coin = pb.bank_tx.MsgSend(
+        from_address=send.from_address, to_address=send.to_address
+    ).SerializeToString() + length_prefixed(3, coin + UNKNOWN_CRITICAL)
     info = auth_info(chain)
     fee_bad = info.SerializeToString() + length_prefixed(
         2, info.fee.SerializeToString() + UNKNOWN_CRITICAL

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from aivm.node.devnet import Devnet
+from aivm.devnet.devnet import Devnet
+from aivm.devnet.mempool import Mempool
 from aivm.node.home import HomePaths
-from aivm.node.mempool import Mempool
 from aivm.types import pb
 from devnet_helpers import child_pids, process_state, result, wait_for, wait_height
 
@@ -88,13 +88,16 @@ def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "aivm.node.devnet",
+            "aivm.cli.main",
+            "devnet",
             "--home",
             str(home),
             "--block-time",
             "100ms",
             "--rpc-port",
             str(port),
+            "--rest-port",
+            "-1",
             "--log-level",
             "WARNING",
         ],
@@ -123,7 +126,7 @@ def test_kill_9_then_restart_resumes(tmp_path: Path) -> None:
     try:
         _wait_up(url, proc)
         wait_height(url, 4)
-        (frontend,) = child_pids(proc.pid, "aivm.node.rpc_frontend")
+        (frontend,) = child_pids(proc.pid, "aivm.devnet.rpc_frontend")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         # the RPC front end notices its node is gone and exits (freeing the port)
@@ -180,7 +183,7 @@ def load_dev_accounts_address(home: Path) -> str:
 
 def test_tx_index_is_rebuilt_from_the_block_store(tmp_path: Path) -> None:
     """The index file is derived data: lost or behind, it is rebuilt on start."""
-    from aivm.node.mempool import tx_hash
+    from aivm.devnet.mempool import tx_hash
 
     home = tmp_path / "home"
     devnet = Devnet(home, out=io.StringIO())
@@ -207,7 +210,7 @@ def test_tx_index_is_rebuilt_from_the_block_store(tmp_path: Path) -> None:
 
 def test_tx_index_survives_its_process_dying(tmp_path: Path) -> None:
     """kill -9 of the indexer process: the next block restarts it and it catches up."""
-    from aivm.node.mempool import tx_hash
+    from aivm.devnet.mempool import tx_hash
 
     home = tmp_path / "home"
     devnet = Devnet(home, out=io.StringIO())

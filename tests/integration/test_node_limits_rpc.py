@@ -240,8 +240,8 @@ def test_the_front_end_relays_only_origin_form_targets(node: DevnetThread) -> No
 
 
 def test_the_devnet_writes_its_app_toml_and_wires_the_app_table(tmp_path: Path) -> None:
+    from aivm.devnet.devnet import Devnet
     from aivm.node.config import NodeConfig, load_node_config
-    from aivm.node.devnet import Devnet
     from aivm.types.dec import Dec
 
     home = tmp_path / "home"

@@ -371,8 +371,8 @@ def test_node_unreachable_is_503() -> None:
 
 @pytest.mark.e2e
 def test_devnet_process_serves_rest(tmp_path: Path) -> None:
-    """``python -m aivm.node.devnet --rest-port 0`` prints and serves the gateway."""
-    cmd = [sys.executable, "-m", "aivm.node.devnet", "--home", str(tmp_path / "h")]
+    """``aivm devnet --rest-port 0`` prints and serves the gateway."""
+    cmd = [sys.executable, "-m", "aivm.cli.main", "devnet", "--home", str(tmp_path / "h")]
     cmd += ["--block-time", "200ms", "--rpc-port", "0", "--rest-port", "0", "--accounts", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

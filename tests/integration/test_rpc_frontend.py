@@ -18,14 +18,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from aivm.devnet.rpc_frontend import CheckTxService, CoreChannel, FrontendError
 from aivm.node.config import RpcConfig
-from aivm.node.rpc_frontend import CheckTxService, CoreChannel, FrontendError
 from aivm.types import pb
 from aivm.types.address import acc_address
 from devnet_helpers import DevnetThread, child_pids, result, rpc, wait_for, wait_height
 from integration.test_devnet_rpc import RECIPIENT, balance, signed_send, wait_tx
 
-FRONTEND = "aivm.node.rpc_frontend"
+FRONTEND = "aivm.devnet.rpc_frontend"
 
 
 async def _channel_pair(
@@ -184,7 +184,7 @@ def test_a_front_end_that_cannot_start_is_an_error_not_a_restart_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, message: str
 ) -> None:
     """``run_devnet`` fails with FrontendError; nothing is restarted or left running."""
-    from aivm.node import rpc_frontend
+    from aivm.devnet import rpc_frontend
 
     fake = tmp_path / "python"
     fake.write_text(f"#!/bin/sh\n{script}\n")

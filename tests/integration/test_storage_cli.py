@@ -13,7 +13,7 @@ import pytest
 from aivm.client.storage import StorageClient, StorageError
 from aivm.crypto import unixfs
 from chain_drivers import ChainEndpoint
-from cli_runner import Run, cli_runner
+from cli_runner import Run, import_keys
 
 CHUNK = unixfs.CHUNK_SIZE
 pytestmark = pytest.mark.parametrize("chain", ["devnet"], indirect=True)
@@ -30,16 +30,6 @@ def content(size: int, tag: bytes) -> bytes:
 
 class Interrupted(Exception):
     """Raised by a progress callback to cut a download short."""
-
-
-@pytest.fixture
-def run(
-    chain: ChainEndpoint,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Run:
-    return cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch, keyring_backend=None)
 
 
 def test_interrupted_download_resumes_to_the_identical_file(
@@ -155,17 +145,9 @@ def test_progress_bars_on_a_terminal_only_and_never_in_json(
 
 
 @pytest.fixture
-def signer(
-    chain: ChainEndpoint,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Run:
-    """A runner with two funded keys (``dev2``, ``dev3``) in a test keyring."""
-    run = cli_runner(chain.rpc_url, tmp_path / "signer", capsys, monkeypatch)
-    for name, account in (("dev2", chain.accounts[2]), ("dev3", chain.accounts[3])):
-        assert run("keys", "import", name, stdin=account.mnemonic + "\n")[0] == 0
-    return run
+def signer(run: Run, chain: ChainEndpoint) -> Run:
+    """The runner with two funded keys (``dev2``, ``dev3``) in its test keyring."""
+    return import_keys(run, chain, 2, 3)
 
 
 def test_cli_store_proves_the_size_and_keeps_one_record_per_owner(

@@ -317,15 +317,53 @@ def test_challenging_an_unrecorded_cid_is_not_found(chain: Chain) -> None:
     assert (result.codespace, result.code) == ("storage", 3)
 
 
-def test_unanswered_challenge_expires(chain: Chain) -> None:
-    assert chain.deliver(OWNER, store_small()).code == 0
-    open_challenge(chain, cid_of(SMALL))
-    for _ in range(51):
-        chain.block([])
+def challenge_status(chain: Chain, challenge_id: int, height: int = 0) -> int:
     _, value = chain.query(
-        Q + "Challenge", storage_pb2.QueryChallengeRequest(id=1), storage_pb2.QueryChallengeResponse
+        Q + "Challenge",
+        storage_pb2.QueryChallengeRequest(id=challenge_id),
+        storage_pb2.QueryChallengeResponse,
+        height,
     )
-    assert value.challenge.status == storage_pb2.CHALLENGE_STATUS_EXPIRED
+    return int(value.challenge.status)
+
+
+def test_unanswered_challenge_expires_in_the_end_block_of_its_deadline(chain: Chain) -> None:
+    assert chain.deliver(OWNER, store_small()).code == 0
+    challenge_id, index = open_challenge(chain, cid_of(SMALL))
+    deadline = chain.height + DEFAULT_PARAMS.challenge_window
+    while chain.height < deadline - 1:
+        assert not chain.block([]).events  # nothing happens at the end of these blocks
+    assert challenge_status(chain, challenge_id) == storage_pb2.CHALLENGE_STATUS_OPEN
+
+    response = chain.block([])  # the deadline block: the last that could carry an answer
+    (expired,) = [e for e in response.events if e.type == "aivm.storage.v1.EventChallengeExpired"]
+    assert {a.key: a.value for a in expired.attributes} == {
+        "challenge_id": str(challenge_id),
+        "cid": cid_of(SMALL),
+        "challenger": OTHER_ADDR,
+        "deadline_height": str(deadline),
+        "mode": "EndBlock",
+    }
+    assert challenge_status(chain, challenge_id) == storage_pb2.CHALLENGE_STATUS_EXPIRED
+    assert challenge_status(chain, challenge_id, deadline - 1) == storage_pb2.CHALLENGE_STATUS_OPEN
+    late = chain.deliver(
+        OWNER,
+        answer(challenge_id, SMALL, unixfs.chunk_proof(unixfs.build_dag(SMALL), index).encode()),
+    )
+    assert (late.codespace, late.code) == ("storage", 11)
+    assert "CHALLENGE_STATUS_EXPIRED" in late.log
+
+
+def test_a_challenge_answered_on_its_deadline_passes(chain: Chain) -> None:
+    assert chain.deliver(OWNER, store_small()).code == 0
+    challenge_id, index = open_challenge(chain, cid_of(SMALL))
+    deadline = chain.height + DEFAULT_PARAMS.challenge_window
+    while chain.height < deadline - 1:
+        chain.block([])
+    proof = unixfs.chunk_proof(unixfs.build_dag(SMALL), index).encode()
+    result = chain.deliver(OWNER, answer(challenge_id, SMALL, proof))  # in block `deadline`
+    assert (chain.height, result.code) == (deadline, 0), result.log
+    assert challenge_status(chain, challenge_id) == storage_pb2.CHALLENGE_STATUS_PASSED
 
 
 def offchain_model(
@@ -403,10 +441,11 @@ GENESIS_RECORD = {"cid": cid_of(SMALL), "size": str(len(SMALL)), "chunks": "1", 
     ids=["duplicate", "sizes-differ", "chunks", "raw-too-big", "bad-owner"],
 )
 def test_invalid_genesis_records_are_refused(objects: list[dict[str, str]]) -> None:
+    from aivm.modules.authority import AuthorityKeeper
     from aivm.modules.storage.keeper import StorageKeeper
     from aivm.modules.storage.module import StorageModule
     from aivm.types.errors import AivmError
 
-    module = StorageModule(StorageKeeper(None))  # type: ignore[arg-type]
+    module = StorageModule(StorageKeeper(None), AuthorityKeeper())  # type: ignore[arg-type]
     with pytest.raises(AivmError):
         module.validate_genesis({**module.default_genesis(), "objects": objects})

@@ -13,7 +13,7 @@ import requests
 from aivm.client.storage import StorageClient, StorageError
 from aivm.crypto import unixfs
 from chain_drivers import ChainEndpoint
-from cli_runner import Run, cli_runner
+from cli_runner import Run, import_keys
 from sample_data import sample_bytes
 
 CHUNK = unixfs.CHUNK_SIZE
@@ -71,19 +71,8 @@ def test_corrupted_blob_is_reported_not_served(chain: ChainEndpoint, tmp_path: P
     assert not (tmp_path / "x").exists()
 
 
-@pytest.fixture
-def run(
-    chain: ChainEndpoint,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Run:
-    run = cli_runner(chain.rpc_url, tmp_path / "home", capsys, monkeypatch)
-    assert run("keys", "import", "dev1", stdin=chain.accounts[1].mnemonic + "\n")[0] == 0
-    return run
-
-
-def test_cli_put_get_store_challenge_answer(run, chain: ChainEndpoint, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_put_get_store_challenge_answer(run: Run, chain: ChainEndpoint, tmp_path: Path) -> None:
+    import_keys(run, chain, 1)
     data = sample_bytes(2 * CHUNK + 1, b"cli")
     source = tmp_path / "model.bin"
     source.write_bytes(data)

@@ -159,7 +159,9 @@ def test_gas_that_depends_on_a_cache_is_found_and_shrunk(
     shrinker = Shrinker(config, failure.kind, max_replays=150)
     shrunk = shrinker.shrink(simulation.history, failure.height)
     assert len(shrunk) < failure.height or failure.height <= 3
-    assert sum(len(block.txs) for block in shrunk) <= 8
+    # a handful of txs: the ones the failing inference needs (its model, an account's earlier
+    # sequences) survive, the rest of the ~60 blocks' txs go
+    assert sum(len(block.txs) for block in shrunk) <= 10, describe_blocks(shrunk)
     assert "restored from a snapshot" in describe_blocks(shrunk)
     save_repro(workdir / "repro.json", config, failure, shrunk)
     loaded_config, kind, blocks = load_repro(workdir / "repro.json")

@@ -15,7 +15,8 @@ from sklearn import linear_model, svm
 from sklearn.datasets import make_classification, make_regression
 
 from aivm.ai import runtime
-from aivm.ai.importers.common import ImporterError, import_model
+from aivm.ai.importers.common import ImporterError
+from aivm.ai.importers.files import import_model
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.ai.runtime.model import Argmax, Dense, Threshold
 

@@ -12,32 +12,15 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    QuantFormat,
-    QuantType,
-    quantize_static,
-)
+from onnxruntime.quantization import QuantFormat, QuantType
 
 from aivm.ai import runtime
 from aivm.ai.importers.common import ImportedModel, ImporterError
-from aivm.ai.importers.onnx import (
-    build_mnist_like_mlp,
-    from_onnx,
-    mnist_like_data,
-    quantize_floats,
-)
+from aivm.ai.importers.onnx import from_onnx, quantize_floats
 from aivm.ai.importers.quantize import quantize_multiplier
+from onnx_fixtures import build_mnist_like_mlp, mnist_like_data, quantized
 
 logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
-
-
-class _Reader(CalibrationDataReader):  # type: ignore[misc]
-    def __init__(self, X: np.ndarray, name: str = "x") -> None:
-        self.rows = iter([{name: X[i : i + 1].astype(np.float32)} for i in range(len(X))])
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self.rows, None)
 
 
 def small_mlp(
@@ -73,29 +56,6 @@ def small_mlp(
     proto.ir_version = 8
     onnx.checker.check_model(proto)
     return proto
-
-
-def quantized(
-    proto: onnx.ModelProto,
-    X: np.ndarray,
-    tmp: Path,
-    fmt: QuantFormat,
-    activation: QuantType = QuantType.QInt8,
-    per_channel: bool = True,
-) -> onnx.ModelProto:
-    """``quantize_static`` of ``proto`` calibrated on ``X``."""
-    source, target = tmp / "float.onnx", tmp / "quantized.onnx"
-    onnx.save(proto, source)
-    quantize_static(
-        str(source),
-        str(target),
-        _Reader(X),
-        quant_format=fmt,
-        activation_type=activation,
-        weight_type=QuantType.QInt8,
-        per_channel=per_channel,
-    )
-    return onnx.load(str(target))
 
 
 def ort_argmax(proto: onnx.ModelProto, X: np.ndarray) -> np.ndarray:

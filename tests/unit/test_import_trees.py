@@ -20,7 +20,8 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.neighbors import KNeighborsClassifier
 
 from aivm.ai import runtime
-from aivm.ai.importers.common import ImportedModel, ImporterError, import_model
+from aivm.ai.importers.common import ImportedModel, ImporterError
+from aivm.ai.importers.files import import_model
 from aivm.ai.importers.lightgbm import from_lightgbm
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.ai.importers.trees import LIGHTGBM, SKLEARN_TREE, XGBOOST, SplitRule, int_threshold

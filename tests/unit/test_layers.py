@@ -2,6 +2,10 @@
 
 Each layer may import only the layers beneath it; state-machine code (app, modules,
 ai/runtime, ai/verify) may not import anything that does I/O or reads clocks or randomness.
+The chain's drivers stack as ``app ← node ← devnet``: ``node`` (services shared with a real
+CometBFT: ABCI server, REST gateway, content store, config) never imports ``devnet``; ``tools``
+(localnet, the CometBFT build) may import both; ``app`` and ``modules`` import none of
+``node``, ``devnet``, ``tools``, ``client`` or ``cli``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,31 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"types", "crypto", "client", "ai.runtime"},
     "worker": {"types", "crypto", "client", "worker", "ai.runtime", "ai.verify"},
     "node": {"types", "crypto", "store", "modules", "app", "node", "ai.runtime", "ai.verify", ""},
+    "devnet": {
+        "types",
+        "crypto",
+        "store",
+        "modules",
+        "app",
+        "node",
+        "devnet",
+        "ai.runtime",
+        "ai.verify",
+        "",
+    },
+    "tools": {
+        "types",
+        "crypto",
+        "store",
+        "modules",
+        "app",
+        "node",
+        "devnet",
+        "tools",
+        "ai.runtime",
+        "ai.verify",
+        "",
+    },
     "sim": {"types", "crypto", "store", "modules", "app", "client", "sim", "ai.runtime"},
     "cli": {
         "types",
@@ -33,6 +62,8 @@ ALLOWED: dict[str, set[str]] = {
         "modules",
         "app",
         "node",
+        "devnet",
+        "tools",
         "client",
         "cli",
         "ai.runtime",
@@ -113,6 +144,22 @@ def test_imports_follow_layer_direction(path: Path) -> None:
             assert root not in FORBIDDEN_IN_STATE_MACHINE, (
                 f"state-machine code in {layer} must not import {module}"
             )
+
+
+DRIVERS = ("node", "devnet", "tools", "client", "cli", "worker")
+
+
+@pytest.mark.parametrize("layer", ["app", "modules", "node"])
+def test_lower_layers_never_reach_up(layer: str) -> None:
+    """The table itself keeps the direction: app and modules reach no driver, node no devnet."""
+    above = {"app": DRIVERS, "modules": DRIVERS, "node": ("devnet", "tools", "client", "cli")}
+    assert not ALLOWED[layer] & set(above[layer])
+
+
+def test_every_package_has_a_layer() -> None:
+    """A new top-level package must be given its place in ALLOWED (or it goes unchecked)."""
+    packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    assert packages - {"ai"} <= set(ALLOWED)
 
 
 def test_checker_catches_a_violation(tmp_path: Path) -> None:

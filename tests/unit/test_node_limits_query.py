@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from aivm.node.jsonrpc import INVALID_PARAMS, RpcError
-from aivm.node.rpc import Condition, parse_query, query_matches
-from aivm.node.txindex import int64_value
+from aivm.devnet.jsonrpc import INVALID_PARAMS, RpcError
+from aivm.devnet.rpc import Condition, parse_query, query_matches
+from aivm.devnet.txindex import int64_value
 
 ADDRESS = "aivm1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5z5tpwp"
 HASH = "A" * 64

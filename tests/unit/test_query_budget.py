@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aivm.node.query_budget import QueryBudget
+from aivm.devnet.query_budget import QueryBudget
 
 
 def test_queries_past_the_share_wait_for_the_next_block() -> None:

@@ -20,28 +20,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    QuantFormat,
-    QuantType,
-    quantize_static,
-)
+from onnxruntime.quantization import QuantFormat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aivm.ai.importers.onnx import _mlp_proto, from_onnx
+import onnx_fixtures
+from aivm.ai.importers.onnx import from_onnx
 from vector_files import write_vector
 
 ROWS = 8
 SIZES = (8, 16, 3)
-
-
-class _Reader(CalibrationDataReader):  # type: ignore[misc]
-    def __init__(self, X: np.ndarray) -> None:
-        self.rows = iter([{"x": X[i : i + 1].astype(np.float32)} for i in range(len(X))])
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self.rows, None)
 
 
 def mlp(activation: str) -> onnx.ModelProto:
@@ -54,24 +42,13 @@ def mlp(activation: str) -> onnx.ModelProto:
     if activation == "Sigmoid":  # hidden values are around 0.5: center the last layer
         w, b = layers[-1]
         layers[-1] = (4 * w, b - 2 * w.sum(axis=0))
-    return _mlp_proto(layers, [activation], softmax=True)
+    return onnx_fixtures.mlp_proto(layers, [activation], softmax=True)
 
 
 def quantized(proto: onnx.ModelProto, calibration: np.ndarray, fmt: QuantFormat) -> onnx.ModelProto:
     """onnxruntime static quantization (int8 activations, per-channel int8 weights)."""
     with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
-        onnx.save(proto, source)
-        quantize_static(
-            str(source),
-            str(target),
-            _Reader(calibration),
-            quant_format=fmt,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-        )
-        return onnx.load(str(target))
+        return onnx_fixtures.quantized(proto, calibration, Path(tmp), fmt)
 
 
 def varied_rows(proto: onnx.ModelProto, pool: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import xgboost
 from sklearn import ensemble, linear_model, tree
 from sklearn.datasets import make_classification, make_regression
 
-from aivm.ai.importers.common import import_model
+from aivm.ai.importers.files import import_model
 from vector_files import write_vector
 
 DECIMALS = 3

@@ -24,17 +24,24 @@ from typing import Any
 import aivm
 from aivm.app import ante
 from aivm.app.budget import BudgetGasMeter, limit_or_none
+from aivm.app.crisis import NamedInvariant, broken_invariants, collect_invariants
 from aivm.app.genesis import GenesisDoc, GenesisValidator, consensus_params_json, format_time
+from aivm.app.manager import ModuleManager
+from aivm.app.modules import MODULES
 from aivm.app.router import Router
 from aivm.app.tx import MAX_GAS_WANTED, DecodedTx, decode_tx
-from aivm.modules.ai import AiKeeper, AiModule
-from aivm.modules.auth import AccountKeeper, AuthModule
-from aivm.modules.auth.keeper import FEE_COLLECTOR
-from aivm.modules.bank import BankKeeper, BankModule
-from aivm.modules.framework import AppModule, BlockHeader, Context, Event, ExecMode
-from aivm.modules.storage.keeper import StorageKeeper
-from aivm.modules.storage.keys import MODULE_ACCOUNT as STORAGE_ACCOUNT
-from aivm.modules.storage.module import StorageModule
+from aivm.app.upgrades import MigrationRegistry, set_versions
+from aivm.modules.auth import AccountKeeper
+from aivm.modules.bank import BankKeeper
+from aivm.modules.framework import (
+    AppModule,
+    BlockHeader,
+    Context,
+    Event,
+    ExecMode,
+    ModuleDefinition,
+    ValidatorUpdate,
+)
 from aivm.store import CacheStore, CommitStore, GasConfig, GasKVStore, GasMeter, KVStore
 from aivm.types import pb
 from aivm.types.dec import Dec
@@ -58,17 +65,9 @@ CHAIN_ID_KEY = APP_STORE_PREFIX + b"chain_id"
 CONSENSUS_PARAMS_KEY = APP_STORE_PREFIX + b"consensus_params"
 VALIDATORS_KEY = APP_STORE_PREFIX + b"validators"
 SIMULATE_PATH = "/cosmos.tx.v1beta1.Service/Simulate"
-STORE_QUERY_PREFIXES = {
-    "acc": b"acc/",
-    "bank": b"bank/",
-    "ai": b"ai/",
-    "storage": b"storage/",
-    "app": APP_STORE_PREFIX,
-}
+STORE_QUERY_PREFIXES = {**{d.store_key: d.store_prefix for d in MODULES}, "app": APP_STORE_PREFIX}
+"""Store key → key prefix of the default module list, for raw ``/store/<key>/key`` queries."""
 PROOF_OP_TYPE = "ics23:aivm-smt"
-
-MODULE_PERMISSIONS: dict[str, tuple[str, ...]] = {FEE_COLLECTOR: (), STORAGE_ACCOUNT: ()}
-"""Every module account and its permissions."""
 
 
 @dataclass(frozen=True)
@@ -137,22 +136,30 @@ def add_abci_events(target: Any, events: Sequence[Event]) -> None:
 class AivmApp:
     """The ABCI application. Not thread-safe: drivers serialise calls."""
 
-    def __init__(self, store: CommitStore, options: AppOptions | None = None) -> None:
-        """Wrap an opened CommitStore; the chain resumes at its last committed version."""
+    def __init__(
+        self,
+        store: CommitStore,
+        options: AppOptions | None = None,
+        modules: Sequence[ModuleDefinition] = MODULES,
+    ) -> None:
+        """Wrap an opened CommitStore; the chain resumes at its last committed version.
+
+        ``modules`` is the module list (:data:`aivm.app.modules.MODULES`); auth and bank are
+        required (the ante step uses them).
+        """
         self.store = store
         self.options = options or AppOptions()
         self.gas_config = GasConfig()
-        self.accounts = AccountKeeper(MODULE_PERMISSIONS)
-        self.bank = BankKeeper(self.accounts, self.accounts.module_addresses.values())
-        self.storage = StorageKeeper(self.bank)
-        self.ai = AiKeeper()
-        self.modules: list[AppModule] = [
-            AuthModule(self.accounts),
-            BankModule(self.bank),
-            StorageModule(self.storage),
-            AiModule(self.ai, self.bank, self.storage),
-        ]
+        self.manager = ModuleManager(modules)
+        self.modules: list[AppModule] = self.manager.modules
+        self.accounts = self.manager.keepers.get("auth", AccountKeeper)
+        self.bank = self.manager.keepers.get("bank", BankKeeper)
+        self.store_query_prefixes = {**self.manager.store_prefixes(), "app": APP_STORE_PREFIX}
+        if any(p.startswith(APP_STORE_PREFIX) for p in self.manager.store_prefixes().values()):
+            raise ValueError(f"module store prefixes must not start with {APP_STORE_PREFIX!r}")
         self.router = Router(self.modules)
+        self.migrations = MigrationRegistry(self.modules)
+        self._invariants: list[NamedInvariant] | None = None
         self.signature_cache = ante.SignatureCache(self.options.signature_cache_size)
         self.ante_options = ante.AnteOptions(min_gas_price=self.options.min_gas_price)
         self._decoded: OrderedDict[bytes, DecodedTx] = OrderedDict()
@@ -181,9 +188,6 @@ class AivmApp:
         app_state: dict[str, Any] = (
             json.loads(request.app_state_bytes) if request.app_state_bytes else {}
         )
-        unknown = set(app_state) - {m.name for m in self.modules}
-        if unknown:
-            raise ErrInvalidRequest.wrap(f"genesis app_state has unknown modules {sorted(unknown)}")
         header = BlockHeader(
             height=request.initial_height or 1,
             time_ns=request.time.seconds * 1_000_000_000 + request.time.nanos,
@@ -197,11 +201,8 @@ class AivmApp:
                 "block has no bound on its execution time"
             )
         ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
-        for module in self.modules:
-            # fields a genesis leaves out take the module's defaults
-            data = {**module.default_genesis(), **app_state.get(module.name, {})}
-            module.validate_genesis(data)
-            module.init_genesis(ctx, data)
+        self.manager.init_genesis(ctx, app_state)
+        set_versions(ctx.store, self.manager.consensus_versions())
         ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
         ctx.store.set(CONSENSUS_PARAMS_KEY, request.consensus_params.SerializeToString())
         if request.validators:  # the store holds no empty value; absent reads as no validator
@@ -309,7 +310,8 @@ class AivmApp:
     def finalize_block(
         self, request: pb.abci.RequestFinalizeBlock
     ) -> pb.abci.ResponseFinalizeBlock:
-        """Execute every tx of the decided block; return results and the new app hash."""
+        """BeginBlock, every tx of the decided block, EndBlock; return the tx results, the
+        block's events, validator updates and the new app hash."""
         expected = self.store.version + 1 if self.store.version else request.height
         if request.height != expected:
             raise ErrInvalidHeight.wrap(f"expected block {expected}, got {request.height}")
@@ -321,21 +323,37 @@ class AivmApp:
             seed=request.hash,
         )
         working = self.store.working
-        self._begin_block()
+        begin = self.manager.begin_block(working, header)
         results = [
             self._run_tx(raw, ExecMode.FINALIZE, working, header).to_exec_result()
             for raw in request.txs
         ]
+        end = self.manager.end_block(working, header)
+        if end.validator_updates:
+            self._apply_validator_updates(working, end.validator_updates)
         self._finalized_height = request.height
-        return pb.abci.ResponseFinalizeBlock(tx_results=results, app_hash=self.store.working_hash())
+        response = pb.abci.ResponseFinalizeBlock(
+            tx_results=results,
+            validator_updates=end.validator_updates,
+            app_hash=self.store.working_hash(),
+        )
+        add_abci_events(response.events, begin.events + end.events)
+        return response
 
-    def _begin_block(self) -> None:
-        """Let modules forget what they remembered about the previous block's execution (a
-        block executed again after being discarded starts as fresh as on any other node)."""
-        for module in self.modules:
-            begin = getattr(module, "begin_block", None)
-            if begin is not None:
-                begin()
+    def _apply_validator_updates(self, working: KVStore, updates: list[ValidatorUpdate]) -> None:
+        """Record the validator set after ``updates`` (power 0 removes a validator)."""
+        current = {v.pub_key.SerializeToString(): v for v in self.validators()}
+        for update in updates:
+            key = update.pub_key.SerializeToString()
+            if update.power > 0:
+                current[key] = update
+            else:
+                current.pop(key, None)
+        if current:
+            validators = pb.abci.ResponseInitChain(validators=list(current.values()))
+            working.set(VALIDATORS_KEY, validators.SerializeToString())
+        else:
+            working.delete(VALIDATORS_KEY)
 
     def commit(self, request: pb.abci.RequestCommit | None = None) -> pb.abci.ResponseCommit:
         """Persist the finalized block atomically and reset the check state."""
@@ -442,9 +460,10 @@ class AivmApp:
 
     def _store_query(self, request: pb.abci.RequestQuery, height: int) -> pb.abci.ResponseQuery:
         parts = request.path.split("/")
-        if len(parts) != 4 or parts[3] != "key" or parts[2] not in STORE_QUERY_PREFIXES:
+        prefixes = self.store_query_prefixes
+        if len(parts) != 4 or parts[3] != "key" or parts[2] not in prefixes:
             raise ErrUnknownRequest.wrap(f"unknown store query {request.path}")
-        key = STORE_QUERY_PREFIXES[parts[2]] + request.data
+        key = prefixes[parts[2]] + request.data
         value = self.store.get_at(key, height) or b""
         response = pb.abci.ResponseQuery(code=0, key=request.data, value=value, height=height)
         if request.prove:
@@ -636,7 +655,7 @@ class AivmApp:
         return cached[1]
 
     def validators(self, height: int | None = None) -> list[pb.abci.ValidatorUpdate]:
-        """The validator set recorded at InitChain."""
+        """The validator set: the one of InitChain, after every EndBlock's updates."""
         store = self.store.working if height is None else self.store.view_at(height)
         raw = store.get(VALIDATORS_KEY)
         return list(pb.abci.ResponseInitChain.FromString(raw or b"").validators)
@@ -645,7 +664,7 @@ class AivmApp:
         """The state at ``height`` (default: latest) as a genesis document for a new chain."""
         height = height or self.store.version
         ctx = self.query_context(height)
-        app_state = {m.name: m.export_genesis(ctx) for m in self.modules}
+        app_state = self.manager.export_genesis(ctx)
         params = pb.tm_params.ConsensusParams.FromString(ctx.store.get(CONSENSUS_PARAMS_KEY) or b"")
         validators = [
             GenesisValidator(pub_key=v.pub_key.ed25519, power=v.power)
@@ -659,6 +678,15 @@ class AivmApp:
             consensus_params=consensus_params_json(params),
             validators=validators,
         )
+
+    # -- invariants (crisis) -------------------------------------------------------------
+
+    def check_invariants(self, height: int | None = None) -> list[str]:
+        """Every module's invariants over the committed state at ``height`` (default: the
+        latest); one line per violation, empty when all hold."""
+        if self._invariants is None:
+            self._invariants = collect_invariants(self.modules)
+        return broken_invariants(self._invariants, self.query_context(height or self.store.version))
 
 
 def _tx_to_raw(tx: pb.tx.Tx) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aivm.ai import runtime
-from aivm.cli import main as cli
+from aivm.cli import common as cli
 from aivm.client.ai import AiClient
 
 Leaf = Callable[..., Any]
@@ -29,13 +29,13 @@ def _values(text: list[str]) -> list[int | str]:
 def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
     artifact = Path(args.artifact).read_bytes()
     program = runtime.load(artifact)  # fail early, locally, with the runtime's message
-    wallet = cli._wallet(s, args.from_)
+    wallet = cli.keyring_wallet(s, args.from_)
     print(
         f"register {args.name} {args.version} ({len(artifact)} bytes, "
         f"{program.input_width} inputs) as {wallet.address}",
         file=sys.stderr,
     )
-    cli._confirm(s, "confirm transaction before signing and broadcasting")
+    cli.confirm(s, "confirm transaction before signing and broadcasting")
     with s.client() as client:
         done = AiClient(client).register_model(
             wallet,
@@ -50,7 +50,7 @@ def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
             model_card_cid=args.model_card_cid,
             gas=s.gas,
         )
-    cli._emit(
+    cli.emit(
         s,
         {
             "model_id": str(done.model_id),
@@ -62,12 +62,12 @@ def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_infer(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
+    wallet = cli.keyring_wallet(s, args.from_)
     values = _values(args.values)
-    cli._confirm(s, f"run model {args.model_id} on {values}")
+    cli.confirm(s, f"run model {args.model_id} on {values}")
     with s.client() as client:
         result = AiClient(client).infer(wallet, args.model_id, values, args.version, gas=s.gas)
-    cli._emit(
+    cli.emit(
         s,
         {
             "execution_id": str(result.execution_id),
@@ -80,49 +80,49 @@ def cmd_infer(s: cli.Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_set_status(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
-    cli._confirm(s, f"set model {args.model_id} {args.version} to {args.status}")
+    wallet = cli.keyring_wallet(s, args.from_)
+    cli.confirm(s, f"set model {args.model_id} {args.version} to {args.status}")
     with s.client() as client:
         result = AiClient(client).set_status(
             wallet, args.model_id, args.version, args.status, args.reason
         )
-    cli._emit(s, {"txhash": result.hash, "height": str(result.height)})
+    cli.emit(s, {"txhash": result.hash, "height": str(result.height)})
 
 
 def cmd_transfer(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
-    cli._confirm(s, f"give model {args.model_id} to {args.new_owner}")
+    wallet = cli.keyring_wallet(s, args.from_)
+    cli.confirm(s, f"give model {args.model_id} to {args.new_owner}")
     with s.client() as client:
         result = AiClient(client).transfer(wallet, args.model_id, args.new_owner)
-    cli._emit(s, {"txhash": result.hash, "height": str(result.height)})
+    cli.emit(s, {"txhash": result.hash, "height": str(result.height)})
 
 
 def cmd_query_model(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, cli.proto_json(AiClient(client).model(args.model_id)))
+        cli.emit(s, cli.proto_json(AiClient(client).model(args.model_id)))
 
 
 def cmd_query_models(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         models = AiClient(client).models(args.owner or "", args.tag or "", args.limit)
-    cli._emit(s, {"models": [cli.proto_json(m) for m in models]})
+    cli.emit(s, {"models": [cli.proto_json(m) for m in models]})
 
 
 def cmd_query_execution(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         record = AiClient(client).execution(args.id)
-    cli._emit(s, cli.proto_json(record))
+    cli.emit(s, cli.proto_json(record))
 
 
 def cmd_query_params(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, cli.proto_json(AiClient(client).params()))
+        cli.emit(s, cli.proto_json(AiClient(client).params()))
 
 
 def cmd_verify_local(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         result = AiClient(client).verify_execution(args.id)
-    cli._emit(
+    cli.emit(
         s,
         {
             "execution_id": str(result.execution_id),
@@ -143,7 +143,7 @@ def cmd_run(s: cli.Settings, args: argparse.Namespace) -> None:
     values = _values(args.values)
     row = runtime.quantize_row(program, values)
     output = program.run(runtime.check_rows(program, runtime.as_rows([row])))
-    cli._emit(
+    cli.emit(
         s,
         {
             "input": row,
@@ -166,7 +166,7 @@ def cmd_import(s: cli.Settings, args: argparse.Namespace) -> None:
     )
     Path(args.out).write_bytes(imported.artifact)
     program = runtime.load(imported.artifact)
-    cli._emit(
+    cli.emit(
         s,
         {
             "artifact": args.out,

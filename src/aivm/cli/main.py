@@ -10,43 +10,38 @@ Errors print one line (``Error: ...``) and exit non-zero; set ``AIVM_DEBUG=1`` f
 from __future__ import annotations
 
 import argparse
-import base64
 import getpass
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from google.protobuf import json_format
-
+from aivm.cli.common import (
+    CLIENT_CONFIG,
+    DEFAULT_CHAIN_ID,
+    DEFAULT_HOME,
+    CliError,
+    Settings,
+    confirm,
+    emit,
+    keyring_wallet,
+)
 from aivm.client import (
     DEFAULT_GAS_ADJUSTMENT,
     DEFAULT_GAS_PRICE,
     DEFAULT_RPC,
     ChainError,
-    Client,
     ClientError,
-    Wallet,
 )
-from aivm.client.keyring import BACKENDS, Keyring, KeyringError
+from aivm.client.keyring import BACKENDS, KeyringError
 from aivm.client.results import to_jsonable
 from aivm.types.address import is_valid_acc_address
 from aivm.types.errors import AivmError
 
 if TYPE_CHECKING:
     from aivm.node.config import NodeConfig
-
-PASSPHRASE_ENV = "AIVM_KEYRING_PASSPHRASE"
-DEFAULT_HOME = "~/.aivm"
-DEFAULT_CHAIN_ID = "aivm-devnet-1"
-CLIENT_CONFIG = ("config", "client.toml")
-
-
-class CliError(Exception):
-    """A user-facing failure: printed as one ``Error:`` line."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,57 +91,7 @@ def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-class Settings:
-    """Flags resolved against ``client.toml`` and defaults."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.home = Path(args.home or os.environ.get("AIVM_HOME") or DEFAULT_HOME).expanduser()
-        config = self._read_config()
-        self.node: str = args.node or config.get("node") or DEFAULT_RPC
-        self.chain_id: str | None = args.chain_id or config.get("chain-id") or None
-        self.keyring_backend: str = args.keyring_backend or config.get("keyring-backend") or "file"
-        self.output: str = args.output or config.get("output") or "text"
-        self.gas_prices: str = args.gas_prices or config.get("gas-prices") or DEFAULT_GAS_PRICE
-        self.fees: str | None = args.fees
-        gas = args.gas or config.get("gas") or "auto"
-        if gas != "auto" and not str(gas).isdigit():
-            raise CliError(f"--gas must be 'auto' or a positive integer, got {gas!r}")
-        self.gas: int | str = "auto" if gas == "auto" else int(gas)
-        self.gas_adjustment: float = args.gas_adjustment or float(
-            config.get("gas-adjustment") or DEFAULT_GAS_ADJUSTMENT
-        )
-        self.yes: bool = bool(args.yes)
-
-    def _read_config(self) -> dict[str, Any]:
-        path = self.home.joinpath(*CLIENT_CONFIG)
-        if not path.exists():
-            return {}
-        try:
-            return tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise CliError(f"{path}: {exc}") from exc
-
-    def client(self) -> Client:
-        return Client(self.node, chain_id=self.chain_id, gas_price=self.gas_prices)
-
-    def keyring(self) -> Keyring:
-        return Keyring(self.home, self.keyring_backend, _passphrase)
-
-
-# -- prompts and output ---------------------------------------------------------------------
-
-
-def _passphrase(new: bool) -> str:
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env:
-        return env
-    first = getpass.getpass("Enter keyring passphrase: ")
-    if new:
-        if len(first) < 8:
-            raise CliError("the keyring passphrase must be at least 8 characters")
-        if getpass.getpass("Re-enter keyring passphrase: ") != first:
-            raise CliError("passphrases do not match")
-    return first
+# -- prompts ----------------------------------------------------------------------------------
 
 
 def _read_mnemonic() -> str:
@@ -158,78 +103,12 @@ def _read_mnemonic() -> str:
     return line
 
 
-def _confirm(s: Settings, question: str) -> None:
-    if s.yes:
-        return
-    print(f"{question} [y/N]: ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        raise CliError("canceled (pass --yes to skip this confirmation)")
-
-
-def _text(value: Any, indent: int = 0) -> list[str]:
-    pad = "  " * indent
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(v, dict | list) and v:
-                lines.append(f"{pad}{k}:")
-                lines.extend(_text(v, indent + 1))
-            else:
-                lines.append(f"{pad}{k}: {_scalar(v)}")
-    elif isinstance(value, list):
-        for item in value:
-            sub = _text(item, indent + 1)
-            if sub:
-                lines.append(f"{pad}- {sub[0].strip()}")
-                lines.extend(sub[1:])
-    else:
-        lines.append(f"{pad}{_scalar(value)}")
-    return lines
-
-
-def _scalar(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v == [] or v == {}:
-        return "[]" if v == [] else "{}"
-    return str(v)
-
-
-def proto_json(message: Any) -> dict[str, Any]:
-    """proto3 JSON of ``message`` (original field names), hashes shown as hex, not base64."""
-    data: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    shown: dict[str, Any] = _hex_hashes(data)
-    return shown
-
-
-def _hex_hashes(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: base64.b64decode(v).hex()
-            if isinstance(v, str) and (k.endswith("sha256") or k.endswith("_hash"))
-            else _hex_hashes(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_hex_hashes(v) for v in value]
-    return value
-
-
-def _emit(s: Settings, data: Any) -> None:
-    data = to_jsonable(data)
-    if s.output == "json":
-        print(json.dumps(data, indent=2))
-    else:
-        print("\n".join(_text(data)))
-
-
 # -- commands -------------------------------------------------------------------------------
 
 
 def cmd_status(s: Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        _emit(s, client.status())
+        emit(s, client.status())
 
 
 def cmd_init(s: Settings, args: argparse.Namespace) -> None:
@@ -253,30 +132,24 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> None:
         f"{k} = {json.dumps(v)}\n" for k, v in values.items()
     )
     path.write_text(body)
-    _emit(s, {"config": str(path), "node_config": str(node_config), **values})
+    emit(s, {"config": str(path), "node_config": str(node_config), **values})
 
 
 def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
-    from aivm.node.devnet import main as devnet_main
+    from aivm.devnet.process import DevnetOptions, serve
 
-    argv = [
-        "--home",
-        str(s.home),
-        "--block-time",
-        args.block_time,
-        "--rpc-port",
-        str(args.rpc_port),
-    ]
-    if args.rest_port >= 0:
-        argv += ["--rest-port", str(args.rest_port)]
-    argv += ["--accounts", str(args.accounts), "--log-level", args.log_level]
-    if args.ipfs_api:
-        argv += ["--ipfs-api", args.ipfs_api]
-    if args.reset:
-        argv.append("--reset")
-    if args.no_rpc_frontend:
-        argv.append("--no-rpc-frontend")
-    code = devnet_main(argv)
+    options = DevnetOptions(
+        home=s.home,
+        block_time_ms=args.block_time,
+        rpc_port=args.rpc_port,
+        rest_port=args.rest_port if args.rest_port >= 0 else None,
+        accounts=args.accounts,
+        ipfs_api=args.ipfs_api or None,
+        reset=args.reset,
+        rpc_frontend=not args.no_rpc_frontend,
+        log_level=args.log_level,
+    )
+    code = serve(options)
     if code:
         raise SystemExit(code)
 
@@ -355,13 +228,13 @@ def cmd_start(s: Settings, args: argparse.Namespace) -> None:
 
 
 def _localnet_home(args: argparse.Namespace) -> Path:
-    from aivm.node.localnet import DEFAULT_LOCALNET_HOME
+    from aivm.tools.localnet import DEFAULT_LOCALNET_HOME
 
     return Path(args.home or DEFAULT_LOCALNET_HOME).expanduser()
 
 
 def _localnet(args: argparse.Namespace) -> Any:
-    from aivm.node.localnet import Localnet, LocalnetError
+    from aivm.tools.localnet import Localnet, LocalnetError
 
     try:
         return Localnet(_localnet_home(args))
@@ -376,8 +249,8 @@ def _localnet_nodes(net: Any, node: int | None) -> list[int] | None:
 
 
 def cmd_localnet_init(s: Settings, args: argparse.Namespace) -> None:
-    from aivm.node.cometbft import CometbftUnavailable, ensure_cometbft
-    from aivm.node.localnet import Localnet, LocalnetError
+    from aivm.tools.cometbft import CometbftUnavailable, ensure_cometbft
+    from aivm.tools.localnet import Localnet, LocalnetError
 
     try:
         binary = Path(args.cometbft) if args.cometbft else ensure_cometbft()
@@ -395,7 +268,7 @@ def cmd_localnet_init(s: Settings, args: argparse.Namespace) -> None:
         {"node": f"node{i}", "node_id": net.node_id(i), **net.ports(i).__dict__}
         for i in range(net.validators)
     ]
-    _emit(
+    emit(
         s,
         {
             "home": str(net.home),
@@ -408,19 +281,19 @@ def cmd_localnet_init(s: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_localnet_start(s: Settings, args: argparse.Namespace) -> None:
-    from aivm.node.localnet import LocalnetError
+    from aivm.tools.localnet import LocalnetError
 
     net = _localnet(args)
     try:
         started = net.start(_localnet_nodes(net, args.node), timeout=args.timeout)
     except LocalnetError as exc:
         raise CliError(str(exc)) from exc
-    _emit(s, {"started": started, "logs": str(net.home / "node*" / "*.log")})
+    emit(s, {"started": started, "logs": str(net.home / "node*" / "*.log")})
 
 
 def cmd_localnet_stop(s: Settings, args: argparse.Namespace) -> None:
     net = _localnet(args)
-    _emit(s, {"stopped": net.stop(_localnet_nodes(net, args.node), timeout=args.timeout)})
+    emit(s, {"stopped": net.stop(_localnet_nodes(net, args.node), timeout=args.timeout)})
 
 
 def cmd_localnet_status(s: Settings, args: argparse.Namespace) -> None:
@@ -474,7 +347,7 @@ def cmd_localnet_logs(s: Settings, args: argparse.Namespace) -> None:
 
 
 def _key_out(s: Settings, info: Any, extra: dict[str, Any] | None = None) -> None:
-    _emit(s, {**to_jsonable(info), **(extra or {})})
+    emit(s, {**to_jsonable(info), **(extra or {})})
 
 
 def cmd_keys_add(s: Settings, args: argparse.Namespace) -> None:
@@ -502,11 +375,11 @@ def cmd_keys_import(s: Settings, args: argparse.Namespace) -> None:
 def cmd_keys_list(s: Settings, args: argparse.Namespace) -> None:
     keys = s.keyring().list()
     if s.output == "json":
-        _emit(s, keys)
+        emit(s, keys)
     elif not keys:
         print("No keys in the keyring (create one with 'aivm keys add NAME').")
     else:
-        _emit(s, keys)
+        emit(s, keys)
 
 
 def cmd_keys_show(s: Settings, args: argparse.Namespace) -> None:
@@ -520,7 +393,7 @@ def cmd_keys_show(s: Settings, args: argparse.Namespace) -> None:
 def cmd_keys_delete(s: Settings, args: argparse.Namespace) -> None:
     kr = s.keyring()
     info = kr.show(args.name)
-    _confirm(s, f"Key '{info.name}' ({info.address}) will be deleted. Continue?")
+    confirm(s, f"Key '{info.name}' ({info.address}) will be deleted. Continue?")
     kr.delete(info.name)
     print(f"Key '{info.name}' deleted", file=sys.stderr)
 
@@ -528,7 +401,7 @@ def cmd_keys_delete(s: Settings, args: argparse.Namespace) -> None:
 def cmd_keys_export(s: Settings, args: argparse.Namespace) -> None:
     kr = s.keyring()
     info = kr.show(args.name)
-    _confirm(s, f"This prints the mnemonic of '{info.name}' in clear text. Continue?")
+    confirm(s, f"This prints the mnemonic of '{info.name}' in clear text. Continue?")
     mnemonic = kr.export(info.name)
     if s.output == "json":
         _key_out(s, info, {"mnemonic": mnemonic})
@@ -536,12 +409,8 @@ def cmd_keys_export(s: Settings, args: argparse.Namespace) -> None:
         print(mnemonic)
 
 
-def _wallet(s: Settings, who: str) -> Wallet:
-    return s.keyring().wallet(who)
-
-
 def cmd_tx_bank_send(s: Settings, args: argparse.Namespace) -> None:
-    wallet = _wallet(s, args.from_)
+    wallet = keyring_wallet(s, args.from_)
     if not is_valid_acc_address(args.to):
         raise CliError(f"invalid recipient address {args.to!r}")
     with s.client() as client:
@@ -551,12 +420,12 @@ def cmd_tx_bank_send(s: Settings, args: argparse.Namespace) -> None:
                 f" (gas {s.gas}, fees {s.fees or 'auto'}, memo {args.memo!r})",
                 file=sys.stderr,
             )
-        _confirm(s, "confirm transaction before signing and broadcasting")
+        confirm(s, "confirm transaction before signing and broadcasting")
         sent = client.send(wallet, args.to, args.amount, s.fees, s.gas, s.gas_adjustment, args.memo)
         if args.wait:
-            _emit(s, client.wait_for_tx(sent.hash, timeout=args.timeout))
+            emit(s, client.wait_for_tx(sent.hash, timeout=args.timeout))
         else:
-            _emit(
+            emit(
                 s,
                 {
                     "txhash": sent.hash,
@@ -571,10 +440,10 @@ def cmd_query_balances(s: Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         if args.denom:
             amount = client.balance(args.address, args.denom)
-            _emit(s, {"denom": args.denom, "amount": str(amount)})
+            emit(s, {"denom": args.denom, "amount": str(amount)})
         else:
             coins = client.balances(args.address)
-            _emit(s, {"balances": [{"denom": c.denom, "amount": str(c.amount)} for c in coins]})
+            emit(s, {"balances": [{"denom": c.denom, "amount": str(c.amount)} for c in coins]})
 
 
 def cmd_query_account(s: Settings, args: argparse.Namespace) -> None:
@@ -584,7 +453,7 @@ def cmd_query_account(s: Settings, args: argparse.Namespace) -> None:
         raise ChainError("sdk", 22, f"account {args.address} not found")
     data = to_jsonable(account)
     data["account_number"], data["sequence"] = str(account.account_number), str(account.sequence)
-    _emit(s, data)
+    emit(s, data)
 
 
 def cmd_query_tx(s: Settings, args: argparse.Namespace) -> None:
@@ -592,12 +461,29 @@ def cmd_query_tx(s: Settings, args: argparse.Namespace) -> None:
         found = client.tx(args.hash)
     if found is None:
         raise CliError(f"tx {args.hash.upper()} not found")
-    _emit(s, found)
+    emit(s, found)
 
 
 def cmd_query_block(s: Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        _emit(s, client.block(args.height))
+        emit(s, client.block(args.height))
+
+
+def duration_ms(text: str) -> int:
+    """``1s``, ``200ms``, ``0.5s`` or a bare number of milliseconds → milliseconds."""
+    text = text.strip().lower()
+    try:
+        if text.endswith("ms"):
+            value = float(text[:-2])
+        elif text.endswith("s"):
+            value = float(text[:-1]) * 1000
+        else:
+            value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 1s, 500ms)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"block time must be positive: {text!r}")
+    return int(value)
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -660,7 +546,10 @@ def build_parser() -> Parser:
         "  aivm devnet\n  aivm devnet --home /tmp/dev --block-time 500ms --reset --accounts 5",
     )
     p.add_argument(
-        "--block-time", default="1s", help="block interval, e.g. 1s or 500ms (default 1s)"
+        "--block-time",
+        type=duration_ms,
+        default="1s",
+        help="block interval, e.g. 1s or 500ms (default 1s)",
     )
     p.add_argument("--rpc-port", type=int, default=26657, help="JSON-RPC port (default 26657)")
     p.add_argument(

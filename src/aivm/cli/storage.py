@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from aivm.cli import main as cli
+from aivm.cli import common as cli
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.storage_tx import StorageTxClient, size_of_root_block
 
@@ -45,7 +45,7 @@ def cmd_put(s: cli.Settings, args: argparse.Namespace) -> None:
         raise cli.CliError(f"{path} is not a file")
     with _bar(s, path.stat().st_size, "upload") as progress:
         stat = _rest(args).put(path, progress)
-    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
+    cli.emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
 
 
 def cmd_get(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -56,24 +56,24 @@ def cmd_get(s: cli.Settings, args: argparse.Namespace) -> None:
     have = part.stat().st_size if part.is_file() and not args.no_resume else 0
     with _bar(s, size, "download", initial=min(have, size)) as progress:
         stat = client.get(args.cid, dest, resume=not args.no_resume, progress=progress)
-    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "path": str(dest), "verified": True})
+    cli.emit(s, {"cid": stat.cid, "size": str(stat.size), "path": str(dest), "verified": True})
 
 
 def cmd_stat(s: cli.Settings, args: argparse.Namespace) -> None:
     stat = _rest(args).stat(args.cid)
-    cli._emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
+    cli.emit(s, {"cid": stat.cid, "size": str(stat.size), "chunks": str(stat.chunks)})
 
 
 def cmd_tx_store(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
+    wallet = cli.keyring_wallet(s, args.from_)
     with s.client() as client:
         chain = StorageTxClient(client)
         root_block, size = _root_block(chain, args)
-        cli._confirm(s, f"pay retention of {args.cid} ({size} bytes) for {args.blocks} blocks")
+        cli.confirm(s, f"pay retention of {args.cid} ({size} bytes) for {args.blocks} blocks")
         stored = chain.store(
             wallet, args.cid, args.blocks, root_block=root_block, size=args.size or 0
         )
-    cli._emit(
+    cli.emit(
         s,
         {
             "cid": stored.cid,
@@ -100,11 +100,11 @@ def _root_block(chain: StorageTxClient, args: argparse.Namespace) -> tuple[bytes
 
 
 def cmd_tx_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
-    cli._confirm(s, f"challenge the availability of {args.cid}")
+    wallet = cli.keyring_wallet(s, args.from_)
+    cli.confirm(s, f"challenge the availability of {args.cid}")
     with s.client() as client:
         opened = StorageTxClient(client).open_challenge(wallet, args.cid)
-    cli._emit(
+    cli.emit(
         s,
         {
             "challenge_id": str(opened.challenge_id),
@@ -115,30 +115,30 @@ def cmd_tx_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_tx_answer(s: cli.Settings, args: argparse.Namespace) -> None:
-    wallet = cli._wallet(s, args.from_)
+    wallet = cli.keyring_wallet(s, args.from_)
     with s.client() as client:
         chain = StorageTxClient(client)
         challenge = chain.challenge(args.challenge_id)
         chunk, proof = _rest(args).chunk(challenge.cid, challenge.chunk_index)
-        cli._confirm(s, f"answer challenge {args.challenge_id} with chunk {challenge.chunk_index}")
+        cli.confirm(s, f"answer challenge {args.challenge_id} with chunk {challenge.chunk_index}")
         result = chain.answer_challenge(wallet, args.challenge_id, chunk, proof)
-    cli._emit(s, {"challenge_id": str(args.challenge_id), "txhash": result.hash})
+    cli.emit(s, {"challenge_id": str(args.challenge_id), "txhash": result.hash})
 
 
 def cmd_query_object(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, cli.proto_json(StorageTxClient(client).object(args.cid, args.owner or "")))
+        cli.emit(s, cli.proto_json(StorageTxClient(client).object(args.cid, args.owner or "")))
 
 
 def cmd_query_records(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         records = StorageTxClient(client).records(args.cid)
-    cli._emit(s, {"records": [cli.proto_json(record) for record in records]})
+    cli.emit(s, {"records": [cli.proto_json(record) for record in records]})
 
 
 def cmd_query_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
-        cli._emit(s, cli.proto_json(StorageTxClient(client).challenge(args.id)))
+        cli.emit(s, cli.proto_json(StorageTxClient(client).challenge(args.id)))
 
 
 def _rest_flag(p: Any) -> None:

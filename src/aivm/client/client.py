@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import math
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiohttp
 
@@ -66,6 +67,8 @@ DEFAULT_DENOM = "ucgpt"
 
 CoinsLike = int | str | Coin | Sequence[Coin]
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def parse_gas_price(text: str) -> tuple[Fraction, str]:
@@ -136,7 +139,7 @@ class AsyncClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    async def call(self, method: str, **params: Any) -> Any:
+    async def call(self, /, method: str, **params: Any) -> Any:
         """One JSON-RPC call; returns ``result`` or raises :class:`RpcError`.
 
         Example: ``await client.call("abci_info")``.
@@ -391,6 +394,37 @@ def _hash_b64(hash: str) -> str:
     return base64.b64encode(raw).decode()
 
 
+def _twin(method: Callable[..., Any], run: Callable[..., Any]) -> None:
+    """Give ``run`` the name, docs and signature (``__wrapped__``) of ``method``."""
+    functools.update_wrapper(run, method)
+    run.__qualname__ = f"Client.{method.__name__}"
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Client, P], R]:
+    """The blocking twin of a coroutine method of :class:`AsyncClient`: the same parameters,
+    run to completion on the client's private event loop."""
+
+    def run(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._run(method(self.aio, *args, **kwargs))
+
+    _twin(method, run)
+    return run
+
+
+def _delegated(
+    method: Callable[Concatenate[AsyncClient, P], R],
+) -> Callable[Concatenate[Client, P], R]:
+    """The twin of a plain (not coroutine) method of :class:`AsyncClient`."""
+
+    def run(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self.aio, *args, **kwargs)
+
+    _twin(method, run)
+    return run
+
+
 class Client:
     """Blocking client with the same methods as :class:`AsyncClient`.
 
@@ -475,88 +509,21 @@ class Client:
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(loop.stop)
 
-    def call(self, method: str, **params: Any) -> Any:
-        """See :meth:`AsyncClient.call`."""
-        return self._run(self.aio.call(method, **params))
-
-    def abci_query(self, path: str, data: bytes = b"", height: int = 0) -> bytes:
-        """See :meth:`AsyncClient.abci_query`."""
-        return self._run(self.aio.abci_query(path, data, height))
-
-    def query(self, path: str, request: pb.Message, response_type: type[pb.M]) -> pb.M:
-        """See :meth:`AsyncClient.query`."""
-        return self._run(self.aio.query(path, request, response_type))
-
-    def status(self) -> Status:
-        """See :meth:`AsyncClient.status`."""
-        return self._run(self.aio.status())
-
-    def chain_id(self) -> str:
-        """See :meth:`AsyncClient.chain_id`."""
-        return self._run(self.aio.chain_id())
-
-    def block(self, height: int | None = None) -> Block:
-        """See :meth:`AsyncClient.block`."""
-        return self._run(self.aio.block(height))
-
-    def balance(self, address: str, denom: str = DEFAULT_DENOM) -> int:
-        """See :meth:`AsyncClient.balance`."""
-        return self._run(self.aio.balance(address, denom))
-
-    def balances(self, address: str) -> Coins:
-        """See :meth:`AsyncClient.balances`."""
-        return self._run(self.aio.balances(address))
-
-    def account(self, address: str) -> Account | None:
-        """See :meth:`AsyncClient.account`."""
-        return self._run(self.aio.account(address))
-
-    def tx(self, hash: str) -> TxResult | None:
-        """See :meth:`AsyncClient.tx`."""
-        return self._run(self.aio.tx(hash))
-
-    def simulate(self, msgs: Sequence[pb.Message], wallet: Wallet, memo: str = "") -> int:
-        """See :meth:`AsyncClient.simulate`."""
-        return self._run(self.aio.simulate(msgs, wallet, memo))
-
-    def fee_for(self, gas: int) -> list[Coin]:
-        """See :meth:`AsyncClient.fee_for`."""
-        return self.aio.fee_for(gas)
-
-    def sign_and_broadcast(
-        self,
-        wallet: Wallet,
-        msgs: Sequence[pb.Message],
-        fee: CoinsLike | None = None,
-        gas: int | str = "auto",
-        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
-        memo: str = "",
-        mode: str = "sync",
-    ) -> BroadcastResult:
-        """See :meth:`AsyncClient.sign_and_broadcast`."""
-        return self._run(
-            self.aio.sign_and_broadcast(wallet, msgs, fee, gas, gas_adjustment, memo, mode)
-        )
-
-    def send(
-        self,
-        wallet: Wallet,
-        to: str,
-        amount: CoinsLike,
-        fee: CoinsLike | None = None,
-        gas: int | str = "auto",
-        gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
-        memo: str = "",
-    ) -> BroadcastResult:
-        """See :meth:`AsyncClient.send`."""
-        return self._run(self.aio.send(wallet, to, amount, fee, gas, gas_adjustment, memo))
-
-    def broadcast(self, tx_bytes: bytes, mode: str = "sync") -> BroadcastResult:
-        """See :meth:`AsyncClient.broadcast`."""
-        return self._run(self.aio.broadcast(tx_bytes, mode))
-
-    def wait_for_tx(
-        self, hash: str, timeout: float = 30.0, poll: float = 0.2, check: bool = True
-    ) -> TxResult:
-        """See :meth:`AsyncClient.wait_for_tx`."""
-        return self._run(self.aio.wait_for_tx(hash, timeout, poll, check))
+    # Every public method of AsyncClient, run on the private loop (tests/unit/test_client_twins.py
+    # checks that none is missing and that the signatures are the same).
+    call = _blocking(AsyncClient.call)
+    abci_query = _blocking(AsyncClient.abci_query)
+    query = _blocking(AsyncClient.query)
+    status = _blocking(AsyncClient.status)
+    chain_id = _blocking(AsyncClient.chain_id)
+    block = _blocking(AsyncClient.block)
+    balance = _blocking(AsyncClient.balance)
+    balances = _blocking(AsyncClient.balances)
+    account = _blocking(AsyncClient.account)
+    tx = _blocking(AsyncClient.tx)
+    simulate = _blocking(AsyncClient.simulate)
+    fee_for = _delegated(AsyncClient.fee_for)
+    sign_and_broadcast = _blocking(AsyncClient.sign_and_broadcast)
+    send = _blocking(AsyncClient.send)
+    broadcast = _blocking(AsyncClient.broadcast)
+    wait_for_tx = _blocking(AsyncClient.wait_for_tx)

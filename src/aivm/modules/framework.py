@@ -1,20 +1,29 @@
-"""What every module is built from: the execution context, events and route declarations.
+"""What every module is built from: the execution context, events, route declarations and
+the module contract.
 
 A module sees the chain only through a :class:`Context`: a gas-metered view of the state
 branch it may write, the block header, the execution mode and an event sink. It declares its
-messages and queries as :class:`MsgRoute` and :class:`QueryRoute` values; the app's router
-wires them up. Nothing here does I/O.
+messages, queries and REST routes as :class:`MsgRoute`, :class:`QueryRoute` and
+:class:`RestRoute` values; the app's router and the node's REST gateway mount them. A module
+package exports one :class:`ModuleDefinition` (name, store key, module accounts, how to build
+it from the keepers of the modules before it), and the app's module list
+(``aivm.app.modules.MODULES``) is the one place that lists them. Optional block hooks
+(:class:`HasBeginBlock`, :class:`HasEndBlock`) and state migrations (:class:`HasMigrations`)
+are found by protocol. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from aivm.store import GasMeter, KVStore
+from aivm.types import pb
 from aivm.types.pb import Message
+
+K = TypeVar("K")
 
 
 class ExecMode(enum.Enum):
@@ -116,11 +125,42 @@ class QueryRoute:
     """Answers the query from a read-only context."""
 
 
+@dataclass(frozen=True)
+class RestRoute:
+    """Declares one REST (gRPC-gateway style) GET route answered by a gRPC query.
+
+    Path parameters (``{address}``) and URL query parameters fill the request's fields of the
+    same name; the response is the query response in proto3 JSON.
+    """
+
+    path: str
+    """URL path template, e.g. ``/cosmos/bank/v1beta1/balances/{address}``."""
+    query_path: str
+    """The gRPC method it calls, e.g. ``/cosmos.bank.v1beta1.Query/AllBalances``."""
+    request: type[Message]
+    """Protobuf request class."""
+    response: type[Message]
+    """Protobuf response class."""
+    summary: str
+    """One line for the OpenAPI document."""
+
+
+ValidatorUpdate: TypeAlias = pb.abci.ValidatorUpdate
+"""A change to the CometBFT validator set (power 0 removes the validator)."""
+
+Migration = Callable[[Context], None]
+"""Moves a module's state from one consensus version to the next."""
+
+
 class AppModule(Protocol):
     """What the module manager needs from a module."""
 
     name: str
     """Module name; also its codespace and genesis key."""
+
+    consensus_version: int
+    """Version of the module's state layout and state transitions; a change that needs a
+    migration bumps it and registers the migration from the previous version."""
 
     def msg_routes(self) -> Sequence[MsgRoute]:
         """Messages this module handles."""
@@ -145,3 +185,77 @@ class AppModule(Protocol):
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read the module's state back in genesis form."""
         ...
+
+
+@runtime_checkable
+class HasBeginBlock(Protocol):
+    """A module that runs code when a block starts, before its txs."""
+
+    def begin_block(self, ctx: Context) -> None:
+        """Run at the start of every block (infinite gas; events go to the block's events)."""
+        ...
+
+
+@runtime_checkable
+class HasEndBlock(Protocol):
+    """A module that runs code after a block's txs, and may change the validator set."""
+
+    def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
+        """Run at the end of every block; return validator updates (usually none)."""
+        ...
+
+
+@runtime_checkable
+class HasMigrations(Protocol):
+    """A module whose state moved between consensus versions."""
+
+    def migrations(self) -> Mapping[int, Migration]:
+        """Migration from each old version (``n`` → ``n + 1``), keyed by ``n``."""
+        ...
+
+
+class Keepers:
+    """The keepers built so far, by module name: what a module's builder may depend on."""
+
+    def __init__(self, module_accounts: Mapping[str, tuple[str, ...]]) -> None:
+        self.module_accounts = dict(module_accounts)
+        """Every module account of the app and its permissions."""
+        self._keepers: dict[str, object] = {}
+
+    def add(self, name: str, keeper: object) -> None:
+        """Register ``name``'s keeper (a name can be registered once)."""
+        if name in self._keepers:
+            raise ValueError(f"keeper {name!r} registered twice")
+        self._keepers[name] = keeper
+
+    def get(self, name: str, kind: type[K]) -> K:
+        """``name``'s keeper, checked to be a ``kind``; the module must come earlier in the list."""
+        keeper = self._keepers.get(name)
+        if keeper is None:
+            raise LookupError(f"no keeper {name!r}: list that module before the ones using it")
+        if not isinstance(keeper, kind):
+            raise TypeError(f"keeper {name!r} is a {type(keeper).__name__}, not {kind.__name__}")
+        return keeper
+
+    def find(self, name: str, kind: type[K]) -> K | None:
+        """``name``'s keeper when the app has that module, else None."""
+        return self.get(name, kind) if name in self._keepers else None
+
+
+@dataclass(frozen=True)
+class ModuleDefinition:
+    """Everything the app needs to wire a module in: one value per module package."""
+
+    name: str
+    """Module name (genesis key, codespace, keeper name)."""
+    store_key: str
+    """Name of its store for raw ``/store/<key>/key`` queries (``acc`` for auth, as the SDK)."""
+    store_prefix: bytes
+    """Key prefix of its state in the app's one store (``bank/``); unique in the app."""
+    build: Callable[[Keepers], tuple[AppModule, object]]
+    """Builds the module and its keeper from the keepers of the modules listed before it."""
+    module_accounts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module accounts it owns, with their permissions (``minter``, ``burner``)."""
+    rest_routes: Sequence[RestRoute] = ()
+    """REST routes the node's gateway mounts for this module (static: the gateway has no
+    keepers, it answers through ABCI queries)."""

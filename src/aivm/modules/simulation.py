@@ -110,6 +110,5 @@ class TxFault:
     """True when no node may ever accept the changed tx (the simulation checks it)."""
 
 
-
 Invariant = Callable[[Context], list[str]]
 """Reads the committed state; returns one line per violation found (empty: it holds)."""

@@ -171,7 +171,11 @@ class DifferentialReplay:
         """
         workdir.mkdir(parents=True, exist_ok=True)
         cold_path = workdir / "cold"
-        cold = Replica("cold", AivmApp(open_shadow_store(cold_path), COLD_OPTIONS), cold_path)
+        cold = Replica(
+            "cold",
+            AivmApp(open_shadow_store(cold_path), COLD_OPTIONS, warm.manager.definitions),
+            cold_path,
+        )
         expected = warm.init_chain(genesis)
         got = cold.app.init_chain(genesis)
         replay = cls(warm, cold, workdir, restore_policy)
@@ -263,7 +267,7 @@ class DifferentialReplay:
         app_hash = self.warm.store.last_hash
         chunks = list(self.warm.store.export_snapshot(height, SNAPSHOT_CHUNK_BYTES))
         path = self.workdir / f"restored-{height}"
-        app = AivmApp(open_shadow_store(path), COLD_OPTIONS)
+        app = AivmApp(open_shadow_store(path), COLD_OPTIONS, self.warm.manager.definitions)
         app.restore_snapshot(height, chunks, app_hash)
         info = app.info(pb.abci.RequestInfo())
         if (info.last_block_height, info.last_block_app_hash) != (height, app_hash):

@@ -5,7 +5,8 @@ For each module of the app (``AivmApp.modules``), the package the module class l
 
 - ``simulation.py`` with ``operations(module) -> dict[str, WeightedOperation]`` and, optionally,
   ``tx_faults(module) -> dict[str, TxFault]``;
-- ``invariants.py`` with ``invariants(module) -> dict[str, Invariant]``.
+- ``invariants.py`` with ``invariants(module) -> dict[str, Invariant]`` (collected by
+  :mod:`aivm.app.crisis`, which the devnet's debug mode runs too).
 
 Names are qualified with the module name (``bank/send``, ``ai/indexes``). A module added later
 registers by writing these files; nothing here lists modules.
@@ -13,14 +14,22 @@ registers by writing these files; nothing here lists modules.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 
+from aivm.app.crisis import NamedInvariant, collect_invariants, companion
+
+__all__ = [
+    "NamedFault",
+    "NamedInvariant",
+    "NamedOperation",
+    "companion",
+    "discover_invariants",
+    "discover_operations",
+    "discover_tx_faults",
+]
 from aivm.modules.framework import AppModule
-from aivm.modules.simulation import Invariant, Operation, TxFault
+from aivm.modules.simulation import Operation, TxFault
 
 
 @dataclass(frozen=True)
@@ -38,23 +47,6 @@ class NamedFault:
 
     name: str
     fault: TxFault
-
-
-@dataclass(frozen=True)
-class NamedInvariant:
-    """A module's invariant under its qualified name."""
-
-    name: str
-    check: Invariant
-
-
-def companion(module: AppModule, name: str) -> ModuleType | None:
-    """The ``name`` file (``simulation``/``invariants``) of ``module``'s package, if it has one."""
-    package = type(module).__module__.rpartition(".")[0]
-    qualified = f"{package}.{name}"
-    if importlib.util.find_spec(qualified) is None:
-        return None
-    return importlib.import_module(qualified)
 
 
 def discover_operations(modules: Sequence[AppModule]) -> list[NamedOperation]:
@@ -83,12 +75,5 @@ def discover_tx_faults(modules: Sequence[AppModule]) -> list[NamedFault]:
 
 
 def discover_invariants(modules: Sequence[AppModule]) -> list[NamedInvariant]:
-    """Every module's invariants, in module order then name order."""
-    found = []
-    for module in modules:
-        source = companion(module, "invariants")
-        if source is None:
-            continue
-        for name, check in sorted(source.invariants(module).items()):
-            found.append(NamedInvariant(f"{module.name}/{name}", check))
-    return found
+    """Every module's invariants, in module order then name order (the app's crisis list)."""
+    return collect_invariants(modules)

@@ -204,9 +204,12 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
             }
         )
     validator = GenesisValidator(pub_key=hashlib.sha256(b"sim-validator").digest(), power=10)
+    app_state: dict[str, Any] = {"bank": {"balances": sorted(balances, key=lambda b: b["address"])}}
+    if len(keys) > 1:  # a well-funded key may change params: update_params ops run for real
+        app_state["authority"] = {"authority": balances[1]["address"]}
     return GenesisDoc(
         chain_id=CHAIN_ID,
-        app_state={"bank": {"balances": sorted(balances, key=lambda b: b["address"])}},
+        app_state=app_state,
         genesis_time=GENESIS_TIME,
         validators=[validator],
     )

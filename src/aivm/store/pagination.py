@@ -18,6 +18,7 @@ from aivm.types.pagination import page_limit
 
 T = TypeVar("T")
 
+
 def paginate_store(
     store: KVStore,
     request: pb.pagination.PageRequest | None,

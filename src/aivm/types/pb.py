@@ -13,6 +13,7 @@ from typing import TypeVar
 from cosmpy.protos.cosmos.auth.v1beta1 import auth_pb2 as auth
 from cosmpy.protos.cosmos.auth.v1beta1 import genesis_pb2 as auth_genesis
 from cosmpy.protos.cosmos.auth.v1beta1 import query_pb2 as auth_query
+from cosmpy.protos.cosmos.auth.v1beta1 import tx_pb2 as auth_tx
 from cosmpy.protos.cosmos.bank.v1beta1 import bank_pb2 as bank
 from cosmpy.protos.cosmos.bank.v1beta1 import genesis_pb2 as bank_genesis
 from cosmpy.protos.cosmos.bank.v1beta1 import query_pb2 as bank_query
@@ -42,6 +43,7 @@ __all__ = [
     "auth",
     "auth_genesis",
     "auth_query",
+    "auth_tx",
     "bank",
     "bank_genesis",
     "bank_query",

@@ -173,29 +173,6 @@ def class_labels(classes: npt.NDArray[Any] | Sequence[Any]) -> tuple[str, ...]:
     return tuple(str(c.item() if isinstance(c, np.generic) else c) for c in classes)
 
 
-def import_model(obj: Any, **kwargs: Any) -> ImportedModel:
-    """Import any supported model: dispatch on its library (scikit-learn, XGBoost, LightGBM).
-
-    Keyword arguments are passed to :func:`~aivm.ai.importers.sklearn.from_sklearn`,
-    :func:`~aivm.ai.importers.xgboost.from_xgboost` or
-    :func:`~aivm.ai.importers.lightgbm.from_lightgbm`.
-    """
-    module = type(obj).__module__.split(".")[0]
-    if module == "sklearn":
-        from aivm.ai.importers.sklearn import from_sklearn
-
-        return from_sklearn(obj, **kwargs)
-    if module == "xgboost":
-        from aivm.ai.importers.xgboost import from_xgboost
-
-        return from_xgboost(obj, **kwargs)
-    if module == "lightgbm":
-        from aivm.ai.importers.lightgbm import from_lightgbm
-
-        return from_lightgbm(obj, **kwargs)
-    raise ImporterError(f"no importer for {type(obj).__module__}.{type(obj).__name__}")
-
-
 def _as_2d(X: Any) -> list[list[Any]]:
     if isinstance(X, np.ndarray):
         array = X

@@ -1,6 +1,8 @@
-"""Import a trained model from a file (what ``aivm ai import`` runs).
+"""Import a trained model from a file (what ``aivm ai import`` runs) or from memory: pick the
+importer for it.
 
-Recognised by suffix (or forced with ``kind``):
+``import_model`` dispatches an in-memory model on its library. Files are recognised by suffix
+(or forced with ``kind``):
 
 - ``.onnx`` → :func:`aivm.ai.importers.onnx.from_onnx` (float models need ``calibration``, a
   CSV of input rows without header);
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from aivm.ai.importers.common import ImportedModel, ImporterError, import_model
+from aivm.ai.importers.common import ImportedModel, ImporterError
 
 SUFFIXES = {
     ".onnx": "onnx",
@@ -28,6 +30,29 @@ SUFFIXES = {
     ".ubj": "xgboost",
     ".txt": "lightgbm",
 }
+
+
+def import_model(obj: Any, **kwargs: Any) -> ImportedModel:
+    """Import any supported model: dispatch on its library (scikit-learn, XGBoost, LightGBM).
+
+    Keyword arguments are passed to :func:`~aivm.ai.importers.sklearn.from_sklearn`,
+    :func:`~aivm.ai.importers.xgboost.from_xgboost` or
+    :func:`~aivm.ai.importers.lightgbm.from_lightgbm`.
+    """
+    module = type(obj).__module__.split(".")[0]
+    if module == "sklearn":
+        from aivm.ai.importers.sklearn import from_sklearn
+
+        return from_sklearn(obj, **kwargs)
+    if module == "xgboost":
+        from aivm.ai.importers.xgboost import from_xgboost
+
+        return from_xgboost(obj, **kwargs)
+    if module == "lightgbm":
+        from aivm.ai.importers.lightgbm import from_lightgbm
+
+        return from_lightgbm(obj, **kwargs)
+    raise ImporterError(f"no importer for {type(obj).__module__}.{type(obj).__name__}")
 
 
 def import_file(

@@ -66,7 +66,6 @@ Quantization math (real value ``r = s * (q - z)`` for a tensor of scale ``s``, z
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ from aivm.ai.runtime.model import (
     int_array,
 )
 
-__all__ = ["build_mnist_like_mlp", "from_onnx", "mnist_like_data", "quantize_floats"]
+__all__ = ["from_onnx", "quantize_floats"]
 
 INPUT_BOUND = 2**31
 """Declared range of quantized input values (before the saturating clamp)."""
@@ -297,76 +296,6 @@ def quantize_floats(imported: ImportedModel, X: npt.ArrayLike) -> IntArray:
     if out.size and (int(out.min()) < spec.lo or int(out.max()) > spec.hi):
         raise ValueError(f"inputs quantize outside [{spec.lo}, {spec.hi}]")
     return out
-
-
-def build_mnist_like_mlp(
-    seed: int = 0, sizes: Sequence[int] = (784, 56, 10), softmax: bool = True
-) -> onnx.ModelProto:
-    """A float MLP (``MatMul`` + ``Add`` + ``Relu`` layers, optional final ``Softmax``).
-
-    The first layer has random weights; the last layer is fitted by ridge regression on the
-    hidden features of :func:`mnist_like_data` rows (a quick "trained" classifier), so the
-    logits have realistic margins. Input name ``x`` (``[N, sizes[0]]``), output ``y``.
-    """
-    rng = np.random.default_rng(seed)
-    X, y = mnist_like_data(seed, 2000, sizes[0], sizes[-1])
-    layers: list[tuple[FloatArray, FloatArray]] = []
-    h = X
-    for fan_in, fan_out in itertools.pairwise(sizes[:-1]):
-        w = rng.normal(0.0, 1.0 / math.sqrt(fan_in), (fan_in, fan_out))
-        b = -(h @ w).mean(axis=0)  # center the pre-activations so about half are active
-        layers.append((w, b))
-        h = np.maximum(h @ w + b, 0.0)
-    targets = np.eye(sizes[-1])[y] * 2.0 - 1.0
-    hb = np.hstack([h, np.ones((h.shape[0], 1))])
-    solution = np.linalg.solve(hb.T @ hb + 1e-1 * np.eye(hb.shape[1]), hb.T @ targets)
-    layers.append((np.asarray(solution[:-1], np.float64), np.asarray(solution[-1], np.float64)))
-    return _mlp_proto(layers, ["Relu"] * (len(layers) - 1), softmax)
-
-
-def mnist_like_data(
-    seed: int, rows: int, width: int = 784, classes: int = 10
-) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """Synthetic "images" in ``[0, 1]`` (class prototype + noise, 3 decimals) and labels."""
-    rng = np.random.default_rng(10_000 + seed)
-    prototypes = np.random.default_rng(12345).random((classes, width)) ** 3
-    labels = rng.integers(0, classes, rows)
-    X = np.clip(prototypes[labels] + rng.normal(0.0, 0.35, (rows, width)), 0.0, 1.0)
-    return X.round(3), labels.astype(np.int64)
-
-
-def _mlp_proto(
-    layers: Sequence[tuple[FloatArray, FloatArray]], activations: Sequence[str], softmax: bool
-) -> onnx.ModelProto:
-    from onnx import TensorProto, helper
-
-    nodes, inits = [], []
-    prev = "x"
-    for i, (w, b) in enumerate(layers):
-        inits.append(numpy_helper.from_array(np.asarray(w, np.float32), f"W{i}"))
-        inits.append(numpy_helper.from_array(np.asarray(b, np.float32), f"B{i}"))
-        nodes.append(helper.make_node("MatMul", [prev, f"W{i}"], [f"mm{i}"], name=f"matmul{i}"))
-        out = "logits" if i == len(layers) - 1 and softmax else f"h{i}"
-        if i == len(layers) - 1 and not softmax:
-            out = "y"
-        nodes.append(helper.make_node("Add", [f"mm{i}", f"B{i}"], [out], name=f"add{i}"))
-        prev = out
-        if i < len(activations):
-            nodes.append(helper.make_node(activations[i], [prev], [f"a{i}"], name=f"act{i}"))
-            prev = f"a{i}"
-    if softmax:
-        nodes.append(helper.make_node("Softmax", [prev], ["y"], axis=-1, name="softmax"))
-    width_in, width_out = layers[0][0].shape[0], layers[-1][0].shape[1]
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", width_in])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", width_out])],
-        inits,
-    )
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    proto.ir_version = 8
-    return proto
 
 
 # --- the graph walk -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ row that fits, or is too short, out of range, or given as decimal strings.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 
@@ -34,6 +35,7 @@ from aivm.crypto.cid import cid_of
 from aivm.modules.addr import addr_str
 from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.ai.module import AiModule
+from aivm.modules.authority.simulation import claimed_authority, scaled
 from aivm.modules.simulation import Rng, SimEnv, WeightedOperation
 from aivm.types import pb
 from aivm.types.errors import AivmError
@@ -118,7 +120,19 @@ def operations(module: AiModule) -> dict[str, WeightedOperation]:
             )
         ]
 
+    def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
+        """The DSM gas prices moved within ±25% (limits kept: models stay runnable)."""
+        current = keeper.get_params(env.ctx)
+        gas_fields = [f.name for f in dataclasses.fields(current) if "gas" in f.name]
+        changes = {name: scaled(env, getattr(current, name), 1) for name in gas_fields}
+        params = dataclasses.replace(current, **changes).to_proto()
+        if env.rng.randrange(0, 10) == 0:
+            params.max_ops = 0  # invalid: refused by the stateless check
+        authority = claimed_authority(env, module.authority)
+        return [ai_pb2.MsgUpdateParams(authority=authority, params=params)]
+
     return {
+        "update_params": WeightedOperation(1, update_params),
         "register": WeightedOperation(8, register),
         "register_bad": WeightedOperation(3, register_bad),
         "infer": WeightedOperation(20, infer),

@@ -5,22 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aivm.modules.auth import genesis, queries
-from aivm.modules.auth.keeper import AccountKeeper
-from aivm.modules.framework import Context, MsgRoute, QueryRoute
+from aivm.modules.auth import genesis, keys, queries, rest
+from aivm.modules.auth.keeper import FEE_COLLECTOR, AccountKeeper
+from aivm.modules.auth.params import AuthParams
+from aivm.modules.authority import AuthorityKeeper
+from aivm.modules.authority.update_params import update_params_route
+from aivm.modules.framework import Context, Keepers, ModuleDefinition, MsgRoute, QueryRoute
+from aivm.types import pb
 
 
 class AuthModule:
-    """auth has no transaction messages yet; params change through governance later."""
+    """Accounts and the ante step's params; its one message is MsgUpdateParams."""
 
     name = "auth"
+    consensus_version = 1
 
-    def __init__(self, keeper: AccountKeeper) -> None:
+    def __init__(self, keeper: AccountKeeper, authority: AuthorityKeeper) -> None:
         self.keeper = keeper
+        self.authority = authority
 
     def msg_routes(self) -> Sequence[MsgRoute]:
-        """None."""
-        return []
+        """MsgUpdateParams (``cosmos.auth.v1beta1``)."""
+        return [
+            update_params_route(
+                pb.auth_tx.MsgUpdateParams,
+                pb.auth_tx.MsgUpdateParamsResponse,
+                self.authority,
+                _parse_params,
+                self.keeper.set_params,
+            )
+        ]
 
     def query_routes(self) -> Sequence[QueryRoute]:
         """Account, Accounts, Params, ModuleAccountByName."""
@@ -41,3 +55,24 @@ class AuthModule:
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read params and accounts back."""
         return genesis.export_genesis(ctx, self.keeper)
+
+
+def _parse_params(ctx: Context | None, proto: pb.auth.Params) -> AuthParams:
+    params = AuthParams.from_proto(proto)
+    params.validate()
+    return params
+
+
+def _build(keepers: Keepers) -> tuple[AuthModule, AccountKeeper]:
+    keeper = AccountKeeper(keepers.module_accounts)
+    return AuthModule(keeper, keepers.get("authority", AuthorityKeeper)), keeper
+
+
+DEFINITION = ModuleDefinition(
+    name="auth",
+    store_key="acc",
+    store_prefix=keys.STORE_PREFIX,
+    build=_build,
+    module_accounts={FEE_COLLECTOR: ()},
+    rest_routes=rest.ROUTES,
+)

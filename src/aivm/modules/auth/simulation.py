@@ -9,13 +9,39 @@ already passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aivm.modules.auth.module import AuthModule
+from aivm.modules.auth.params import AuthParams
+from aivm.modules.authority.simulation import claimed_authority, scaled
 from aivm.modules.simulation import SimEnv, TxFault, TxFields, WeightedOperation
+from aivm.types import pb
+
+MAX_SIM_MEMO_LIMIT = 512
+"""The highest memo limit update_params sets, so a too-long memo stays too long whatever
+params change in the same block."""
 
 
 def operations(module: AuthModule) -> dict[str, WeightedOperation]:
-    """auth has no messages, hence no operations."""
-    return {}
+    """update_params: the ante step's prices and limits moved within ±25%."""
+
+    def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
+        current = module.keeper.get_params(env.ctx)
+        params = AuthParams(
+            max_memo_characters=min(
+                MAX_SIM_MEMO_LIMIT, scaled(env, current.max_memo_characters, 64)
+            ),
+            tx_sig_limit=scaled(env, current.tx_sig_limit, 1),
+            tx_size_cost_per_byte=scaled(env, current.tx_size_cost_per_byte, 10),
+            sig_verify_cost_ed25519=scaled(env, current.sig_verify_cost_ed25519, 100),
+            sig_verify_cost_secp256k1=scaled(env, current.sig_verify_cost_secp256k1, 5_000),
+        ).to_proto()
+        if env.rng.randrange(0, 10) == 0:
+            params.tx_sig_limit = 0  # invalid: refused by the stateless check
+        authority = claimed_authority(env, module.authority)
+        return [pb.auth_tx.MsgUpdateParams(authority=authority, params=params)]
+
+    return {"update_params": WeightedOperation(1, update_params)}
 
 
 def tx_faults(module: AuthModule) -> dict[str, TxFault]:
@@ -100,7 +126,7 @@ def _huge_gas(env: SimEnv, fields: TxFields) -> TxFields:
 
 
 def _long_memo(env: SimEnv, fields: TxFields) -> TxFields:
-    return {**fields, "memo": "m" * env.rng.randrange(257, 400)}
+    return {**fields, "memo": "m" * env.rng.randrange(MAX_SIM_MEMO_LIMIT + 1, 700)}
 
 
 def _expired(env: SimEnv, fields: TxFields) -> TxFields:

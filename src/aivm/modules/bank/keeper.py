@@ -18,6 +18,10 @@ from aivm.types.errors import ErrInsufficientFunds, ErrInvalidCoins, ErrUnauthor
 MAX_AMOUNT = (1 << 256) - 1
 
 
+SENDS_DISABLED = b"\x08\x00"
+"""``Params{default_send_enabled: false}`` with the field written (valid protobuf)."""
+
+
 class BankKeeper:
     """Balances per (address, denom), total supply per denom, metadata and params."""
 
@@ -193,5 +197,8 @@ class BankKeeper:
         )
 
     def set_params(self, ctx: Context, params: BankParams) -> None:
-        """Store ``params``."""
-        self._store(ctx).set(keys.PARAMS_KEY, params.to_proto().SerializeToString())
+        """Store ``params``. All-default proto3 params encode to no bytes, which the store
+        refuses (and which would read back as "no params", i.e. sends enabled), so sends
+        switched off with no per-denom switch are stored as field 1 written out: false."""
+        raw = params.to_proto().SerializeToString() or SENDS_DISABLED
+        self._store(ctx).set(keys.PARAMS_KEY, raw)

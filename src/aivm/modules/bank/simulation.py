@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aivm.modules.addr import addr_str
+from aivm.modules.authority.simulation import claimed_authority
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.bank.module import BankModule
 from aivm.modules.simulation import SimEnv, WeightedOperation
@@ -79,7 +80,22 @@ def operations(module: BankModule) -> dict[str, WeightedOperation]:
             inputs.append(pb.bank.Input(address=addr_str(env.rng.choice(env.accounts))))
         return [pb.bank_tx.MsgMultiSend(inputs=inputs, outputs=outputs)]
 
-    return {"send": WeightedOperation(40, send), "multi_send": WeightedOperation(10, multi_send)}
+    def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Sends switched off now and then (and back on: the economy must keep moving)."""
+        enabled = (
+            env.rng.randrange(0, 4) != 0 or not keeper.get_params(env.ctx).default_send_enabled
+        )
+        params = pb.bank.Params(default_send_enabled=enabled)
+        if env.rng.randrange(0, 10) == 0:  # refused since SDK 0.47: not a param any more
+            params.send_enabled.add(denom=BOND_DENOM, enabled=True)
+        authority = claimed_authority(env, module.authority)
+        return [pb.bank_tx.MsgUpdateParams(authority=authority, params=params)]
+
+    return {
+        "send": WeightedOperation(40, send),
+        "multi_send": WeightedOperation(10, multi_send),
+        "update_params": WeightedOperation(1, update_params),
+    }
 
 
 def pick_recipient(env: SimEnv, keeper: BankKeeper) -> bytes:

@@ -72,6 +72,7 @@ def check_challenges(ctx: Context, keeper: StorageKeeper) -> list[str]:
     raw_next = PrefixStore(ctx.store, keys.STORE_PREFIX).get(keys.NEXT_CHALLENGE_ID)
     next_id = 1 if raw_next is None else int.from_bytes(raw_next, "big")
     cids = {record.cid for record in keeper.iterate_objects(ctx)}
+    open_ids: dict[int, int] = {}
     for challenge in keeper.iterate_challenges(ctx):
         if not 0 < challenge.id < next_id:
             problems.append(f"challenge {challenge.id} with the counter at {next_id}")
@@ -81,4 +82,18 @@ def check_challenges(ctx: Context, keeper: StorageKeeper) -> list[str]:
             problems.append(f"challenge {challenge.id} closes before it opens")
         if challenge.status == storage_pb2.CHALLENGE_STATUS_PASSED and not challenge.responder:
             problems.append(f"challenge {challenge.id} passed without a responder")
+        is_open = challenge.status == storage_pb2.CHALLENGE_STATUS_OPEN
+        if is_open:
+            open_ids[challenge.id] = challenge.deadline_height
+        if is_open and challenge.deadline_height < ctx.header.height:
+            problems.append(
+                f"challenge {challenge.id} is still open past its deadline "
+                f"{challenge.deadline_height} (EndBlock did not expire it)"
+            )
+    indexed = {cid: deadline for deadline, cid in keeper.iterate_open_deadlines(ctx)}
+    if indexed != open_ids:
+        problems.append(
+            f"the deadline index {sorted(indexed.items())} is not the open challenges "
+            f"{sorted(open_ids.items())}"
+        )
     return problems

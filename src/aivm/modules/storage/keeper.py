@@ -51,10 +51,16 @@ def params_from_json(data: dict[str, object]) -> storage_pb2.Params:
         json_format.ParseDict(data, params)
     except json_format.ParseError as exc:
         raise ErrInvalidRequest.wrap(f"invalid storage params: {exc}") from exc
-    coins_from_proto(params.price_per_kib_block)
     for name in EVIDENCE_GAS_PARAMS:
         if name not in data:
             setattr(params, name, getattr(DEFAULT_PARAMS, name))
+    check_params(params)
+    return params
+
+
+def check_params(params: storage_pb2.Params) -> None:
+    """Raise ErrInvalidRequest unless the price is valid coins and every limit is positive."""
+    coins_from_proto(params.price_per_kib_block)
     positive = (
         params.challenge_window,
         params.min_retention,
@@ -64,7 +70,6 @@ def params_from_json(data: dict[str, object]) -> storage_pb2.Params:
     )
     if min(positive) <= 0:
         raise ErrInvalidRequest.wrap("storage params must be positive")
-    return params
 
 
 class StorageKeeper:
@@ -163,22 +168,52 @@ class StorageKeeper:
         self._store(ctx).set(keys.NEXT_CHALLENGE_ID, value.to_bytes(8, "big"))
 
     def set_challenge(self, ctx: Context, challenge: storage_pb2.Challenge) -> None:
-        """Write a challenge."""
+        """Write a new challenge (an open one joins the deadline index)."""
+        self._store(ctx).set(keys.challenge_key(challenge.id), challenge.SerializeToString())
+        if challenge.status == storage_pb2.CHALLENGE_STATUS_OPEN:
+            self._deadlines(ctx).set(
+                keys.open_challenge_key(challenge.deadline_height, challenge.id), b"\x01"
+            )
+
+    def close_challenge(
+        self, ctx: Context, challenge: storage_pb2.Challenge, status: storage_pb2.ChallengeStatus
+    ) -> None:
+        """Move an open challenge to ``status`` and out of the deadline index."""
+        self._deadlines(ctx).delete(
+            keys.open_challenge_key(challenge.deadline_height, challenge.id)
+        )
+        challenge.status = status
         self._store(ctx).set(keys.challenge_key(challenge.id), challenge.SerializeToString())
 
+    @staticmethod
+    def _deadlines(ctx: Context) -> KVStore:
+        return PrefixStore(PrefixStore(ctx.store, keys.STORE_PREFIX), keys.OPEN_BY_DEADLINE)
+
     def get_challenge(self, ctx: Context, challenge_id: int) -> storage_pb2.Challenge:
-        """A challenge, with an open one past its deadline reported as EXPIRED."""
+        """A challenge as stored (EndBlock marks open ones EXPIRED after their deadline)."""
         raw = self._store(ctx).get(keys.challenge_key(challenge_id))
         if raw is None:
             raise ErrChallengeNotFound.wrap(f"challenge {challenge_id}")
-        challenge = storage_pb2.Challenge.FromString(raw)
-        if (
-            challenge.status == storage_pb2.CHALLENGE_STATUS_OPEN
-            and ctx.header.height > challenge.deadline_height
-        ):
-            challenge.status = storage_pb2.CHALLENGE_STATUS_EXPIRED
-        found: storage_pb2.Challenge = challenge
+        found: storage_pb2.Challenge = storage_pb2.Challenge.FromString(raw)
         return found
+
+    def expire_challenges(self, ctx: Context) -> list[storage_pb2.Challenge]:
+        """Mark EXPIRED every open challenge whose deadline is the current height or earlier
+        (no answer can come in a later block); return them in (deadline, id) order."""
+        deadlines = self._deadlines(ctx)
+        end = (ctx.header.height + 1).to_bytes(8, "big")
+        due = [key for key, _ in deadlines.iterate(None, end)]
+        expired = []
+        for key in due:
+            challenge = self.get_challenge(ctx, int.from_bytes(key[8:], "big"))
+            self.close_challenge(ctx, challenge, storage_pb2.CHALLENGE_STATUS_EXPIRED)
+            expired.append(challenge)
+        return expired
+
+    def iterate_open_deadlines(self, ctx: Context) -> Iterator[tuple[int, int]]:
+        """(deadline height, challenge id) of every indexed open challenge, in that order."""
+        for key, _ in self._deadlines(ctx).iterate():
+            yield int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big")
 
     def iterate_challenges(self, ctx: Context) -> Iterator[storage_pb2.Challenge]:
         """Every challenge in id order (as stored)."""

@@ -6,6 +6,8 @@
 - ``0x02 | id(8) → Challenge``
 - ``0x03 → next challenge id`` (8-byte big-endian)
 - ``0x04 → Params``
+- ``0x05 | deadline height(8) | id(8) → 0x01``: the open challenges by deadline, so EndBlock
+  finds the ones that expire without scanning every challenge
 
 Lengths are one byte (CIDs are 59 characters, addresses 20 or 32 bytes), as the Cosmos SDK's
 length-prefixed address keys, so no key of one CID is a prefix of another CID's keys.
@@ -18,6 +20,7 @@ OBJECT = b"\x01"
 CHALLENGE = b"\x02"
 NEXT_CHALLENGE_ID = b"\x03"
 PARAMS = b"\x04"
+OPEN_BY_DEADLINE = b"\x05"
 MODULE_ACCOUNT = "storage"
 """Module account that receives retention payments."""
 
@@ -46,3 +49,8 @@ def object_key(cid: str, owner: bytes) -> bytes:
 def challenge_key(challenge_id: int) -> bytes:
     """Key of a challenge."""
     return CHALLENGE + challenge_id.to_bytes(8, "big")
+
+
+def open_challenge_key(deadline_height: int, challenge_id: int) -> bytes:
+    """Index key of an open challenge (relative to ``OPEN_BY_DEADLINE``)."""
+    return deadline_height.to_bytes(8, "big") + challenge_id.to_bytes(8, "big")

@@ -9,9 +9,24 @@ from google.protobuf import json_format
 
 from aivm.crypto import unixfs
 from aivm.modules.addr import addr_bytes
-from aivm.modules.framework import Context, MsgRoute, QueryRoute
-from aivm.modules.storage import msgs
-from aivm.modules.storage.keeper import DEFAULT_PARAMS, StorageKeeper, params_from_json
+from aivm.modules.authority import AuthorityKeeper
+from aivm.modules.authority.update_params import update_params_route
+from aivm.modules.bank.keeper import BankKeeper
+from aivm.modules.framework import (
+    Context,
+    Keepers,
+    ModuleDefinition,
+    MsgRoute,
+    QueryRoute,
+    ValidatorUpdate,
+)
+from aivm.modules.storage import keys, msgs, rest
+from aivm.modules.storage.keeper import (
+    DEFAULT_PARAMS,
+    StorageKeeper,
+    check_params,
+    params_from_json,
+)
 from aivm.types.errors import ErrInvalidRequest
 from aivm.types.protogen import storage_pb2
 
@@ -22,13 +37,34 @@ class StorageModule:
     """Object records, retention payments and availability challenges."""
 
     name = "storage"
+    consensus_version = 1
 
-    def __init__(self, keeper: StorageKeeper) -> None:
+    def __init__(self, keeper: StorageKeeper, authority: AuthorityKeeper) -> None:
         self.keeper = keeper
+        self.authority = authority
 
     def msg_routes(self) -> Sequence[MsgRoute]:
-        """StoreObject, OpenChallenge, AnswerChallenge."""
-        return msgs.msg_routes(self.keeper)
+        """StoreObject, OpenChallenge, AnswerChallenge, UpdateParams."""
+        update = update_params_route(
+            storage_pb2.MsgUpdateParams,
+            storage_pb2.MsgUpdateParamsResponse,
+            self.authority,
+            _parse_params,
+            self.keeper.set_params,
+        )
+        return [*msgs.msg_routes(self.keeper), update]
+
+    def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
+        """Expire the open challenges whose deadline is this block (an event for each)."""
+        for challenge in self.keeper.expire_challenges(ctx):
+            ctx.emit(
+                "aivm.storage.v1.EventChallengeExpired",
+                ("challenge_id", str(challenge.id)),
+                ("cid", challenge.cid),
+                ("challenger", challenge.challenger),
+                ("deadline_height", str(challenge.deadline_height)),
+            )
+        return []
 
     def query_routes(self) -> Sequence[QueryRoute]:
         """Params, Object, ObjectRecords, Challenge."""
@@ -136,3 +172,25 @@ def _check_genesis_record(record: storage_pb2.StoredObject) -> None:
             f"{record.cid}: {record.size} bytes are not {record.chunks} chunks"
         )
     msgs.check_size_fits_cid(record.cid, record.size)
+
+
+def _parse_params(ctx: Context | None, proto: storage_pb2.Params) -> storage_pb2.Params:
+    params = storage_pb2.Params()
+    params.CopyFrom(proto)
+    check_params(params)
+    return params
+
+
+def _build(keepers: Keepers) -> tuple[StorageModule, StorageKeeper]:
+    keeper = StorageKeeper(keepers.get("bank", BankKeeper))
+    return StorageModule(keeper, keepers.get("authority", AuthorityKeeper)), keeper
+
+
+DEFINITION = ModuleDefinition(
+    name="storage",
+    store_key="storage",
+    store_prefix=keys.STORE_PREFIX,
+    build=_build,
+    module_accounts={keys.MODULE_ACCOUNT: ()},
+    rest_routes=rest.ROUTES,
+)

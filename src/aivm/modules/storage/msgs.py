@@ -127,9 +127,7 @@ def _charge(ctx: Context, gas_per_byte: int, length: int, descriptor: str) -> No
     ctx.gas_meter.consume(gas_per_byte * length, descriptor)
 
 
-def _charge_hashing(
-    ctx: Context, params: storage_pb2.Params, length: int, descriptor: str
-) -> None:
+def _charge_hashing(ctx: Context, params: storage_pb2.Params, length: int, descriptor: str) -> None:
     """``gas_per_kib_hashed`` per KiB (rounded up): sha256 is far cheaper than a gas unit
     per byte."""
     ctx.gas_meter.consume(-(-length * params.gas_per_kib_hashed // 1024), descriptor)
@@ -199,6 +197,10 @@ def handle_answer(
         raise ErrChallengeClosed.wrap(
             f"challenge {challenge.id} is {storage_pb2.ChallengeStatus.Name(challenge.status)}"
         )
+    if ctx.header.height > challenge.deadline_height:  # imported open at genesis, say
+        raise ErrChallengeClosed.wrap(
+            f"challenge {challenge.id} expired at height {challenge.deadline_height}"
+        )
     record = keeper.first_record(ctx, challenge.cid)
     params = keeper.get_params(ctx)
     hashed = len(msg.chunk) + len(msg.proof)
@@ -209,9 +211,8 @@ def handle_answer(
         unixfs.verify_chunk(record.cid, record.size, challenge.chunk_index, msg.chunk, proof)
     except CidError as exc:
         raise ErrInvalidChunkProof.wrap(str(exc)) from None
-    challenge.status = storage_pb2.CHALLENGE_STATUS_PASSED
     challenge.responder = msg.responder
-    keeper.set_challenge(ctx, challenge)
+    keeper.close_challenge(ctx, challenge, storage_pb2.CHALLENGE_STATUS_PASSED)
     ctx.emit(
         "aivm.storage.v1.EventChallengeAnswered",
         ("challenge_id", str(challenge.id)),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from aivm.crypto import unixfs
 from aivm.modules.addr import addr_str
+from aivm.modules.authority.simulation import claimed_authority, scaled
 from aivm.modules.simulation import Rng, SimEnv, WeightedOperation
 from aivm.modules.storage import keys
 from aivm.modules.storage.keeper import StorageKeeper
@@ -82,7 +83,21 @@ def operations(module: StorageModule) -> dict[str, WeightedOperation]:
             )
         ]
 
+    def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Challenge window, minimum retention and evidence gas moved within ±25%."""
+        params = storage_pb2.Params()
+        params.CopyFrom(keeper.get_params(env.ctx))
+        params.challenge_window = scaled(env, params.challenge_window, 2)
+        params.min_retention = scaled(env, params.min_retention, 1)
+        params.gas_per_kib_hashed = scaled(env, params.gas_per_kib_hashed, 100)
+        params.gas_per_byte_parsed = scaled(env, params.gas_per_byte_parsed, 10)
+        if env.rng.randrange(0, 10) == 0:
+            params.max_object_size = 0  # invalid: refused by the stateless check
+        authority = claimed_authority(env, module.authority)
+        return [storage_pb2.MsgUpdateParams(authority=authority, params=params)]
+
     return {
+        "update_params": WeightedOperation(1, update_params),
         "store": WeightedOperation(12, store),
         "open_challenge": WeightedOperation(5, open_challenge),
         "answer_challenge": WeightedOperation(3, answer_challenge),

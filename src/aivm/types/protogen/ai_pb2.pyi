@@ -250,6 +250,18 @@ class MsgInferResponse(_message.Message):
     gas: int
     def __init__(self, execution_id: _Optional[int] = ..., output: _Optional[_Iterable[int]] = ..., gas: _Optional[int] = ...) -> None: ...
 
+class MsgUpdateParams(_message.Message):
+    __slots__ = ("authority", "params")
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    authority: str
+    params: Params
+    def __init__(self, authority: _Optional[str] = ..., params: _Optional[_Union[Params, _Mapping]] = ...) -> None: ...
+
+class MsgUpdateParamsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class QueryParamsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -27,15 +27,15 @@ from cosmpy.protos.cosmos.base.query.v1beta1 import pagination_pb2 as cosmos_dot
 from cosmpy.protos.cosmos.base.v1beta1 import coin_pb2 as cosmos_dot_base_dot_v1beta1_dot_coin__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61ivm/storage/v1/storage.proto\x12\x0f\x61ivm.storage.v1\x1a*cosmos/base/query/v1beta1/pagination.proto\x1a\x1e\x63osmos/base/v1beta1/coin.proto\"\xb5\x01\n\x0cStoredObject\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06\x63hunks\x18\x03 \x01(\x04\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x16\n\x0eretained_until\x18\x05 \x01(\x03\x12\'\n\x04paid\x18\x06 \x03(\x0b\x32\x19.cosmos.base.v1beta1.Coin\x12\x12\n\nreferences\x18\x07 \x03(\t\x12\x16\n\x0e\x63reated_height\x18\x08 \x01(\x03\"\xc2\x01\n\tChallenge\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\x12\x13\n\x0b\x63hunk_index\x18\x03 \x01(\x04\x12\x12\n\nchallenger\x18\x04 \x01(\t\x12\x15\n\ropened_height\x18\x05 \x01(\x03\x12\x17\n\x0f\x64\x65\x61\x64line_height\x18\x06 \x01(\x03\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .aivm.storage.v1.ChallengeStatus\x12\x11\n\tresponder\x18\x08 \x01(\t\"\xc3\x01\n\x06Params\x12\x36\n\x13price_per_kib_block\x18\x01 \x03(\x0b\x32\x19.cosmos.base.v1beta1.Coin\x12\x17\n\x0fmax_object_size\x18\x02 \x01(\x04\x12\x18\n\x10\x63hallenge_window\x18\x03 \x01(\x03\x12\x15\n\rmin_retention\x18\x04 \x01(\x03\x12\x1a\n\x12gas_per_kib_hashed\x18\x05 \x01(\x04\x12\x1b\n\x13gas_per_byte_parsed\x18\x06 \x01(\x04\"\x97\x01\n\x0cGenesisState\x12\'\n\x06params\x18\x01 \x01(\x0b\x32\x17.aivm.storage.v1.Params\x12.\n\x07objects\x18\x02 \x03(\x0b\x32\x1d.aivm.storage.v1.StoredObject\x12.\n\nchallenges\x18\x03 \x03(\x0b\x32\x1a.aivm.storage.v1.Challenge\"h\n\x0eMsgStoreObject\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x18\n\x10retention_blocks\x18\x04 \x01(\x03\x12\x12\n\nroot_block\x18\x05 \x01(\x0c\">\n\x16MsgStoreObjectResponse\x12\x16\n\x0eretained_until\x18\x01 \x01(\x03\x12\x0c\n\x04size\x18\x02 \x01(\x04\"3\n\x10MsgOpenChallenge\x12\x12\n\nchallenger\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\"E\n\x18MsgOpenChallengeResponse\x12\x14\n\x0c\x63hallenge_id\x18\x01 \x01(\x04\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\x04\"[\n\x12MsgAnswerChallenge\x12\x11\n\tresponder\x18\x01 \x01(\t\x12\x14\n\x0c\x63hallenge_id\x18\x02 \x01(\x04\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\x12\r\n\x05proof\x18\x04 \x01(\x0c\"\x1c\n\x1aMsgAnswerChallengeResponse\"\x14\n\x12QueryParamsRequest\">\n\x13QueryParamsResponse\x12\'\n\x06params\x18\x01 \x01(\x0b\x32\x17.aivm.storage.v1.Params\"0\n\x12QueryObjectRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"D\n\x13QueryObjectResponse\x12-\n\x06object\x18\x01 \x01(\x0b\x32\x1d.aivm.storage.v1.StoredObject\"d\n\x19QueryObjectRecordsRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12:\n\npagination\x18\x02 \x01(\x0b\x32&.cosmos.base.query.v1beta1.PageRequest\"\x89\x01\n\x1aQueryObjectRecordsResponse\x12.\n\x07records\x18\x01 \x03(\x0b\x32\x1d.aivm.storage.v1.StoredObject\x12;\n\npagination\x18\x02 \x01(\x0b\x32\'.cosmos.base.query.v1beta1.PageResponse\"#\n\x15QueryChallengeRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"G\n\x16QueryChallengeResponse\x12-\n\tchallenge\x18\x01 \x01(\x0b\x32\x1a.aivm.storage.v1.Challenge*\x89\x01\n\x0f\x43hallengeStatus\x12 \n\x1c\x43HALLENGE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HALLENGE_STATUS_OPEN\x10\x01\x12\x1b\n\x17\x43HALLENGE_STATUS_PASSED\x10\x02\x12\x1c\n\x18\x43HALLENGE_STATUS_EXPIRED\x10\x03\x32\xa2\x02\n\x03Msg\x12W\n\x0bStoreObject\x12\x1f.aivm.storage.v1.MsgStoreObject\x1a\'.aivm.storage.v1.MsgStoreObjectResponse\x12]\n\rOpenChallenge\x12!.aivm.storage.v1.MsgOpenChallenge\x1a).aivm.storage.v1.MsgOpenChallengeResponse\x12\x63\n\x0f\x41nswerChallenge\x12#.aivm.storage.v1.MsgAnswerChallenge\x1a+.aivm.storage.v1.MsgAnswerChallengeResponse2\xf9\x02\n\x05Query\x12S\n\x06Params\x12#.aivm.storage.v1.QueryParamsRequest\x1a$.aivm.storage.v1.QueryParamsResponse\x12S\n\x06Object\x12#.aivm.storage.v1.QueryObjectRequest\x1a$.aivm.storage.v1.QueryObjectResponse\x12h\n\rObjectRecords\x12*.aivm.storage.v1.QueryObjectRecordsRequest\x1a+.aivm.storage.v1.QueryObjectRecordsResponse\x12\\\n\tChallenge\x12&.aivm.storage.v1.QueryChallengeRequest\x1a\'.aivm.storage.v1.QueryChallengeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61ivm/storage/v1/storage.proto\x12\x0f\x61ivm.storage.v1\x1a*cosmos/base/query/v1beta1/pagination.proto\x1a\x1e\x63osmos/base/v1beta1/coin.proto\"\xb5\x01\n\x0cStoredObject\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06\x63hunks\x18\x03 \x01(\x04\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x16\n\x0eretained_until\x18\x05 \x01(\x03\x12\'\n\x04paid\x18\x06 \x03(\x0b\x32\x19.cosmos.base.v1beta1.Coin\x12\x12\n\nreferences\x18\x07 \x03(\t\x12\x16\n\x0e\x63reated_height\x18\x08 \x01(\x03\"\xc2\x01\n\tChallenge\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\x12\x13\n\x0b\x63hunk_index\x18\x03 \x01(\x04\x12\x12\n\nchallenger\x18\x04 \x01(\t\x12\x15\n\ropened_height\x18\x05 \x01(\x03\x12\x17\n\x0f\x64\x65\x61\x64line_height\x18\x06 \x01(\x03\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .aivm.storage.v1.ChallengeStatus\x12\x11\n\tresponder\x18\x08 \x01(\t\"\xc3\x01\n\x06Params\x12\x36\n\x13price_per_kib_block\x18\x01 \x03(\x0b\x32\x19.cosmos.base.v1beta1.Coin\x12\x17\n\x0fmax_object_size\x18\x02 \x01(\x04\x12\x18\n\x10\x63hallenge_window\x18\x03 \x01(\x03\x12\x15\n\rmin_retention\x18\x04 \x01(\x03\x12\x1a\n\x12gas_per_kib_hashed\x18\x05 \x01(\x04\x12\x1b\n\x13gas_per_byte_parsed\x18\x06 \x01(\x04\"\x97\x01\n\x0cGenesisState\x12\'\n\x06params\x18\x01 \x01(\x0b\x32\x17.aivm.storage.v1.Params\x12.\n\x07objects\x18\x02 \x03(\x0b\x32\x1d.aivm.storage.v1.StoredObject\x12.\n\nchallenges\x18\x03 \x03(\x0b\x32\x1a.aivm.storage.v1.Challenge\"h\n\x0eMsgStoreObject\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x18\n\x10retention_blocks\x18\x04 \x01(\x03\x12\x12\n\nroot_block\x18\x05 \x01(\x0c\">\n\x16MsgStoreObjectResponse\x12\x16\n\x0eretained_until\x18\x01 \x01(\x03\x12\x0c\n\x04size\x18\x02 \x01(\x04\"3\n\x10MsgOpenChallenge\x12\x12\n\nchallenger\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\"E\n\x18MsgOpenChallengeResponse\x12\x14\n\x0c\x63hallenge_id\x18\x01 \x01(\x04\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\x04\"[\n\x12MsgAnswerChallenge\x12\x11\n\tresponder\x18\x01 \x01(\t\x12\x14\n\x0c\x63hallenge_id\x18\x02 \x01(\x04\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\x12\r\n\x05proof\x18\x04 \x01(\x0c\"\x1c\n\x1aMsgAnswerChallengeResponse\"M\n\x0fMsgUpdateParams\x12\x11\n\tauthority\x18\x01 \x01(\t\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.aivm.storage.v1.Params\"\x19\n\x17MsgUpdateParamsResponse\"\x14\n\x12QueryParamsRequest\">\n\x13QueryParamsResponse\x12\'\n\x06params\x18\x01 \x01(\x0b\x32\x17.aivm.storage.v1.Params\"0\n\x12QueryObjectRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"D\n\x13QueryObjectResponse\x12-\n\x06object\x18\x01 \x01(\x0b\x32\x1d.aivm.storage.v1.StoredObject\"d\n\x19QueryObjectRecordsRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12:\n\npagination\x18\x02 \x01(\x0b\x32&.cosmos.base.query.v1beta1.PageRequest\"\x89\x01\n\x1aQueryObjectRecordsResponse\x12.\n\x07records\x18\x01 \x03(\x0b\x32\x1d.aivm.storage.v1.StoredObject\x12;\n\npagination\x18\x02 \x01(\x0b\x32\'.cosmos.base.query.v1beta1.PageResponse\"#\n\x15QueryChallengeRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"G\n\x16QueryChallengeResponse\x12-\n\tchallenge\x18\x01 \x01(\x0b\x32\x1a.aivm.storage.v1.Challenge*\x89\x01\n\x0f\x43hallengeStatus\x12 \n\x1c\x43HALLENGE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HALLENGE_STATUS_OPEN\x10\x01\x12\x1b\n\x17\x43HALLENGE_STATUS_PASSED\x10\x02\x12\x1c\n\x18\x43HALLENGE_STATUS_EXPIRED\x10\x03\x32\xfe\x02\n\x03Msg\x12Z\n\x0cUpdateParams\x12 .aivm.storage.v1.MsgUpdateParams\x1a(.aivm.storage.v1.MsgUpdateParamsResponse\x12W\n\x0bStoreObject\x12\x1f.aivm.storage.v1.MsgStoreObject\x1a\'.aivm.storage.v1.MsgStoreObjectResponse\x12]\n\rOpenChallenge\x12!.aivm.storage.v1.MsgOpenChallenge\x1a).aivm.storage.v1.MsgOpenChallengeResponse\x12\x63\n\x0f\x41nswerChallenge\x12#.aivm.storage.v1.MsgAnswerChallenge\x1a+.aivm.storage.v1.MsgAnswerChallengeResponse2\xf9\x02\n\x05Query\x12S\n\x06Params\x12#.aivm.storage.v1.QueryParamsRequest\x1a$.aivm.storage.v1.QueryParamsResponse\x12S\n\x06Object\x12#.aivm.storage.v1.QueryObjectRequest\x1a$.aivm.storage.v1.QueryObjectResponse\x12h\n\rObjectRecords\x12*.aivm.storage.v1.QueryObjectRecordsRequest\x1a+.aivm.storage.v1.QueryObjectRecordsResponse\x12\\\n\tChallenge\x12&.aivm.storage.v1.QueryChallengeRequest\x1a\'.aivm.storage.v1.QueryChallengeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aivm.storage.v1.storage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHALLENGESTATUS']._serialized_start=1835
-  _globals['_CHALLENGESTATUS']._serialized_end=1972
+  _globals['_CHALLENGESTATUS']._serialized_start=1941
+  _globals['_CHALLENGESTATUS']._serialized_end=2078
   _globals['_STOREDOBJECT']._serialized_start=127
   _globals['_STOREDOBJECT']._serialized_end=308
   _globals['_CHALLENGE']._serialized_start=311
@@ -56,24 +56,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MSGANSWERCHALLENGE']._serialized_end=1244
   _globals['_MSGANSWERCHALLENGERESPONSE']._serialized_start=1246
   _globals['_MSGANSWERCHALLENGERESPONSE']._serialized_end=1274
-  _globals['_QUERYPARAMSREQUEST']._serialized_start=1276
-  _globals['_QUERYPARAMSREQUEST']._serialized_end=1296
-  _globals['_QUERYPARAMSRESPONSE']._serialized_start=1298
-  _globals['_QUERYPARAMSRESPONSE']._serialized_end=1360
-  _globals['_QUERYOBJECTREQUEST']._serialized_start=1362
-  _globals['_QUERYOBJECTREQUEST']._serialized_end=1410
-  _globals['_QUERYOBJECTRESPONSE']._serialized_start=1412
-  _globals['_QUERYOBJECTRESPONSE']._serialized_end=1480
-  _globals['_QUERYOBJECTRECORDSREQUEST']._serialized_start=1482
-  _globals['_QUERYOBJECTRECORDSREQUEST']._serialized_end=1582
-  _globals['_QUERYOBJECTRECORDSRESPONSE']._serialized_start=1585
-  _globals['_QUERYOBJECTRECORDSRESPONSE']._serialized_end=1722
-  _globals['_QUERYCHALLENGEREQUEST']._serialized_start=1724
-  _globals['_QUERYCHALLENGEREQUEST']._serialized_end=1759
-  _globals['_QUERYCHALLENGERESPONSE']._serialized_start=1761
-  _globals['_QUERYCHALLENGERESPONSE']._serialized_end=1832
-  _globals['_MSG']._serialized_start=1975
-  _globals['_MSG']._serialized_end=2265
-  _globals['_QUERY']._serialized_start=2268
-  _globals['_QUERY']._serialized_end=2645
+  _globals['_MSGUPDATEPARAMS']._serialized_start=1276
+  _globals['_MSGUPDATEPARAMS']._serialized_end=1353
+  _globals['_MSGUPDATEPARAMSRESPONSE']._serialized_start=1355
+  _globals['_MSGUPDATEPARAMSRESPONSE']._serialized_end=1380
+  _globals['_QUERYPARAMSREQUEST']._serialized_start=1382
+  _globals['_QUERYPARAMSREQUEST']._serialized_end=1402
+  _globals['_QUERYPARAMSRESPONSE']._serialized_start=1404
+  _globals['_QUERYPARAMSRESPONSE']._serialized_end=1466
+  _globals['_QUERYOBJECTREQUEST']._serialized_start=1468
+  _globals['_QUERYOBJECTREQUEST']._serialized_end=1516
+  _globals['_QUERYOBJECTRESPONSE']._serialized_start=1518
+  _globals['_QUERYOBJECTRESPONSE']._serialized_end=1586
+  _globals['_QUERYOBJECTRECORDSREQUEST']._serialized_start=1588
+  _globals['_QUERYOBJECTRECORDSREQUEST']._serialized_end=1688
+  _globals['_QUERYOBJECTRECORDSRESPONSE']._serialized_start=1691
+  _globals['_QUERYOBJECTRECORDSRESPONSE']._serialized_end=1828
+  _globals['_QUERYCHALLENGEREQUEST']._serialized_start=1830
+  _globals['_QUERYCHALLENGEREQUEST']._serialized_end=1865
+  _globals['_QUERYCHALLENGERESPONSE']._serialized_start=1867
+  _globals['_QUERYCHALLENGERESPONSE']._serialized_end=1938
+  _globals['_MSG']._serialized_start=2081
+  _globals['_MSG']._serialized_end=2463
+  _globals['_QUERY']._serialized_start=2466
+  _globals['_QUERY']._serialized_end=2843
 # @@protoc_insertion_point(module_scope)

@@ -140,6 +140,18 @@ class MsgAnswerChallengeResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class MsgUpdateParams(_message.Message):
+    __slots__ = ("authority", "params")
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    authority: str
+    params: Params
+    def __init__(self, authority: _Optional[str] = ..., params: _Optional[_Union[Params, _Mapping]] = ...) -> None: ...
+
+class MsgUpdateParamsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class QueryParamsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

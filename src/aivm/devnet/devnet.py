@@ -14,16 +14,14 @@ Crash safety: the block record (header, txs, FinalizeBlock results) is written *
 between the two), that block is replayed through FinalizeBlock from its stored txs and
 committed, and its app hash checked against the stored one: CometBFT's handshake replay.
 
-Run it with ``python -m aivm.node.devnet --home DIR --block-time 1s --rpc-port 26657``.
+The process around it (producer loop, RPC and REST servers, signals) is ``process.py``;
+``aivm devnet`` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import hashlib
 import logging
-import signal
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,8 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from aivm.app.application import AivmApp, AppOptions
-from aivm.node import eventloop
-from aivm.node.blockstore import (
+from aivm.devnet.blockstore import (
     EMPTY_HASH,
     BlockRecord,
     BlockStore,
@@ -40,7 +37,9 @@ from aivm.node.blockstore import (
     data_hash,
     results_hash,
 )
-from aivm.node.config import NodeConfig, NodeConfigError, app_options, load_node_config
+from aivm.devnet.mempool import Mempool, tx_hash
+from aivm.devnet.txindex import TxIndexer
+from aivm.node.config import NodeConfig, app_options, load_node_config
 from aivm.node.home import (
     DEFAULT_HOME,
     HomePaths,
@@ -48,8 +47,6 @@ from aivm.node.home import (
     load_home,
     now_ns,
 )
-from aivm.node.mempool import Mempool, tx_hash
-from aivm.node.txindex import TxIndexer
 from aivm.store import CommitStore
 from aivm.types import pb
 
@@ -290,184 +287,3 @@ class Devnet:
             self.index.close()
             self.blocks.close()
             self.state_store.close()
-
-
-def parse_duration_ms(text: str) -> int:
-    """``1s``, ``200ms``, ``0.5s`` or a bare number of milliseconds → milliseconds."""
-    text = text.strip().lower()
-    if text.endswith("ms"):
-        value = float(text[:-2])
-    elif text.endswith("s"):
-        value = float(text[:-1]) * 1000
-    else:
-        value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"block time must be positive: {text!r}")
-    return int(value)
-
-
-async def run_devnet(
-    devnet: Devnet,
-    block_time_ms: int = 1000,
-    rpc_port: int = 26657,
-    stop: asyncio.Event | None = None,
-    on_ready: Callable[[int], None] | None = None,
-    rest_port: int | None = None,
-    on_rest_ready: Callable[[int], None] | None = None,
-    ipfs_api: str | None = None,
-    rpc_frontend: bool = False,
-) -> None:
-    """Produce blocks every ``block_time_ms`` and serve JSON-RPC until ``stop`` is set.
-
-    With ``rest_port`` (0 = a free port) the REST gateway also runs, in front of the RPC, with
-    the content store (``<home>/blobs``, or the IPFS daemon at ``ipfs_api``). With
-    ``rpc_frontend`` the public RPC port is served by a front-end process
-    (``rpc_frontend.py``) and this process's RPC server listens on a private loopback port.
-    Limits come from ``devnet.config`` (``[rpc]`` and ``[storage]`` of ``app.toml``).
-    """
-    from aivm.node.blobstore import open_blob_store
-    from aivm.node.query_budget import QueryBudget
-    from aivm.node.rest import RestGateway
-    from aivm.node.rpc import RpcServer
-    from aivm.node.rpc_frontend import RpcFrontend, bind_listener
-
-    stop = stop or asyncio.Event()
-    rpc_config, storage = devnet.config.rpc, devnet.config.storage
-    query_share_ms = block_time_ms * rpc_config.query_time_share_percent // 100
-    server = RpcServer(devnet, rpc_config, query_budget=QueryBudget(max(query_share_ms, 1)))
-    frontend: RpcFrontend | None = None
-    if rpc_frontend:
-        listener = await bind_listener("127.0.0.1", rpc_port)
-        backend_port = await server.start("127.0.0.1", 0)
-        frontend = RpcFrontend(
-            listener, f"http://127.0.0.1:{backend_port}", server.check_broadcast, rpc_config
-        )
-        try:
-            await frontend.start()
-        except BaseException:
-            await frontend.stop()
-            await server.stop()
-            devnet.close()
-            raise
-        port = frontend.port
-    else:
-        port = backend_port = await server.start("127.0.0.1", rpc_port)
-    gateway: RestGateway | None = None
-    if rest_port is not None:
-        gateway = RestGateway(
-            f"http://127.0.0.1:{backend_port}",
-            max_body_bytes=rpc_config.max_body_bytes,
-            blob_store=open_blob_store(devnet.paths.root / "blobs", ipfs_api, storage),
-            cors_allowed_origins=storage.cors_allowed_origins,
-        )
-        try:
-            rest_bound = await gateway.start("127.0.0.1", rest_port)
-        except BaseException:
-            if frontend is not None:
-                await frontend.stop()
-            await server.stop()
-            devnet.close()
-            raise
-        if on_rest_ready is not None:
-            on_rest_ready(rest_bound)
-    if on_ready is not None:
-        on_ready(port)
-    loop = asyncio.get_running_loop()
-    interval = block_time_ms / 1000
-    next_at = loop.time() + interval
-    try:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - loop.time()))
-                break
-            except TimeoutError:
-                pass
-            devnet.produce_block()
-            next_at = max(next_at + interval, loop.time())
-    finally:
-        if frontend is not None:
-            await frontend.stop()
-        if gateway is not None:
-            await gateway.stop()
-        await server.stop()
-        devnet.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aivm.node.devnet", description=__doc__)
-    parser.add_argument("--home", default=str(DEFAULT_HOME))
-    parser.add_argument("--block-time", type=parse_duration_ms, default=1000)
-    parser.add_argument("--rpc-port", type=int, default=26657)
-    parser.add_argument(
-        "--rest-port", type=int, default=None, help="also serve the REST gateway (0 = free port)"
-    )
-    parser.add_argument("--accounts", type=int, default=3)
-    parser.add_argument("--ipfs-api", default=None, help="keep blobs in this IPFS daemon")
-    parser.add_argument("--reset", action="store_true")
-    parser.add_argument(
-        "--rpc-frontend",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="serve the RPC port from a front-end process, leaving this one to CheckTx and "
-        "blocks (default; --no-rpc-frontend serves it in-process)",
-    )
-    parser.add_argument("--log-level", default="INFO")
-    parser.add_argument(
-        "--profile",
-        default=None,
-        metavar="FILE",
-        help="run under cProfile and write the stats (pstats format) to FILE on exit",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    try:
-        devnet = Devnet(args.home, accounts=args.accounts, reset=args.reset)
-    except NodeConfigError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-
-        def ready(port: int) -> None:
-            print(
-                f"devnet {devnet.chain_id} at height {devnet.height}; "
-                f"RPC on http://127.0.0.1:{port}",
-                flush=True,
-            )
-
-        def rest_ready(port: int) -> None:
-            print(f"REST gateway on http://127.0.0.1:{port}", flush=True)
-
-        await run_devnet(
-            devnet,
-            args.block_time,
-            args.rpc_port,
-            stop,
-            ready,
-            rest_port=args.rest_port,
-            on_rest_ready=rest_ready,
-            ipfs_api=args.ipfs_api,
-            rpc_frontend=args.rpc_frontend,
-        )
-
-    if args.profile is None:
-        eventloop.run(_main())
-        return 0
-    import cProfile
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        eventloop.run(_main())
-    finally:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

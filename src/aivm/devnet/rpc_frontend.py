@@ -5,7 +5,7 @@ about 30% of the node's busy thread, the thread that also runs CheckTx and produ
 The front end moves that work to the machine's other core (ADR 0009):
 
 - The node binds the public port and its own ``RpcServer`` on a private loopback port, then
-  starts ``python -m aivm.node.rpc_frontend`` with the listening socket and one end of a socket
+  starts ``python -m aivm.devnet.rpc_frontend`` with the listening socket and one end of a socket
   pair as inherited descriptors.
 - ``broadcast_tx_sync`` and ``broadcast_tx_async`` (a POST of one JSON-RPC object, or a GET of
   ``/broadcast_tx_sync?tx=…``): the front end decodes the params, sends the raw tx over the
@@ -49,10 +49,8 @@ import aiohttp
 from aiohttp import WSMsgType, web
 from yarl import URL
 
-from aivm.node import eventloop
-from aivm.node import rpc_json as J
-from aivm.node.config import RpcConfig
-from aivm.node.jsonrpc import (
+from aivm.devnet import rpc_json as J
+from aivm.devnet.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -65,7 +63,9 @@ from aivm.node.jsonrpc import (
     too_big_response,
     websocket_refusal,
 )
-from aivm.node.mempool import tx_hash
+from aivm.devnet.mempool import tx_hash
+from aivm.node import eventloop
+from aivm.node.config import RpcConfig
 from aivm.types import pb
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class RpcFrontend:
                 [
                     sys.executable,
                     "-m",
-                    "aivm.node.rpc_frontend",
+                    "aivm.devnet.rpc_frontend",
                     "--listen-fd",
                     str(self.listener.fileno()),
                     "--channel-fd",
@@ -539,8 +539,8 @@ async def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m aivm.node.rpc_frontend``: started by the node, not by hand."""
-    parser = argparse.ArgumentParser(prog="python -m aivm.node.rpc_frontend", description=__doc__)
+    """``python -m aivm.devnet.rpc_frontend``: started by the node, not by hand."""
+    parser = argparse.ArgumentParser(prog="python -m aivm.devnet.rpc_frontend", description=__doc__)
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--channel-fd", type=int, required=True)
     parser.add_argument("--backend", required=True, help="URL of the node's private RpcServer")

@@ -9,7 +9,7 @@ Three tables in their own sqlite file, ``HOME/data/blocks/index.sqlite`` (ADR 00
 
 As CometBFT's indexer service, the index is written after the block is stored and committed,
 so the block producer never waits for it. It is written by its own process
-(``python -m aivm.node.txindex BLOCKS_DIR``), started by ``TxIndexer``: that keeps its row
+(``python -m aivm.devnet.txindex BLOCKS_DIR``), started by ``TxIndexer``: that keeps its row
 building and its B-tree inserts off the node's GIL and on the machine's other core. The block
 store is the only input: whenever told (a line on its stdin) the indexer indexes every stored
 block above ``indexed_height``, so nothing is lost on a crash of either process, and a lost
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aivm.node.blockstore import BlockRecord, BlockStore
+from aivm.devnet.blockstore import BlockRecord, BlockStore
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def serve(blocks_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m aivm.node.txindex",
+        prog="python -m aivm.devnet.txindex",
         description="Keep the devnet's tx index up to date with its block store "
         "(started by the devnet; indexes again on each line of stdin, exits at EOF).",
     )
@@ -198,7 +198,7 @@ class TxIndexer:
 
     def _start(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "aivm.node.txindex", str(self.blocks_dir)],
+            [sys.executable, "-m", "aivm.devnet.txindex", str(self.blocks_dir)],
             stdin=subprocess.PIPE,
         )
 

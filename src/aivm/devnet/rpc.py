@@ -21,11 +21,10 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from aivm.app.genesis import consensus_params_json
-from aivm.node import rpc_json as J
-from aivm.node.blockstore import BlockRecord
-from aivm.node.config import RpcConfig
-from aivm.node.devnet import Devnet
-from aivm.node.jsonrpc import (
+from aivm.devnet import rpc_json as J
+from aivm.devnet.blockstore import BlockRecord
+from aivm.devnet.devnet import Devnet
+from aivm.devnet.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -41,9 +40,10 @@ from aivm.node.jsonrpc import (
     too_big_response,
     websocket_refusal,
 )
-from aivm.node.mempool import tx_hash
-from aivm.node.query_budget import QueryBudget
-from aivm.node.txindex import INT64_MAX, INT64_MIN, int64_value
+from aivm.devnet.mempool import tx_hash
+from aivm.devnet.query_budget import QueryBudget
+from aivm.devnet.txindex import INT64_MAX, INT64_MIN, int64_value
+from aivm.node.config import RpcConfig
 from aivm.types import pb
 
 log = logging.getLogger(__name__)

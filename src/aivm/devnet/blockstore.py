@@ -9,7 +9,7 @@ Table (see docs/adr/0005-devnet-block-store.md):
   next block).
 
 Every block is written in one sqlite transaction with ``synchronous=FULL``. The tx index
-lives in its own file, written after the block by the indexer process of ``aivm.node.txindex``
+lives in its own file, written after the block by the indexer process of ``aivm.devnet.txindex``
 (ADR 0008), which reads blocks through a read-only ``BlockStore``.
 """
 

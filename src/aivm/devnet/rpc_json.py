@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aivm.app.genesis import format_time
-from aivm.node.blockstore import BlockRecord, Header
+from aivm.devnet.blockstore import BlockRecord, Header
 from aivm.types import pb
 
 BLOCK_PROTOCOL = "11"

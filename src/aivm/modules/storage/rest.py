@@ -1,0 +1,29 @@
+"""storage REST routes (gRPC-gateway paths of the Cosmos SDK where the module is standard),
+mounted by the node's REST gateway."""
+
+from aivm.modules.framework import RestRoute
+from aivm.types.protogen import storage_pb2
+
+ROUTES = (
+    RestRoute(
+        "/aivm/storage/v1/objects/{cid}",
+        "/aivm.storage.v1.Query/Object",
+        storage_pb2.QueryObjectRequest,
+        storage_pb2.QueryObjectResponse,
+        "A record of a stored object: the `owner`'s, else the first of the CID by owner.",
+    ),
+    RestRoute(
+        "/aivm/storage/v1/objects/{cid}/records",
+        "/aivm.storage.v1.Query/ObjectRecords",
+        storage_pb2.QueryObjectRecordsRequest,
+        storage_pb2.QueryObjectRecordsResponse,
+        "Every record of a stored object, one per paying owner (paginated).",
+    ),
+    RestRoute(
+        "/aivm/storage/v1/challenges/{id}",
+        "/aivm.storage.v1.Query/Challenge",
+        storage_pb2.QueryChallengeRequest,
+        storage_pb2.QueryChallengeResponse,
+        "An availability challenge.",
+    ),
+)
