@@ -32,7 +32,7 @@ from train import HOLDOUT, TRAIN, train
 
 from aivm.ai.importers.sklearn import from_sklearn
 from aivm.client import Client, Wallet
-from aivm.client.ai import AiClient
+from aivm.modules.ai.client import AiClient
 
 NAME = "credit-risk"
 

@@ -1,6 +1,6 @@
 """On-chain AI end to end against a running chain (devnet and CometBFT): ``aivm ai run``,
 ``aivm tx ai register|infer|set-status``, ``aivm query ai ...``, ``aivm ai verify-local``, and
-the same flow through the Python SDK (:class:`aivm.client.ai.AiClient`)."""
+the same flow through the Python SDK (:class:`aivm.modules.ai.client.AiClient`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from aivm.ai import runtime
 from aivm.ai.runtime.model import Dense, InputSpec, Model, Threshold, int_array
 from aivm.client import Client, Wallet
-from aivm.client.ai import AiClient
 from aivm.client.errors import ChainError
+from aivm.modules.ai.client import AiClient
 from chain_drivers import ChainEndpoint
 from cli_runner import Run, import_keys
 
@@ -102,7 +102,8 @@ def test_cli_register_infer_verify(run: Run, chain: ChainEndpoint, tmp_path: Pat
 def test_sdk_register_infer_verify(chain: ChainEndpoint) -> None:
     wallet = Wallet.from_mnemonic(chain.accounts[1].mnemonic)
     with Client(chain.rpc_url) as client:
-        ai = AiClient(client)
+        ai = client.modules.ai  # the module's SDK helper, hung off the client
+        assert isinstance(ai, AiClient) and ai.client is client
         registered = ai.register_model(
             wallet,
             scorer(f"sdk-{chain.driver}"),

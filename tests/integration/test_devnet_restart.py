@@ -19,6 +19,7 @@ from aivm.devnet.devnet import Devnet
 from aivm.devnet.mempool import Mempool
 from aivm.node.home import HomePaths
 from aivm.types import pb
+from aivm.types.address import acc_address_bytes
 from devnet_helpers import child_pids, process_state, result, wait_for, wait_height
 
 
@@ -228,3 +229,20 @@ def test_tx_index_survives_its_process_dying(tmp_path: Path) -> None:
     assert devnet.index.find_tx(second) == (3, 0)
     assert devnet.index._proc is not proc
     devnet.close()
+
+
+def test_debug_mode_halts_when_an_invariant_breaks(tmp_path: Path) -> None:
+    from aivm.devnet.devnet import InvariantBroken
+    from aivm.modules.bank import keys as bank_keys
+
+    devnet = Devnet(tmp_path / "home", out=io.StringIO(), check_invariants=True)
+    try:
+        devnet.produce_block()
+        devnet.produce_block()  # every invariant holds on an honest chain
+        address = devnet.genesis.app_state["bank"]["balances"][0]["address"]
+        key = bank_keys.balance_key(acc_address_bytes(address), "ucgpt")
+        devnet.app.store.working.set(bank_keys.STORE_PREFIX + key, b"1")  # behind the bank
+        with pytest.raises(InvariantBroken, match="bank/"):
+            devnet.produce_block()
+    finally:
+        devnet.close()

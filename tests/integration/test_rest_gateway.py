@@ -116,6 +116,16 @@ def test_auth_routes(node: DevnetRestThread) -> None:
     assert params["params"]["tx_sig_limit"] == "7"
 
 
+def test_module_declared_route_is_mounted(node: DevnetRestThread) -> None:
+    # declared in modules/authority/module.py only; the gateway mounts what modules declare
+    status, body = get(node, "/aivm/authority/v1/authority")
+    assert status == 200
+    gov = acc_address(hashlib.sha256(b"gov").digest()[:20])
+    assert body == {"authority": gov}
+    status, doc = get(node, "/openapi.json")
+    assert "/aivm/authority/v1/authority" in doc["paths"]
+
+
 def test_bank_routes(node: DevnetRestThread) -> None:
     dev = load_dev_accounts(HomePaths(node.home))[1]
     body = ok(

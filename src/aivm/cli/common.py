@@ -1,5 +1,18 @@
 """What the ``aivm`` command's modules share: the resolved flags (``Settings``), the
-user-facing error, confirmation prompts and output (text or JSON)."""
+user-facing error, confirmation prompts, output (text or JSON), and the types of the
+registration hook through which a chain module adds its own commands.
+
+Module commands: ``aivm/modules/<name>/cli.py`` defines ``register(subs, tx, query, leaf,
+branch)`` (see :data:`Register`); ``aivm.cli.main`` calls it for every module of
+``aivm.app.modules.MODULES`` that has such a file. ``subs``, ``tx`` and ``query`` are the
+sub-command groups of ``aivm``, ``aivm tx`` and ``aivm query``; ``leaf`` adds a command to a
+group and ``branch`` a new group::
+
+    def register(subs: Group, tx: Group, query: Group, leaf: Leaf, branch: Branch) -> None:
+        txm = branch(tx, "mymod", "mymod module transactions")
+        p = leaf(txm, "do", cmd_do, "Do it", "  aivm tx mymod do 1 --from alice --yes")
+        p.add_argument("id", type=int)
+"""
 
 from __future__ import annotations
 
@@ -10,8 +23,9 @@ import json
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from google.protobuf import json_format
 
@@ -150,3 +164,36 @@ def emit(s: Settings, data: Any) -> None:
 
 def keyring_wallet(s: Settings, who: str) -> Wallet:
     return s.keyring().wallet(who)
+
+
+# -- module command registration --------------------------------------------------------------
+
+Group: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""A group of sub-commands (``aivm``, ``aivm tx``, ``aivm query`` or one made by ``branch``)."""
+
+
+class Leaf(Protocol):
+    """``leaf(group, name, handler, help_, examples, **add_parser_kw)``: add the command ``name``
+    to ``group`` (with the global flags, ``help_`` as its help and description, ``examples`` as
+    its epilog); ``handler(settings, args)`` runs it. Returns its parser, for its arguments."""
+
+    def __call__(
+        self,
+        group: Group,
+        name: str,
+        handler: Callable[[Settings, argparse.Namespace], None],
+        help_: str,
+        examples: str,
+        **kw: Any,
+    ) -> argparse.ArgumentParser: ...
+
+
+class Branch(Protocol):
+    """``branch(group, name, help_, **add_parser_kw)``: add the command group ``name`` to
+    ``group`` (it prints its help when called without a command); returns its sub-commands."""
+
+    def __call__(self, group: Group, name: str, help_: str, **kw: Any) -> Group: ...
+
+
+Register: TypeAlias = Callable[[Group, Group, Group, Leaf, Branch], None]
+"""The type of a module's ``cli.register(subs, tx, query, leaf, branch)``."""

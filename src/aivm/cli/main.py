@@ -22,7 +22,10 @@ from aivm.cli.common import (
     CLIENT_CONFIG,
     DEFAULT_CHAIN_ID,
     DEFAULT_HOME,
+    Branch,
     CliError,
+    Leaf,
+    Register,
     Settings,
     confirm,
     emit,
@@ -147,6 +150,7 @@ def cmd_devnet(s: Settings, args: argparse.Namespace) -> None:
         ipfs_api=args.ipfs_api or None,
         reset=args.reset,
         rpc_frontend=not args.no_rpc_frontend,
+        check_invariants=args.check_invariants,
         log_level=args.log_level,
     )
     code = serve(options)
@@ -571,6 +575,12 @@ def build_parser() -> Parser:
         help="serve the RPC port in the node's own process instead of a front-end process "
         "(the default front end leaves the node's thread to CheckTx and blocks)",
     )
+    p.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="debug mode: check every module's invariants after each block and halt the "
+        "devnet when one breaks (like the Cosmos SDK's crisis module)",
+    )
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
     p = leaf(
@@ -769,12 +779,25 @@ def build_parser() -> Parser:
         query, "block", cmd_query_block, "A block (latest when no height)", "  aivm query block 10"
     )
     p.add_argument("height", type=int, nargs="?", default=None)
-    from aivm.cli import ai as ai_commands
-    from aivm.cli import storage as storage_commands
-
-    ai_commands.register(subs, tx, query, leaf, branch)
-    storage_commands.register(subs, tx, query, leaf, branch)
+    _register_module_commands(subs, tx, query, leaf, branch)
     return root
+
+
+def _register_module_commands(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Branch) -> None:
+    """Each module of the app whose package has a ``cli`` submodule
+    (``aivm/modules/<name>/cli.py``) adds its own commands through its ``register`` (see
+    :data:`aivm.cli.common.Register`). In module-name order, after the core commands: the help
+    listing does not depend on the modules' build order."""
+    import importlib
+    import importlib.util
+
+    from aivm.app.modules import MODULES
+
+    for definition in sorted(MODULES, key=lambda d: d.name):
+        name = f"aivm.modules.{definition.name}.cli"
+        if importlib.util.find_spec(name) is not None:
+            register: Register = importlib.import_module(name).register
+            register(subs, tx, query, leaf, branch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

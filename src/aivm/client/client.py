@@ -23,6 +23,11 @@ Example (asyncio)::
 
 :class:`Client` runs the very same :class:`AsyncClient` code on a private event-loop thread,
 so it also works where an event loop is already running (Jupyter).
+
+A module's own calls (``aivm/modules/<name>/client.py``) hang off :attr:`Client.modules`::
+
+    with Client() as client:
+        client.modules.ai.infer(wallet, model_id, [1, 2, 3])   # an AiClient, built once
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import importlib
+import importlib.util
 import json
 import math
 import threading
@@ -425,6 +432,60 @@ def _delegated(
     return run
 
 
+@functools.cache
+def modules_with_client_helpers() -> tuple[str, ...]:
+    """Names of the app's modules (``aivm.app.modules.MODULES``, in its order) whose package
+    has a ``client`` submodule, ``aivm/modules/<name>/client.py``."""
+    from aivm.app.modules import MODULES
+
+    return tuple(
+        d.name
+        for d in MODULES
+        if importlib.util.find_spec(f"aivm.modules.{d.name}.client") is not None
+    )
+
+
+class ModuleClients:
+    """``client.modules.<name>``: the helper of module ``<name>``, built on first access.
+
+    A module ships its client helpers in ``aivm/modules/<name>/client.py``, which names the
+    helper class in a module-level ``CLIENT`` variable (``CLIENT = AiClient``); the class is
+    constructed with the blocking :class:`Client`. ``client.modules.ai`` imports
+    ``aivm.modules.ai.client``, builds ``CLIENT(client)`` once and returns that same object
+    afterwards. A name that is not a module with helpers raises :class:`AttributeError`;
+    ``dir(client.modules)`` lists the ones there are.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._built: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy/pickle probes, and private names: never a module
+            raise AttributeError(name)
+        built = self._built.get(name)
+        if built is not None:
+            return built
+        available = modules_with_client_helpers()
+        if name not in available:
+            from aivm.app.modules import MODULES
+
+            problem = (
+                f"module {name!r} has no client helpers (aivm/modules/{name}/client.py)"
+                if any(d.name == name for d in MODULES)
+                else f"the app has no module {name!r}"
+            )
+            raise AttributeError(f"{problem}; modules with client helpers: {', '.join(available)}")
+        helper = importlib.import_module(f"aivm.modules.{name}.client").CLIENT(self._client)
+        return self._built.setdefault(name, helper)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *modules_with_client_helpers()})
+
+    def __repr__(self) -> str:
+        return f"<ModuleClients {', '.join(modules_with_client_helpers())}>"
+
+
 class Client:
     """Blocking client with the same methods as :class:`AsyncClient`.
 
@@ -448,6 +509,8 @@ class Client:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.modules = ModuleClients(self)
+        """The modules' own helpers: ``client.modules.ai`` (see :class:`ModuleClients`)."""
 
     @property
     def rpc(self) -> str:

@@ -61,6 +61,11 @@ class DevnetError(RuntimeError):
     """The home's stores disagree in a way replay cannot repair."""
 
 
+class InvariantBroken(DevnetError):
+    """Debug mode found a module invariant broken: the chain's state is wrong; the devnet
+    halts rather than build on it."""
+
+
 class Devnet:
     """One validator, one process: app + stores + mempool + block producer.
 
@@ -77,12 +82,15 @@ class Devnet:
         options: AppOptions | None = None,
         out: TextIO | None = None,
         config: NodeConfig | None = None,
+        check_invariants: bool = False,
     ) -> None:
         self.paths = HomePaths(Path(home).expanduser())
         if reset:
             self.paths.reset()
         self.config = config if config is not None else load_node_config(self.paths.config)
         self.mempool = mempool if mempool is not None else Mempool()
+        self.check_invariants = check_invariants
+        """Debug mode (crisis): every module's invariants after each block."""
         self.listeners: list[Callable[[BlockRecord], None]] = []
         out = out if out is not None else sys.stdout
         if not self.paths.genesis.exists():
@@ -262,6 +270,8 @@ class Devnet:
         self.blocks.save(record)  # before Commit: replayed on start if Commit never happened
         self.app.commit(pb.abci.RequestCommit())
         self._remember(record)
+        if self.check_invariants:
+            self._halt_on_broken_invariants(height)
         self.index.notify()
         self.mempool.remove(tx_hash(t) for t in txs)
         self._recheck()
@@ -271,6 +281,18 @@ class Devnet:
             except Exception:
                 log.exception("block listener failed")
         return record
+
+    def _halt_on_broken_invariants(self, height: int) -> None:
+        """Raise InvariantBroken (the devnet stops producing blocks) when a module's
+        invariant fails on the state just committed."""
+        problems = self.app.check_invariants()
+        if problems:
+            for problem in problems:
+                log.critical("invariant broken at height %d: %s", height, problem)
+            raise InvariantBroken(
+                f"{len(problems)} invariant violation(s) at height {height}; the devnet halts "
+                f"(first: {problems[0]})"
+            )
 
     def _recheck(self) -> None:
         failed = []

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aivm.devnet.devnet import Devnet
+from aivm.devnet.devnet import Devnet, InvariantBroken
 from aivm.devnet.query_budget import QueryBudget
 from aivm.devnet.rpc import RpcServer
 from aivm.devnet.rpc_frontend import RpcFrontend, bind_listener
@@ -46,6 +46,8 @@ class DevnetOptions:
     """Wipe the home's chain data first (``config/app.toml`` is kept)."""
     rpc_frontend: bool = True
     """Serve the public RPC port from a front-end process (ADR 0009)."""
+    check_invariants: bool = False
+    """Debug mode: check every module's invariants after each block; halt when one breaks."""
     log_level: str = "INFO"
 
 
@@ -134,7 +136,12 @@ def serve(options: DevnetOptions) -> int:
     """Run the devnet until SIGINT/SIGTERM; the exit status (1: the home's config is bad)."""
     logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        devnet = Devnet(options.home, accounts=options.accounts, reset=options.reset)
+        devnet = Devnet(
+            options.home,
+            accounts=options.accounts,
+            reset=options.reset,
+            check_invariants=options.check_invariants,
+        )
     except NodeConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -167,5 +174,9 @@ def serve(options: DevnetOptions) -> int:
             rpc_frontend=options.rpc_frontend,
         )
 
-    eventloop.run(_main())
+    try:
+        eventloop.run(_main())
+    except InvariantBroken as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     return 0

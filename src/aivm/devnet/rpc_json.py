@@ -142,9 +142,22 @@ def finalize_block_json(results: pb.abci.ResponseFinalizeBlock) -> dict[str, Any
     return {
         "events": events_json(results.events),
         "tx_results": [exec_result_json(r) for r in results.tx_results],
-        "validator_updates": [],
+        "validator_updates": [validator_update_json(u) for u in results.validator_updates],
         "consensus_param_updates": None,
         "app_hash": b64(results.app_hash),
+    }
+
+
+def validator_update_json(update: pb.abci.ValidatorUpdate) -> dict[str, Any]:
+    """An EndBlock validator update as CometBFT 0.38 marshals ``abci.ValidatorUpdate``."""
+    return {
+        "pub_key": {
+            "Sum": {
+                "type": "tendermint.crypto.PublicKey_Ed25519",
+                "value": {"ed25519": b64(update.pub_key.ed25519)},
+            }
+        },
+        "power": str(update.power),
     }
 
 
@@ -155,7 +168,7 @@ def block_results_json(record: BlockRecord) -> dict[str, Any]:
         # CometBFT marshals empty (nil) lists here as null
         "txs_results": [exec_result_json(r) for r in results.tx_results] or None,
         "finalize_block_events": events_json(results.events) or None,
-        "validator_updates": None,
+        "validator_updates": [validator_update_json(u) for u in results.validator_updates] or None,
         "consensus_param_updates": None,
         "app_hash": b64(results.app_hash),
     }

@@ -27,10 +27,11 @@ from cosmpy.protos.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from cosmpy.protos.cosmos.consensus.v1 import query_pb2 as consensus_query
 from google.protobuf import descriptor as _descriptor
 
+from aivm.app.modules import MODULES
+from aivm.modules.framework import RestRoute
 from aivm.node.blobstore import BlobStore
 from aivm.types import pb
 from aivm.types.address import valcons_address
-from aivm.types.protogen import ai_pb2, storage_pb2
 
 log = logging.getLogger(__name__)
 
@@ -390,131 +391,9 @@ def _hex_of_b64(text: str | None) -> str:
 # -- the gateway ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QueryRoute:
-    """A GET route answered by one gRPC query through ``abci_query``."""
-
-    path: str
-    grpc_path: str
-    request: type[pb.Message]
-    response: type[pb.Message]
-    summary: str
-
-
-QUERY_ROUTES = [
-    QueryRoute(
-        "/cosmos/auth/v1beta1/accounts/{address}",
-        "/cosmos.auth.v1beta1.Query/Account",
-        pb.auth_query.QueryAccountRequest,
-        pb.auth_query.QueryAccountResponse,
-        "Account returns account details based on address.",
-    ),
-    QueryRoute(
-        "/cosmos/auth/v1beta1/params",
-        "/cosmos.auth.v1beta1.Query/Params",
-        pb.auth_query.QueryParamsRequest,
-        pb.auth_query.QueryParamsResponse,
-        "Params queries all parameters of the auth module.",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/balances/{address}/by_denom",
-        "/cosmos.bank.v1beta1.Query/Balance",
-        pb.bank_query.QueryBalanceRequest,
-        pb.bank_query.QueryBalanceResponse,
-        "Balance queries the balance of a single coin for a single account (`?denom=`).",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/balances/{address}",
-        "/cosmos.bank.v1beta1.Query/AllBalances",
-        pb.bank_query.QueryAllBalancesRequest,
-        pb.bank_query.QueryAllBalancesResponse,
-        "AllBalances queries the balance of all coins for a single account.",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/supply/by_denom",
-        "/cosmos.bank.v1beta1.Query/SupplyOf",
-        pb.bank_query.QuerySupplyOfRequest,
-        pb.bank_query.QuerySupplyOfResponse,
-        "SupplyOf queries the supply of a single coin (`?denom=`).",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/supply",
-        "/cosmos.bank.v1beta1.Query/TotalSupply",
-        pb.bank_query.QueryTotalSupplyRequest,
-        pb.bank_query.QueryTotalSupplyResponse,
-        "TotalSupply queries the total supply of all coins.",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/supply/{denom}",
-        "/cosmos.bank.v1beta1.Query/SupplyOf",
-        pb.bank_query.QuerySupplyOfRequest,
-        pb.bank_query.QuerySupplyOfResponse,
-        "SupplyOf (pre-0.47 route, used by cosmpy).",
-    ),
-    QueryRoute(
-        "/cosmos/bank/v1beta1/params",
-        "/cosmos.bank.v1beta1.Query/Params",
-        pb.bank_query.QueryParamsRequest,
-        pb.bank_query.QueryParamsResponse,
-        "Params queries the parameters of the bank module.",
-    ),
-    QueryRoute(
-        "/aivm/ai/v1/params",
-        "/aivm.ai.v1.Query/Params",
-        ai_pb2.QueryParamsRequest,
-        ai_pb2.QueryParamsResponse,
-        "Params of the ai module (DSM gas prices and limits).",
-    ),
-    QueryRoute(
-        "/aivm/ai/v1/models",
-        "/aivm.ai.v1.Query/Models",
-        ai_pb2.QueryModelsRequest,
-        ai_pb2.QueryModelsResponse,
-        "Models, optionally by `owner` and/or `tag` (paginated).",
-    ),
-    QueryRoute(
-        "/aivm/ai/v1/models/{model_id}",
-        "/aivm.ai.v1.Query/Model",
-        ai_pb2.QueryModelRequest,
-        ai_pb2.QueryModelResponse,
-        "A model and its versions.",
-    ),
-    QueryRoute(
-        "/aivm/ai/v1/models/{model_id}/versions/{version}",
-        "/aivm.ai.v1.Query/ModelVersion",
-        ai_pb2.QueryModelVersionRequest,
-        ai_pb2.QueryModelVersionResponse,
-        "One version of a model.",
-    ),
-    QueryRoute(
-        "/aivm/ai/v1/executions/{id}",
-        "/aivm.ai.v1.Query/Execution",
-        ai_pb2.QueryExecutionRequest,
-        ai_pb2.QueryExecutionResponse,
-        "An on-chain inference record.",
-    ),
-    QueryRoute(
-        "/aivm/storage/v1/objects/{cid}",
-        "/aivm.storage.v1.Query/Object",
-        storage_pb2.QueryObjectRequest,
-        storage_pb2.QueryObjectResponse,
-        "A record of a stored object: the `owner`'s, else the first of the CID by owner.",
-    ),
-    QueryRoute(
-        "/aivm/storage/v1/objects/{cid}/records",
-        "/aivm.storage.v1.Query/ObjectRecords",
-        storage_pb2.QueryObjectRecordsRequest,
-        storage_pb2.QueryObjectRecordsResponse,
-        "Every record of a stored object, one per paying owner (paginated).",
-    ),
-    QueryRoute(
-        "/aivm/storage/v1/challenges/{id}",
-        "/aivm.storage.v1.Query/Challenge",
-        storage_pb2.QueryChallengeRequest,
-        storage_pb2.QueryChallengeResponse,
-        "An availability challenge.",
-    ),
-]
+QUERY_ROUTES: tuple[RestRoute, ...] = tuple(r for d in MODULES for r in d.rest_routes)
+"""The GET routes the modules of the app's list declare (``ModuleDefinition.rest_routes``),
+each answered by one gRPC query through ``abci_query``."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -707,7 +586,7 @@ class RestGateway:
 
     # -- handlers --------------------------------------------------------------------------
 
-    def _query_handler(self, route: QueryRoute) -> Handler:
+    def _query_handler(self, route: RestRoute) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             message = route.request()
             for key in request.query:
@@ -715,12 +594,12 @@ class RestGateway:
             for key, text in request.match_info.items():
                 set_param(message, key, [text])
             value, height = await self.node.abci_query(
-                route.grpc_path, message.SerializeToString(), self._height(request)
+                route.query_path, message.SerializeToString(), self._height(request)
             )
             try:
                 response = route.response.FromString(value)
             except pb.DecodeError as exc:
-                raise RestError(INTERNAL, f"undecodable {route.grpc_path} answer: {exc}") from exc
+                raise RestError(INTERNAL, f"undecodable {route.query_path} answer: {exc}") from exc
             return self._json(response, height)
 
         return handle

@@ -1,5 +1,7 @@
 """``aivm storage put|get|stat`` (the node's content store over REST) and ``aivm tx storage``
-/ ``aivm query storage`` (on-chain object records and availability challenges)."""
+/ ``aivm query storage`` (on-chain object records and availability challenges).
+
+``aivm.cli.main`` finds this file through the module list and calls :func:`register`."""
 
 from __future__ import annotations
 
@@ -8,13 +10,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
 from aivm.cli import common as cli
 from aivm.client.storage import StorageClient, StorageError
-from aivm.client.storage_tx import StorageTxClient, size_of_root_block
+from aivm.modules.storage.client import StorageTxClient, size_of_root_block
 
 DEFAULT_REST = "http://127.0.0.1:1317"
 BAR_MIN_BYTES = 1 << 20
@@ -141,16 +142,17 @@ def cmd_query_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
         cli.emit(s, cli.proto_json(StorageTxClient(client).challenge(args.id)))
 
 
-def _rest_flag(p: Any) -> None:
+def _rest_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rest", default=None, help=f"REST gateway of the node (default {DEFAULT_REST})"
     )
 
 
 def register(
-    subs: Any, tx: Any, query: Any, leaf: Callable[..., Any], branch: Callable[..., Any]
+    subs: cli.Group, tx: cli.Group, query: cli.Group, leaf: cli.Leaf, branch: cli.Branch
 ) -> None:
-    """Add the storage command groups to the ``aivm`` parser."""
+    """Add ``aivm storage``, ``aivm tx storage`` and ``aivm query storage`` (see
+    :data:`aivm.cli.common.Register`)."""
     storage = branch(
         subs, "storage", "Upload, download and inspect files in the node's content store"
     )

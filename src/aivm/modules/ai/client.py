@@ -3,10 +3,10 @@
 Example::
 
     from aivm.client import Client, Wallet
-    from aivm.client.ai import AiClient
+    from aivm.modules.ai.client import AiClient
 
     with Client("http://127.0.0.1:26657") as client:
-        ai = AiClient(client)
+        ai = AiClient(client)          # or: ai = client.modules.ai
         registered = ai.register_model(wallet, artifact, name="credit", version="1.0.0",
                                        price="100ucgpt", tags=["credit"])
         result = ai.infer(wallet, registered.model_id, ["0.42", "35", "1200.5"])
@@ -230,3 +230,8 @@ class AiClient:
         return Verification(
             execution_id, ok, list(record.output), local, record.model_sha256.hex(), detail
         )
+
+
+# The helper class ``client.modules.ai`` builds, once per Client
+# (aivm.client.client.ModuleClients).
+CLIENT = AiClient

@@ -9,11 +9,12 @@ left the file) and checks it against the CID before signing anything.
 Example::
 
     from aivm.client import Client
-    from aivm.client.storage_tx import StorageTxClient
+    from aivm.modules.storage.client import StorageTxClient
 
     with Client("http://127.0.0.1:26657", rest="http://127.0.0.1:1317") as client:
         stat = client.storage.put("model.dsm")
         stored = StorageTxClient(client).store(wallet, stat.cid, blocks=1000)
+        # the same helper, built once per client: client.modules.storage
         print(stored.size, stored.retained_until)
 """
 
@@ -207,3 +208,8 @@ def _pieces(source: str | Path | bytes) -> Iterator[bytes]:
 
 def _name(source: str | Path | bytes) -> str:
     return f"{len(source)} bytes" if isinstance(source, bytes) else str(source)
+
+
+# The helper class ``client.modules.storage`` builds, once per Client
+# (aivm.client.client.ModuleClients).
+CLIENT = StorageTxClient

@@ -1,19 +1,17 @@
-"""``aivm tx ai``, ``aivm query ai`` and ``aivm ai`` (import, run, verify-local) commands."""
+"""``aivm tx ai``, ``aivm query ai`` and ``aivm ai`` (import, run, verify-local) commands.
+
+``aivm.cli.main`` finds this file through the module list and calls :func:`register`."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aivm.ai import runtime
 from aivm.cli import common as cli
-from aivm.client.ai import AiClient
-
-Leaf = Callable[..., Any]
+from aivm.modules.ai.client import AiClient
 
 
 def _values(text: list[str]) -> list[int | str]:
@@ -180,8 +178,11 @@ def cmd_import(s: cli.Settings, args: argparse.Namespace) -> None:
     )
 
 
-def register(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Leaf) -> None:
-    """Add the ai command groups to the ``aivm`` parser."""
+def register(
+    subs: cli.Group, tx: cli.Group, query: cli.Group, leaf: cli.Leaf, branch: cli.Branch
+) -> None:
+    """Add ``aivm tx ai``, ``aivm query ai`` and ``aivm ai`` (see
+    :data:`aivm.cli.common.Register`)."""
     txai = branch(tx, "ai", "AI module transactions (model registry, on-chain inference)")
     p = leaf(
         txai,
