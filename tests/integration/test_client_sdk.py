@@ -178,3 +178,32 @@ def test_storage_through_the_rest_url(chain: ChainEndpoint, tmp_path: Path) -> N
         client.storage.get(stat.cid, tmp_path / "copy")
         assert (tmp_path / "copy").read_bytes() == data
     assert Client().rest == "http://127.0.0.1:1317"
+
+
+def test_the_params_authority_changes_params(
+    client: Client, chain: ChainEndpoint, funded: list[Wallet]
+) -> None:
+    from aivm.types import pb
+    from aivm.types.protogen import authority_pb2
+
+    authority, other = funded[0], funded[1]  # dev0 / account0 is the test chain's authority
+    found = client.query(
+        "/aivm.authority.v1.Query/Authority",
+        authority_pb2.QueryAuthorityRequest(),
+        authority_pb2.QueryAuthorityResponse,
+    )
+    assert found.authority == authority.address
+    path, request = "/cosmos.auth.v1beta1.Query/Params", pb.auth_query.QueryParamsRequest()
+    params = client.query(path, request, pb.auth_query.QueryParamsResponse).params
+    params.max_memo_characters = 300
+
+    refused = pb.auth_tx.MsgUpdateParams(authority=other.address, params=params)
+    with pytest.raises(ChainError) as err:
+        client.sign_and_broadcast(other, [refused])  # auto gas: Simulate reports the failure
+    assert (err.value.codespace, err.value.code) == ("gov", 12)
+
+    update = pb.auth_tx.MsgUpdateParams(authority=authority.address, params=params)
+    sent = client.sign_and_broadcast(authority, [update])
+    assert client.wait_for_tx(sent.hash, timeout=chain.tx_timeout).ok
+    now = client.query(path, request, pb.auth_query.QueryParamsResponse).params
+    assert now.max_memo_characters == 300

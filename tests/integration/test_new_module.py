@@ -1,12 +1,14 @@
 """Adding a module touches its folder and one line of the module list, nothing else.
 
 The toy ``notes`` module (``tests/toy_module/notes``, the worked example of
-``docs/modules.md``) is added to a copy of ``src/aivm`` the way a developer would: its folder
-under ``modules/`` (with its ``.proto`` compiled next to it) and one line in
-``app/modules.py``. A child process on that copy then uses every extension point: the app
-runs its message, query and EndBlock; the REST gateway mounts its route; ``aivm`` shows its
-command; the SDK client reaches its helpers; the simulation finds its operations and
-invariants. Finally the copy is compared with the original tree file by file.
+``docs/modules.md``) is added to a copy of the repository's ``src/``, ``proto/`` and
+``scripts/gen_proto.py`` the way a developer would: its folder under ``modules/``, one line in
+``app/modules.py``, then ``scripts/gen_proto.py`` (which compiles its ``.proto`` beside it and
+regenerates every other protobuf module, identically). A child process on that copy then
+uses every extension point: the app runs its message, query and EndBlock; the REST gateway
+mounts its route; ``aivm`` shows its command; the SDK client reaches its helpers; the
+simulation finds its operations and invariants. Finally the copy is compared with the
+original tree file by file.
 """
 
 from __future__ import annotations
@@ -85,21 +87,16 @@ CHILD = textwrap.dedent(
 )
 
 
-def add_toy_module(tree: Path) -> None:
-    """What a developer does: the module's folder, its compiled proto, one list line."""
-    folder = tree / "aivm" / "modules" / "notes"
-    shutil.copytree(TOY, folder)
-    from grpc_tools import protoc
-
-    code = protoc.main(
-        ["protoc", f"--proto_path={folder}", f"--python_out={folder}", str(folder / "notes.proto")]
-    )
-    assert code == 0
+def add_toy_module(root: Path) -> None:
+    """What a developer does: the module's folder, one list line, ``scripts/gen_proto.py``."""
+    tree = root / "src"
+    shutil.copytree(TOY, tree / "aivm" / "modules" / "notes")
     modules_py = tree / "aivm" / "app" / "modules.py"
     text = modules_py.read_text()
     text = text.replace("bank, storage\n", "bank, notes, storage\n")
     text = text.replace("    ai.DEFINITION,\n", "    ai.DEFINITION,\n" + LIST_LINE)
     modules_py.write_text(text)
+    subprocess.run([sys.executable, str(root / "scripts" / "gen_proto.py")], check=True)
 
 
 def changed_files(original: Path, copy: Path) -> list[str]:
@@ -119,9 +116,14 @@ def changed_files(original: Path, copy: Path) -> list[str]:
 def test_a_new_module_is_its_folder_and_one_line(tmp_path: Path) -> None:
     tree = tmp_path / "src"
     shutil.copytree(SRC, tree / "aivm", ignore=shutil.ignore_patterns("__pycache__"))
-    add_toy_module(tree)
+    shutil.copytree(REPO / "proto", tmp_path / "proto")
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "gen_proto.py", tmp_path / "scripts")
+    add_toy_module(tmp_path)
 
     assert changed_files(SRC, tree / "aivm") == ["app/modules.py", "modules/notes"]
+    generated = {p.name for p in (tree / "aivm" / "modules" / "notes").glob("notes_pb2.py*")}
+    assert generated == {"notes_pb2.py", "notes_pb2.pyi"}
     diff = subprocess.run(
         ["diff", str(SRC / "app" / "modules.py"), str(tree / "aivm" / "app" / "modules.py")],
         capture_output=True,

@@ -63,9 +63,12 @@ def test_aivm_help_lists_the_module_command_groups() -> None:
     commands = listing.split("positional arguments:")[1].split("options:")[0]
     groups = re.findall(r"^ {4}(\S+)", commands, flags=re.MULTILINE)
     assert groups[:2] == ["status", "init"]
-    assert groups[-2:] == ["ai", "storage"]  # after the core commands, as before
+    assert groups[-2:] == ["storage", "ai"]  # after the core commands, in module-list order
     assert "Local AI tools" in listing and "content store" in listing
     assert "register" in _help("tx", "ai") and "put" in _help("storage")
     tx = _help("tx")
-    assert tx.index("    bank") < tx.index("    ai") < tx.index("    storage")
+    assert tx.index("    bank") < tx.index("    storage") < tx.index("    ai")
+    query = _help("query")  # bank's and auth's commands come from their module folders too
+    assert query.index("    account") < query.index("    bank") < query.index("    storage")
+    assert "balances" in _help("query", "bank") and "send" in _help("tx", "bank")
     assert "records" in _help("query", "storage") and "execution" in _help("query", "ai")

@@ -29,7 +29,6 @@ from aivm.cli.common import (
     Settings,
     confirm,
     emit,
-    keyring_wallet,
 )
 from aivm.client import (
     DEFAULT_GAS_ADJUSTMENT,
@@ -40,7 +39,6 @@ from aivm.client import (
 )
 from aivm.client.keyring import BACKENDS, KeyringError
 from aivm.client.results import to_jsonable
-from aivm.types.address import is_valid_acc_address
 from aivm.types.errors import AivmError
 
 if TYPE_CHECKING:
@@ -413,53 +411,6 @@ def cmd_keys_export(s: Settings, args: argparse.Namespace) -> None:
         print(mnemonic)
 
 
-def cmd_tx_bank_send(s: Settings, args: argparse.Namespace) -> None:
-    wallet = keyring_wallet(s, args.from_)
-    if not is_valid_acc_address(args.to):
-        raise CliError(f"invalid recipient address {args.to!r}")
-    with s.client() as client:
-        if not s.yes:
-            print(
-                f"send {args.amount} from {wallet.address} to {args.to}"
-                f" (gas {s.gas}, fees {s.fees or 'auto'}, memo {args.memo!r})",
-                file=sys.stderr,
-            )
-        confirm(s, "confirm transaction before signing and broadcasting")
-        sent = client.send(wallet, args.to, args.amount, s.fees, s.gas, s.gas_adjustment, args.memo)
-        if args.wait:
-            emit(s, client.wait_for_tx(sent.hash, timeout=args.timeout))
-        else:
-            emit(
-                s,
-                {
-                    "txhash": sent.hash,
-                    "code": sent.code,
-                    "codespace": sent.codespace,
-                    "raw_log": sent.log,
-                },
-            )
-
-
-def cmd_query_balances(s: Settings, args: argparse.Namespace) -> None:
-    with s.client() as client:
-        if args.denom:
-            amount = client.balance(args.address, args.denom)
-            emit(s, {"denom": args.denom, "amount": str(amount)})
-        else:
-            coins = client.balances(args.address)
-            emit(s, {"balances": [{"denom": c.denom, "amount": str(c.amount)} for c in coins]})
-
-
-def cmd_query_account(s: Settings, args: argparse.Namespace) -> None:
-    with s.client() as client:
-        account = client.account(args.address)
-    if account is None:
-        raise ChainError("sdk", 22, f"account {args.address} not found")
-    data = to_jsonable(account)
-    data["account_number"], data["sequence"] = str(account.account_number), str(account.sequence)
-    emit(s, data)
-
-
 def cmd_query_tx(s: Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         found = client.tx(args.hash)
@@ -735,42 +686,7 @@ def build_parser() -> Parser:
     p.add_argument("name")
 
     tx = branch(subs, "tx", "Sign and broadcast transactions")
-    bank = branch(tx, "bank", "Bank module transactions")
-    p = leaf(
-        bank,
-        "send",
-        cmd_tx_bank_send,
-        "Send coins from a keyring key to an address",
-        "  aivm tx bank send alice aivm1... 1000ucgpt\n"
-        "  aivm tx bank send alice aivm1... 5ucgpt --fees 5000ucgpt --gas 200000 --yes --wait",
-    )
-    p.add_argument("from_", metavar="FROM", help="key name or address in the keyring")
-    p.add_argument("to", metavar="TO", help="recipient address (aivm1...)")
-    p.add_argument("amount", metavar="AMOUNT", help="coins, e.g. 1000ucgpt or 5ucgpt,3foo")
-    p.add_argument("--memo", default="", help="transaction memo")
-    p.add_argument("--wait", action="store_true", help="wait until the tx is in a block")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to --wait (default 30)")
-
     query = branch(subs, "query", "Query chain state", aliases=["q"])
-    qbank = branch(query, "bank", "Bank module queries")
-    p = leaf(
-        qbank,
-        "balances",
-        cmd_query_balances,
-        "Balances of an address",
-        "  aivm query bank balances aivm1...\n"
-        "  aivm q bank balances aivm1... --denom ucgpt -o json",
-    )
-    p.add_argument("address")
-    p.add_argument("--denom", default=None, help="only this denom")
-    p = leaf(
-        query,
-        "account",
-        cmd_query_account,
-        "Account number, sequence and pubkey",
-        "  aivm query account aivm1...",
-    )
-    p.add_argument("address")
     p = leaf(
         query, "tx", cmd_query_tx, "An included transaction by hash", "  aivm query tx 5E1F..."
     )
@@ -786,14 +702,14 @@ def build_parser() -> Parser:
 def _register_module_commands(subs: Any, tx: Any, query: Any, leaf: Leaf, branch: Branch) -> None:
     """Each module of the app whose package has a ``cli`` submodule
     (``aivm/modules/<name>/cli.py``) adds its own commands through its ``register`` (see
-    :data:`aivm.cli.common.Register`). In module-name order, after the core commands: the help
-    listing does not depend on the modules' build order."""
+    :data:`aivm.cli.common.Register`), in the order of the app's module list, after the core
+    commands."""
     import importlib
     import importlib.util
 
     from aivm.app.modules import MODULES
 
-    for definition in sorted(MODULES, key=lambda d: d.name):
+    for definition in MODULES:
         name = f"aivm.modules.{definition.name}.cli"
         if importlib.util.find_spec(name) is not None:
             register: Register = importlib.import_module(name).register

@@ -173,10 +173,13 @@ def create_home(
         {"address": a.address, "coins": [{"denom": DENOM, "amount": str(DEV_ACCOUNT_BALANCE)}]}
         for a in sorted(dev, key=lambda a: a.address)
     ]
+    app_state: dict[str, Any] = {"bank": {"balances": balances}}
+    if dev:  # a developer chain: dev0 may change params (MsgUpdateParams) until gov exists
+        app_state["authority"] = {"authority": dev[0].address}
     ns = now_ns()
     genesis = GenesisDoc(
         chain_id=chain_id,
-        app_state={"bank": {"balances": balances}},
+        app_state=app_state,
         genesis_time=format_time(ns // 1_000_000_000, ns % 1_000_000_000),
         validators=[GenesisValidator(key.pub_key, VALIDATOR_POWER, "validator-0")],
     )

@@ -283,7 +283,9 @@ class Localnet:
                         {"address": a, "coins": [{"denom": DENOM, "amount": str(ACCOUNT_BALANCE)}]}
                         for a in sorted(f["address"] for f in funded)
                     ]
-                }
+                },
+                # a test network: account0 may change params (MsgUpdateParams) until gov exists
+                **({"authority": {"authority": funded[0]["address"]}} if funded else {}),
             },
             genesis_time=format_time(now // 1_000_000_000, now % 1_000_000_000),
             validators=[
