@@ -196,11 +196,15 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aivm-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    for n in (int(x) for x in args.accounts.split(",")):
-        print(
-            json.dumps(run(max(n, args.block_size), args.block_size, args.blocks, workdir)),
-            flush=True,
-        )
+    try:
+        for n in (int(x) for x in args.accounts.split(",")):
+            print(
+                json.dumps(run(max(n, args.block_size), args.block_size, args.blocks, workdir)),
+                flush=True,
+            )
+    finally:
+        if args.workdir is None:  # ours: leave nothing behind
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -61,11 +61,6 @@ class ModuleManager:
             self.modules.append(module)
         self.by_name = {m.name: m for m in self.modules}
 
-    @property
-    def module_accounts(self) -> dict[str, tuple[str, ...]]:
-        """Every module account and its permissions."""
-        return dict(self.keepers.module_accounts)
-
     def store_prefixes(self) -> dict[str, bytes]:
         """Store key → key prefix, for raw ``/store/<key>/key`` queries."""
         return {d.store_key: d.store_prefix for d in self.definitions}
@@ -114,7 +109,7 @@ class ModuleManager:
             branch = CacheStore(working)
             ctx = Context(branch, GasMeter(None), header, ExecMode.FINALIZE)
             try:
-                returned = hook(ctx)
+                returned = [(u.pub_key.SerializeToString(), u) for u in hook(ctx)]
             except Exception:
                 # the same on every node (the hook is deterministic): the module's writes are
                 # dropped and the chain goes on, instead of halting every validator
@@ -122,8 +117,7 @@ class ModuleManager:
                 continue
             branch.write()
             events += [Event(e.type, (*e.attributes, ("mode", mode))) for e in ctx.events]
-            for update in returned:
-                updates[update.pub_key.SerializeToString()] = update
+            updates.update(returned)
         return BlockHookResult(events, list(updates.values()))
 
 
