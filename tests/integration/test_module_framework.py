@@ -171,6 +171,28 @@ def test_begin_and_end_block_run_in_list_order_and_update_the_validator_set(
     assert [(v.pub_key.ed25519, v.power) for v in chain.app.validators()] == genesis_set
 
 
+class Malformed(Toy):
+    """Writes, then returns something that is not a validator update."""
+
+    def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
+        PrefixStore(ctx.store, self.prefix).set(b"written", b"1")
+        return ["not an update"]  # type: ignore[list-item]
+
+
+def test_a_malformed_validator_update_drops_the_hooks_writes(tmp_path: Path) -> None:
+    log: list[str] = []
+
+    def build(keepers: Keepers) -> tuple[Malformed, object]:
+        module = Malformed("toy_m", b"toy_m/", log)
+        return module, module
+
+    chain = start(tmp_path, (*MODULES, ModuleDefinition("toy_m", "toy_m", b"toy_m/", build)))
+    response = chain.block([])  # FinalizeBlock does not raise
+    assert not response.validator_updates
+    assert PrefixStore(chain.app.query_context(2).store, b"toy_m/").get(b"written") is None
+    assert [e.type for e in response.events] == ["toy_begin"]
+
+
 def test_a_clash_in_the_module_list_is_refused() -> None:
     log: list[str] = []
     with pytest.raises(ValueError, match="module name"):

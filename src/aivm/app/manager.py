@@ -60,6 +60,8 @@ class ModuleManager:
             self.keepers.add(definition.name, keeper)
             self.modules.append(module)
         self.by_name = {m.name: m for m in self.modules}
+        self._begin_hooks = _begin_hooks(self.modules)
+        self._end_hooks = _end_hooks(self.modules)
 
     def store_prefixes(self) -> dict[str, bytes]:
         """Store key → key prefix, for raw ``/store/<key>/key`` queries."""
@@ -89,12 +91,12 @@ class ModuleManager:
 
     def begin_block(self, working: KVStore, header: BlockHeader) -> BlockHookResult:
         """Run every module's BeginBlock."""
-        return self._run_hooks("BeginBlock", working, header, _begin_hooks(self.modules))
+        return self._run_hooks("BeginBlock", working, header, self._begin_hooks)
 
     def end_block(self, working: KVStore, header: BlockHeader) -> BlockHookResult:
         """Run every module's EndBlock; merge their validator updates (by public key, a later
         module's update wins)."""
-        return self._run_hooks("EndBlock", working, header, _end_hooks(self.modules))
+        return self._run_hooks("EndBlock", working, header, self._end_hooks)
 
     def _run_hooks(
         self,
