@@ -345,6 +345,11 @@ class Localnet:
             pid = int(self.pid_path(i, proc).read_text().strip())
         except (OSError, ValueError):
             return None
+        child = self._children.get((i, proc))
+        if child is not None and child.pid == pid:
+            # our own child: ask it directly. Between fork and exec its /proc cmdline is still
+            # ours, so the command-line check below would call a just-started child dead.
+            return pid if child.poll() is None else None
         home = self.app_home(i) if proc == "app" else self.cmt_home(i)
         if not _pid_alive(pid) or str(home) not in _cmdline(pid):
             return None
