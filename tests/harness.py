@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +39,24 @@ def make_key(index: int) -> PrivKey:
     return PrivKey.from_bytes(hashlib.sha256(f"aivm-test-key-{index}".encode()).digest())
 
 
+NO_INFLATION = {
+    "minter": {"inflation": "0", "annual_provisions": "0"},
+    "params": {"inflation_rate_change": "0", "inflation_max": "0", "inflation_min": "0"},
+}
+"""Mint genesis of a chain whose supply stays put (most tests count exact balances and gas)."""
+
+
 def genesis_doc(
-    funded: dict[bytes, int], chain_id: str = CHAIN_ID, with_accounts: bool = False
+    funded: dict[bytes, int],
+    chain_id: str = CHAIN_ID,
+    with_accounts: bool = False,
+    inflation: bool = False,
 ) -> GenesisDoc:
     """A genesis funding each address with ``amount`` ucgpt, one validator.
 
     ``with_accounts`` also lists every funded address as an auth account (numbers 0, 1, ...).
+    Without ``inflation`` the mint module mints nothing (its SDK defaults mint every block,
+    which moves balances and the digit counts, hence the gas, of every later block).
     """
     balances = [
         {"address": acc_address(addr), "coins": [{"denom": DENOM, "amount": str(amount)}]}
@@ -51,6 +64,8 @@ def genesis_doc(
     ]
     validator = GenesisValidator(pub_key=hashlib.sha256(b"validator").digest(), power=10)
     app_state: dict[str, object] = {"bank": {"balances": balances}}
+    if not inflation:
+        app_state["mint"] = {**NO_INFLATION, "params": dict(NO_INFLATION["params"])}
     if with_accounts:
         app_state["auth"] = {
             "accounts": [
@@ -114,14 +129,26 @@ class Chain:
         """CheckTx (new)."""
         return self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
 
-    def block(self, txs: list[bytes], prepare: bool = True) -> pb.abci.ResponseFinalizeBlock:
+    def block(
+        self,
+        txs: list[bytes],
+        prepare: bool = True,
+        *,
+        seconds: int = 1,
+        absent: frozenset[bytes] = frozenset(),
+        misbehavior: Sequence[pb.abci.Misbehavior] = (),
+    ) -> pb.abci.ResponseFinalizeBlock:
         """Prepare, process, finalize and commit one block holding ``txs``.
 
         With ``prepare=False`` the txs go straight to FinalizeBlock, as in a block decided
-        by other validators that this node did not propose.
+        by other validators that this node did not propose. The block's time is ``seconds``
+        after the previous one. Its ``decided_last_commit`` lists the validator set recorded
+        by the app, every one signing except the consensus addresses in ``absent`` (none at
+        height 1, as in CometBFT); ``misbehavior`` is passed as the block's evidence.
         """
+        previous_set = self.app.validators() if self.height else []
         self.height += 1
-        self.time_s += 1
+        self.time_s += seconds
         if prepare:
             prepared = self.app.prepare_proposal(
                 pb.abci.RequestPrepareProposal(txs=txs, max_tx_bytes=22020096, height=self.height)
@@ -138,6 +165,16 @@ class Chain:
             txs=txs, height=self.height, hash=hashlib.sha256(b"block%d" % self.height).digest()
         )
         request.time.seconds = self.time_s
+        for validator in previous_set:
+            address = hashlib.sha256(validator.pub_key.ed25519).digest()[:20]
+            vote = request.decided_last_commit.votes.add(
+                block_id_flag=pb.tm_validator.BLOCK_ID_FLAG_ABSENT
+                if address in absent
+                else pb.tm_validator.BLOCK_ID_FLAG_COMMIT
+            )
+            vote.validator.address = address
+            vote.validator.power = validator.power
+        request.misbehavior.extend(misbehavior)
         if self.replay is None:
             response = self.app.finalize_block(request)
             self.app.commit(pb.abci.RequestCommit())

@@ -62,7 +62,7 @@ CHILD = textwrap.dedent(
         response = app.finalize_block(request)
         app.commit()
         assert response.tx_results[0].code == 0, response.tx_results[0].log
-        assert [e.type for e in response.events] == ["aivm.notes.v1.EventNoteCount"]
+        assert "aivm.notes.v1.EventNoteCount" in [e.type for e in response.events]
         query = app.query(pb.abci.RequestQuery(
             path="/aivm.notes.v1.Query/Note",
             data=notes_pb2.QueryNoteRequest(id=1).SerializeToString()))
@@ -93,7 +93,7 @@ def add_toy_module(root: Path) -> None:
     shutil.copytree(TOY, tree / "aivm" / "modules" / "notes")
     modules_py = tree / "aivm" / "app" / "modules.py"
     text = modules_py.read_text()
-    text = text.replace("bank, storage\n", "bank, notes, storage\n")
+    text = text.replace("    mint,\n", "    mint,\n    notes,\n")
     text = text.replace("    ai.DEFINITION,\n", "    ai.DEFINITION,\n" + LIST_LINE)
     modules_py.write_text(text)
     subprocess.run([sys.executable, str(root / "scripts" / "gen_proto.py")], check=True)
@@ -130,8 +130,7 @@ def test_a_new_module_is_its_folder_and_one_line(tmp_path: Path) -> None:
         text=True,
     ).stdout
     assert [line for line in diff.splitlines() if line[:1] in "<>"] == [
-        "< from aivm.modules import ai, auth, authority, bank, storage",
-        "> from aivm.modules import ai, auth, authority, bank, notes, storage",
+        ">     notes,",
         "> " + LIST_LINE.rstrip("\n"),
     ]
 

@@ -332,7 +332,8 @@ def test_unanswered_challenge_expires_in_the_end_block_of_its_deadline(chain: Ch
     challenge_id, index = open_challenge(chain, cid_of(SMALL))
     deadline = chain.height + DEFAULT_PARAMS.challenge_window
     while chain.height < deadline - 1:
-        assert not chain.block([]).events  # nothing happens at the end of these blocks
+        events = chain.block([]).events
+        assert not [e for e in events if e.type.startswith("aivm.storage")]  # no expiry yet
     assert challenge_status(chain, challenge_id) == storage_pb2.CHALLENGE_STATUS_OPEN
 
     response = chain.block([])  # the deadline block: the last that could carry an answer

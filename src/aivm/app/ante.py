@@ -5,6 +5,10 @@ size, fee denom and minimum gas price (CheckTx), fee deduction to the fee collec
 accounts and public keys, signature count and gas, signature verification (skipped when
 simulating), sequence increment. The caller runs this inside its own branch and keeps the
 writes (fee, sequence, public keys) even when a message fails afterwards.
+
+A :class:`FeePolicy` (the fee market, when the app has one) adds the consensus fee rule: the
+fee must cover gas × the base gas price held in state, in CheckTx and in FinalizeBlock, and
+the base part may go to a burn account instead of the fee collector (ADR 0013).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from aivm.app.tx import DecodedTx
 from aivm.crypto.keys import PUBKEY_LENGTH, SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
@@ -101,6 +106,18 @@ class AnteOptions:
     """Lowest ucgpt per gas unit this node accepts into its mempool (CheckTx only)."""
 
 
+class FeePolicy(Protocol):
+    """The consensus fee rule kept in state (``aivm.modules.feemarket.FeeMarketKeeper``)."""
+
+    burn_account: str
+    """Module account that receives the part of the fee to burn."""
+
+    def check_fee(self, ctx: Context, gas_limit: int, offered: int, enforce: bool) -> int:
+        """With ``enforce``, raise ErrInsufficientFee (code 13) when ``offered`` ucgpt is below
+        what ``gas_limit`` costs now; return the part of the fee for ``burn_account``."""
+        ...
+
+
 def run_ante(
     ctx: Context,
     tx: DecodedTx,
@@ -108,15 +125,16 @@ def run_ante(
     bank: BankKeeper,
     signatures: SignatureCache,
     options: AnteOptions,
+    fee_policy: FeePolicy | None = None,
 ) -> None:
     """Run every ante check and charge; raises AivmError on the first failure."""
     params = accounts.get_params(ctx)
     check_memo(tx, params)
     check_timeout_height(ctx, tx)
     consume_tx_size_gas(ctx, tx, params)
-    check_fee(ctx, tx, options)
+    burned = check_fee(ctx, tx, options, fee_policy)
     signer_accounts = load_signer_accounts(ctx, tx, accounts)
-    deduct_fee(ctx, tx, signer_accounts[0], bank)
+    deduct_fee(ctx, tx, signer_accounts[0], bank, burned, fee_policy)
     signer_accounts = set_pub_keys(ctx, tx, signer_accounts)
     check_signatures(ctx, tx, signer_accounts, params, signatures)
     increment_sequences(ctx, signer_accounts, accounts)
@@ -156,19 +174,27 @@ def consume_tx_size_gas(ctx: Context, tx: DecodedTx, params: AuthParams) -> None
     ctx.gas_meter.consume(size * params.tx_size_cost_per_byte, "txSize")
 
 
-def check_fee(ctx: Context, tx: DecodedTx, options: AnteOptions) -> None:
-    """Fees are paid in ucgpt; in CheckTx they must meet this node's minimum gas price."""
+def check_fee(
+    ctx: Context, tx: DecodedTx, options: AnteOptions, fee_policy: FeePolicy | None = None
+) -> int:
+    """Fees are paid in ucgpt; they must meet the fee policy's base price (consensus: also
+    in FinalizeBlock, not when simulating) and, in CheckTx, this node's minimum gas price.
+    Returns the part of the fee the policy burns."""
     for coin in tx.fee:
         if coin.denom != BOND_DENOM:
             raise ErrInsufficientFee.wrap(f"fees must be paid in {BOND_DENOM}, got {coin.denom}")
-    if not ctx.is_check or options.min_gas_price.is_zero():
-        return
-    required = required_fee(options.min_gas_price, tx.gas_limit)
     offered = tx.fee.amount_of(BOND_DENOM)
+    burned = 0
+    if fee_policy is not None:
+        burned = fee_policy.check_fee(ctx, tx.gas_limit, offered, not ctx.is_simulate)
+    if not ctx.is_check or options.min_gas_price.is_zero():
+        return burned
+    required = required_fee(options.min_gas_price, tx.gas_limit)
     if offered < required:
         raise ErrInsufficientFee.wrap(
             f"insufficient fees; got: {offered}{BOND_DENOM} required: {required}{BOND_DENOM}"
         )
+    return burned
 
 
 @lru_cache(maxsize=1024)
@@ -188,8 +214,16 @@ def load_signer_accounts(ctx: Context, tx: DecodedTx, accounts: AccountKeeper) -
     return loaded
 
 
-def deduct_fee(ctx: Context, tx: DecodedTx, payer: Account, bank: BankKeeper) -> None:
-    """Move the fee from the first signer to the fee collector."""
+def deduct_fee(
+    ctx: Context,
+    tx: DecodedTx,
+    payer: Account,
+    bank: BankKeeper,
+    burned: int = 0,
+    fee_policy: FeePolicy | None = None,
+) -> None:
+    """Move the fee from the first signer to the fee collector (``burned`` ucgpt of it to the
+    fee policy's burn account instead)."""
     if tx.auth_info.fee.payer and tx.auth_info.fee.payer != addr_str(payer.address):
         raise ErrNotSupported.wrap("a fee payer other than the first signer")
     if tx.auth_info.fee.granter:
@@ -200,7 +234,13 @@ def deduct_fee(ctx: Context, tx: DecodedTx, payer: Account, bank: BankKeeper) ->
             raise ErrInsufficientFunds.wrap(
                 f"insufficient funds to pay for fees; {balance}{BOND_DENOM} < {tx.fee}"
             )
-        bank.send_coins_to_module(ctx, payer.address, FEE_COLLECTOR, tx.fee)
+        collected = tx.fee
+        if burned and fee_policy is not None:
+            burn = Coins.from_iter([Coin(BOND_DENOM, burned)])
+            bank.send_coins_to_module(ctx, payer.address, fee_policy.burn_account, burn)
+            collected = tx.fee - burn
+        if len(collected):
+            bank.send_coins_to_module(ctx, payer.address, FEE_COLLECTOR, collected)
     elif ctx.is_simulate:
         charge_simulated_fee_gas(ctx, payer, bank)
     ctx.emit("tx", ("fee", str(tx.fee)), ("fee_payer", addr_str(payer.address)))

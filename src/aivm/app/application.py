@@ -13,6 +13,7 @@ driver and the socket server for CometBFT call exactly the same code.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -33,14 +34,17 @@ from aivm.app.tx import MAX_GAS_WANTED, DecodedTx, decode_tx
 from aivm.app.upgrades import MigrationRegistry, set_versions
 from aivm.modules.auth import AccountKeeper
 from aivm.modules.bank import BankKeeper
+from aivm.modules.feemarket import FeeMarketKeeper
 from aivm.modules.framework import (
     AppModule,
     BlockHeader,
     Context,
     Event,
     ExecMode,
+    Misbehavior,
     ModuleDefinition,
     ValidatorUpdate,
+    VoteInfo,
 )
 from aivm.store import CacheStore, CommitStore, GasConfig, GasKVStore, GasMeter, KVStore
 from aivm.types import pb
@@ -154,6 +158,8 @@ class AivmApp:
         self.modules: list[AppModule] = self.manager.modules
         self.accounts = self.manager.keepers.get("auth", AccountKeeper)
         self.bank = self.manager.keepers.get("bank", BankKeeper)
+        self.fee_policy = self.manager.keepers.find("feemarket", FeeMarketKeeper)
+        """The fee market's rule for the ante step, when the app has one (ADR 0013)."""
         self.store_query_prefixes = {**self.manager.store_prefixes(), "app": APP_STORE_PREFIX}
         if any(p.startswith(APP_STORE_PREFIX) for p in self.manager.store_prefixes().values()):
             raise ValueError(f"module store prefixes must not start with {APP_STORE_PREFIX!r}")
@@ -201,16 +207,16 @@ class AivmApp:
                 "block has no bound on its execution time"
             )
         ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
-        self.manager.init_genesis(ctx, app_state)
+        decided = self.manager.init_genesis(ctx, app_state)
         set_versions(ctx.store, self.manager.consensus_versions())
         ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
         ctx.store.set(CONSENSUS_PARAMS_KEY, request.consensus_params.SerializeToString())
-        if request.validators:  # the store holds no empty value; absent reads as no validator
-            validators = pb.abci.ResponseInitChain(validators=request.validators)
-            ctx.store.set(VALIDATORS_KEY, validators.SerializeToString())
-        return pb.abci.ResponseInitChain(
-            app_hash=self.store.working_hash(), validators=request.validators
-        )
+        # the staking module's set (from its genesis) replaces genesis.json's, as in the SDK
+        validators = list(decided) if decided else list(request.validators)
+        if validators:  # the store holds no empty value; absent reads as no validator
+            recorded = pb.abci.ResponseInitChain(validators=validators)
+            ctx.store.set(VALIDATORS_KEY, recorded.SerializeToString())
+        return pb.abci.ResponseInitChain(app_hash=self.store.working_hash(), validators=validators)
 
     # -- ABCI: mempool --------------------------------------------------------------------
 
@@ -321,6 +327,8 @@ class AivmApp:
             chain_id=self.chain_id,
             proposer=request.proposer_address,
             seed=request.hash,
+            last_commit=last_commit_votes(request.decided_last_commit),
+            misbehavior=misbehavior_of(request.misbehavior),
         )
         working = self.store.working
         begin = self.manager.begin_block(working, header)
@@ -328,7 +336,8 @@ class AivmApp:
             self._run_tx(raw, ExecMode.FINALIZE, working, header).to_exec_result()
             for raw in request.txs
         ]
-        end = self.manager.end_block(working, header)
+        block_gas = sum(r.gas_used for r in results)
+        end = self.manager.end_block(working, dataclasses.replace(header, gas_used=block_gas))
         if end.validator_updates:
             self._apply_validator_updates(working, end.validator_updates)
         self._finalized_height = request.height
@@ -542,7 +551,13 @@ class AivmApp:
         ctx = Context(GasKVStore(ante_branch, meter, self.gas_config), meter, header, mode)
         try:
             ante.run_ante(
-                ctx, tx, self.accounts, self.bank, self.signature_cache, self.ante_options
+                ctx,
+                tx,
+                self.accounts,
+                self.bank,
+                self.signature_cache,
+                self.ante_options,
+                self.fee_policy,
             )
         except AivmError as error:
             return TxOutcome.failure(error, gas_wanted, meter.consumed, [])
@@ -687,6 +702,34 @@ class AivmApp:
         if self._invariants is None:
             self._invariants = collect_invariants(self.modules)
         return broken_invariants(self._invariants, self.query_context(height or self.store.version))
+
+
+def last_commit_votes(commit: pb.abci.CommitInfo) -> tuple[VoteInfo, ...]:
+    """The previous block's voters as the modules see them (flag COMMIT or NIL: signed)."""
+    signed_flags = (pb.tm_validator.BLOCK_ID_FLAG_COMMIT, pb.tm_validator.BLOCK_ID_FLAG_NIL)
+    return tuple(
+        VoteInfo(
+            address=bytes(vote.validator.address),
+            power=vote.validator.power,
+            signed=vote.block_id_flag in signed_flags,
+        )
+        for vote in commit.votes
+    )
+
+
+def misbehavior_of(evidence: Sequence[pb.abci.Misbehavior]) -> tuple[Misbehavior, ...]:
+    """CometBFT's evidence list as the modules see it."""
+    return tuple(
+        Misbehavior(
+            kind=int(item.type),
+            address=bytes(item.validator.address),
+            power=item.validator.power,
+            height=item.height,
+            time_ns=item.time.seconds * 1_000_000_000 + item.time.nanos,
+            total_voting_power=item.total_voting_power,
+        )
+        for item in evidence
+    )
 
 
 def _tx_to_raw(tx: pb.tx.Tx) -> bytes:

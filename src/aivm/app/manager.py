@@ -22,6 +22,7 @@ from aivm.modules.framework import (
     ExecMode,
     HasBeginBlock,
     HasEndBlock,
+    HasGenesisValidators,
     Keepers,
     ModuleDefinition,
     ValidatorUpdate,
@@ -73,8 +74,10 @@ class ModuleManager:
 
     # -- genesis --------------------------------------------------------------------------
 
-    def init_genesis(self, ctx: Context, app_state: Mapping[str, Any]) -> None:
-        """Validate and write each module's genesis (fields left out take its defaults)."""
+    def init_genesis(self, ctx: Context, app_state: Mapping[str, Any]) -> list[ValidatorUpdate]:
+        """Validate and write each module's genesis (fields left out take its defaults), then
+        let the modules that decide the validator set finish genesis. Returns the initial
+        validator set they decided (empty: genesis.json's validators stand)."""
         unknown = set(app_state) - set(self.by_name)
         if unknown:
             raise ErrInvalidRequest.wrap(f"genesis app_state has unknown modules {sorted(unknown)}")
@@ -82,6 +85,12 @@ class ModuleManager:
             data = {**module.default_genesis(), **app_state.get(module.name, {})}
             module.validate_genesis(data)
             module.init_genesis(ctx, data)
+        updates: dict[bytes, ValidatorUpdate] = {}
+        for module in self.modules:
+            if isinstance(module, HasGenesisValidators):
+                for update in module.genesis_validators(ctx):
+                    updates[update.pub_key.SerializeToString()] = update
+        return [u for u in updates.values() if u.power > 0]
 
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Every module's state in genesis form, in list order."""

@@ -9,13 +9,31 @@ Adding a module is one line here plus its folder under ``aivm/modules/`` (see
 
 from __future__ import annotations
 
-from aivm.modules import ai, auth, authority, bank, storage
+from aivm.modules import (
+    ai,
+    auth,
+    authority,
+    bank,
+    distribution,
+    feemarket,
+    mint,
+    roles,
+    slashing,
+    staking,
+    storage,
+)
 from aivm.modules.framework import ModuleDefinition
 
 MODULES: tuple[ModuleDefinition, ...] = (
     authority.DEFINITION,
     auth.DEFINITION,
     bank.DEFINITION,
+    feemarket.DEFINITION,
+    staking.DEFINITION,
+    mint.DEFINITION,
+    roles.DEFINITION,
+    distribution.DEFINITION,
+    slashing.DEFINITION,
     storage.DEFINITION,
     ai.DEFINITION,
 )

@@ -10,8 +10,11 @@ from aivm.types import pb
 
 PUBLIC_KEY_TYPES: dict[str, type[pb.Message]] = {
     pb.type_url(pb.secp256k1.PubKey()): pb.secp256k1.PubKey,
+    pb.type_url(pb.ed25519.PubKey()): pb.ed25519.PubKey,
 }
-"""Public key types a signer may carry (``SignerInfo.public_key``)."""
+"""Public key types a tx's ``Any`` values may carry: a signer's key (``SignerInfo.public_key``;
+the ante step accepts secp256k1 only) and a validator's ed25519 consensus key
+(``MsgCreateValidator.pubkey``), as the SDK's interface registry resolves them."""
 
 
 class Router:

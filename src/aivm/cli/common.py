@@ -29,7 +29,14 @@ from typing import Any, Protocol, TypeAlias
 
 from google.protobuf import json_format
 
-from aivm.client import DEFAULT_GAS_ADJUSTMENT, DEFAULT_GAS_PRICE, DEFAULT_RPC, Client, Wallet
+from aivm.client import (
+    DEFAULT_GAS_ADJUSTMENT,
+    DEFAULT_GAS_PRICE,
+    DEFAULT_RPC,
+    Client,
+    Wallet,
+    parse_gas_price,
+)
 from aivm.client.keyring import Keyring
 from aivm.client.results import to_jsonable
 
@@ -54,6 +61,13 @@ class Settings:
         self.keyring_backend: str = args.keyring_backend or config.get("keyring-backend") or "file"
         self.output: str = args.output or config.get("output") or "text"
         self.gas_prices: str = args.gas_prices or config.get("gas-prices") or DEFAULT_GAS_PRICE
+        """A price such as ``0.025ucgpt``, or ``auto``: the chain's fee-market base price × 1.2
+        (the default price when the chain has no fee market or its price is 0)."""
+        if self.gas_prices.strip() != "auto":
+            try:
+                parse_gas_price(self.gas_prices)
+            except ValueError as exc:
+                raise CliError(f"--gas-prices: {exc}") from None
         self.fees: str | None = args.fees
         gas = args.gas or config.get("gas") or "auto"
         if gas != "auto" and not str(gas).isdigit():

@@ -39,6 +39,7 @@ from aivm.client import (
 )
 from aivm.client.keyring import BACKENDS, KeyringError
 from aivm.client.results import to_jsonable
+from aivm.types.address import acc_address_bytes, valcons_address, valoper_address
 from aivm.types.errors import AivmError
 
 if TYPE_CHECKING:
@@ -78,7 +79,11 @@ def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument(
         "--fees", default=d(None), help="fee to pay, e.g. 5000ucgpt (default: gas × gas price)"
     )
-    g.add_argument("--gas-prices", default=d(None), help=f"gas price (default {DEFAULT_GAS_PRICE})")
+    g.add_argument(
+        "--gas-prices",
+        default=d(None),
+        help=f"gas price, or 'auto': the fee market's price x 1.2 (default {DEFAULT_GAS_PRICE})",
+    )
     g.add_argument("--gas", default=d(None), help="gas limit: 'auto' (simulate) or a number")
     g.add_argument(
         "--gas-adjustment",
@@ -386,10 +391,18 @@ def cmd_keys_list(s: Settings, args: argparse.Namespace) -> None:
 
 def cmd_keys_show(s: Settings, args: argparse.Namespace) -> None:
     info = s.keyring().show(args.name)
+    address = _bech_address(info.address, args.bech)
     if args.address:
-        print(info.address)
+        print(address)
     else:
-        _key_out(s, info)
+        _key_out(s, info, {"address": address})
+
+
+def _bech_address(address: str, bech: str) -> str:
+    """The key's address with the ``--bech`` prefix: ``acc`` (aivm1…), ``val`` (its validator
+    operator, aivmvaloper1…) or ``cons`` (aivmvalcons1…), as the SDK's ``keys show --bech``."""
+    raw = acc_address_bytes(address)
+    return {"acc": address, "val": valoper_address(raw), "cons": valcons_address(raw)}[bech]
 
 
 def cmd_keys_delete(s: Settings, args: argparse.Namespace) -> None:
@@ -670,10 +683,21 @@ def build_parser() -> Parser:
     p.add_argument("--index", type=int, default=0, help="HD address index")
     leaf(keys, "list", cmd_keys_list, "List all keys", "  aivm keys list -o json")
     p = leaf(
-        keys, "show", cmd_keys_show, "Show a key by name or address", "  aivm keys show alice -a"
+        keys,
+        "show",
+        cmd_keys_show,
+        "Show a key by name or address",
+        "  aivm keys show alice -a\n  aivm keys show alice --bech val -a   # its aivmvaloper1...",
     )
     p.add_argument("name")
     p.add_argument("-a", "--address", action="store_true", help="print only the address")
+    p.add_argument(
+        "--bech",
+        choices=("acc", "val", "cons"),
+        default="acc",
+        help="address kind: acc (aivm1...), val (validator operator aivmvaloper1...), "
+        "cons (aivmvalcons1...); default acc",
+    )
     p = leaf(keys, "delete", cmd_keys_delete, "Delete a key", "  aivm keys delete alice --yes")
     p.add_argument("name")
     p = leaf(

@@ -70,6 +70,12 @@ DEFAULT_RPC = "http://127.0.0.1:26657"
 DEFAULT_REST = "http://127.0.0.1:1317"
 DEFAULT_GAS_PRICE = "0.025ucgpt"
 DEFAULT_GAS_ADJUSTMENT = 1.5
+AUTO_GAS_PRICE = "auto"
+"""``gas_price="auto"``: pay the chain's current base gas price (fee market) with a margin."""
+AUTO_GAS_PRICE_MARGIN = Fraction(6, 5)
+"""Auto prices are the base price × 1.2: the tx still pays enough after a block at the fee
+market's largest step (+12.5%)."""
+FEEMARKET_GAS_PRICE_QUERY = "/aivm.feemarket.v1.Query/GasPrice"
 DEFAULT_DENOM = "ucgpt"
 
 CoinsLike = int | str | Coin | Sequence[Coin]
@@ -88,6 +94,27 @@ def parse_gas_price(text: str) -> tuple[Fraction, str]:
     if not amount or not denom or amount.count(".") > 1:
         raise ValueError(f"invalid gas price {text!r}; expected e.g. 0.025ucgpt")
     return Fraction(amount), denom
+
+
+def decode_gas_price(raw: bytes) -> tuple[Fraction, str] | None:
+    """The price of an ``aivm.feemarket.v1.QueryGasPriceResponse`` (field 1, a ``DecCoin``
+    whose amount is decimal text), or None when ``raw`` holds none. Decoded here by hand: the
+    client does not import module types."""
+    if len(raw) < 2 or raw[0] != 0x0A:  # field 1, length-delimited
+        return None
+    length, shift, pos = 0, 0, 1
+    while pos < len(raw) and shift < 35:
+        byte = raw[pos]
+        length |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not byte & 0x80:
+            break
+    try:
+        coin = pb.coin.DecCoin.FromString(raw[pos : pos + length])
+        amount, denom = parse_gas_price(coin.amount + coin.denom)
+    except (pb.DecodeError, ValueError):
+        return None
+    return amount, denom
 
 
 def to_coins(value: CoinsLike, denom: str = DEFAULT_DENOM) -> list[Coin]:
@@ -127,7 +154,11 @@ class AsyncClient:
         self.rpc = rpc.rstrip("/")
         self.rest = rest
         self._chain_id = chain_id
-        self.gas_price, self.fee_denom = parse_gas_price(gas_price)
+        self.auto_gas_price = gas_price.strip() == AUTO_GAS_PRICE
+        """Price fees from the chain's fee market (``gas_price="auto"``), else ``gas_price``."""
+        self.gas_price, self.fee_denom = parse_gas_price(
+            DEFAULT_GAS_PRICE if self.auto_gas_price else gas_price
+        )
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._next_id = 0
@@ -288,6 +319,18 @@ class AsyncClient:
         )
         return int(res.gas_info.gas_used)
 
+    async def _market_fee(self, gas: int) -> list[Coin]:
+        """``ceil(gas × base price × 1.2)`` from the chain's fee market; the default price's
+        fee when the chain has no fee market or its price is 0."""
+        try:
+            price = decode_gas_price(await self.abci_query(FEEMARKET_GAS_PRICE_QUERY))
+        except ChainError:
+            price = None
+        if price is None or price[0] <= 0:
+            return self.fee_for(gas)
+        amount, denom = price
+        return [Coin(denom, math.ceil(amount * AUTO_GAS_PRICE_MARGIN * gas))]
+
     def fee_for(self, gas: int) -> list[Coin]:
         """``ceil(gas × gas_price)`` in the fee denom."""
         return [Coin(self.fee_denom, math.ceil(self.gas_price * gas))]
@@ -317,7 +360,12 @@ class AsyncClient:
             gas_limit = math.ceil(Fraction(str(gas_adjustment)) * used)
         else:
             gas_limit = int(gas)
-        fee_coins = self.fee_for(gas_limit) if fee is None else to_coins(fee, self.fee_denom)
+        if fee is not None:
+            fee_coins = to_coins(fee, self.fee_denom)
+        elif self.auto_gas_price:
+            fee_coins = await self._market_fee(gas_limit)
+        else:
+            fee_coins = self.fee_for(gas_limit)
         raw = wallet.sign_tx(
             msgs,
             account_number=account.account_number,

@@ -215,7 +215,25 @@ class Devnet:
         )
         request.time.seconds = header.time_ns // 1_000_000_000
         request.time.nanos = header.time_ns % 1_000_000_000
+        if header.height > 1:
+            self._add_last_commit(request)
         return request
+
+    def _add_last_commit(self, request: pb.abci.RequestFinalizeBlock) -> None:
+        """The previous block's votes as CometBFT would decide them: the devnet's own key
+        signs every block; any other validator of the set (one created by MsgCreateValidator
+        on this single-node network) runs no node here, so its vote is absent."""
+        own = self.key.address
+        for validator in self.app.validators():
+            address = hashlib.sha256(validator.pub_key.ed25519).digest()[:20]
+            flag = (
+                pb.tm_validator.BLOCK_ID_FLAG_COMMIT
+                if address == own
+                else pb.tm_validator.BLOCK_ID_FLAG_ABSENT
+            )
+            vote = request.decided_last_commit.votes.add(block_id_flag=flag)
+            vote.validator.address = address
+            vote.validator.power = validator.power
 
     def produce_block(self, time_ns: int | None = None) -> BlockRecord:
         """Propose, execute, store and commit the next block."""

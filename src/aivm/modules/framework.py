@@ -52,6 +52,43 @@ class BlockHeader:
     seed: bytes = b""
     """Block hash agreed by consensus (empty outside FinalizeBlock): the only source of
     unpredictability the state machine may use, e.g. to pick a challenged chunk."""
+    last_commit: tuple[VoteInfo, ...] = ()
+    """Who signed the previous block (``decided_last_commit.votes``, FinalizeBlock only): the
+    validators of that block with their power and whether their vote is in the commit."""
+    misbehavior: tuple[Misbehavior, ...] = ()
+    """Evidence of validator misbehaviour included in this block (FinalizeBlock only)."""
+    gas_used: int = 0
+    """Gas used by the block's transactions; set for EndBlock (0 before the txs have run)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoteInfo:
+    """One validator of the previous block's set and whether it signed that block."""
+
+    address: bytes
+    """Consensus address (first 20 bytes of sha256 of the ed25519 public key)."""
+    power: int
+    """Its voting power in that block."""
+    signed: bool
+    """True when its commit vote is in the block (BLOCK_ID_FLAG_COMMIT, or NIL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Misbehavior:
+    """CometBFT evidence of a validator's misbehaviour (``RequestFinalizeBlock.misbehavior``)."""
+
+    kind: int
+    """``MisbehaviorType``: 1 duplicate vote (double sign), 2 light client attack."""
+    address: bytes
+    """Consensus address of the offender."""
+    power: int
+    """Its voting power at ``height``."""
+    height: int
+    """Height of the infraction."""
+    time_ns: int
+    """Block time of the infraction, in nanoseconds."""
+    total_voting_power: int
+    """Total voting power of the set at ``height``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +239,17 @@ class HasEndBlock(Protocol):
 
     def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
         """Run at the end of every block; return validator updates (usually none)."""
+        ...
+
+
+@runtime_checkable
+class HasGenesisValidators(Protocol):
+    """A module that decides the initial validator set (staking): called after every module's
+    genesis is written, in list order; a non-empty result replaces genesis.json's validators
+    (the Cosmos SDK's InitChain, where gentxs are delivered after InitGenesis)."""
+
+    def genesis_validators(self, ctx: Context) -> Sequence[ValidatorUpdate]:
+        """Finish genesis (deliver gentxs, say) and return the initial validator set."""
         ...
 
 

@@ -28,6 +28,8 @@ import nacl.signing
 
 from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.crypto.hd import derive_privkey, generate_mnemonic
+from aivm.modules.staking.api import POWER_REDUCTION
+from aivm.modules.staking.genesis import gentx
 from aivm.types.address import acc_address
 
 DEVNET_CHAIN_ID = "aivm-devnet-1"
@@ -169,13 +171,22 @@ def create_home(
         paths.dev_accounts,
         [{"name": a.name, "address": a.address, "mnemonic": a.mnemonic} for a in dev],
     )
+    # dev0 operates the devnet's validator; its genesis balance also holds the self-bond (the
+    # validator's power), so every dev account starts with DEV_ACCOUNT_BALANCE to spend
+    bond = VALIDATOR_POWER * POWER_REDUCTION
     balances = [
-        {"address": a.address, "coins": [{"denom": DENOM, "amount": str(DEV_ACCOUNT_BALANCE)}]}
+        {
+            "address": a.address,
+            "coins": [
+                {"denom": DENOM, "amount": str(DEV_ACCOUNT_BALANCE + (bond if a is dev[0] else 0))}
+            ],
+        }
         for a in sorted(dev, key=lambda a: a.address)
     ]
     app_state: dict[str, Any] = {"bank": {"balances": balances}}
     if dev:  # a developer chain: dev0 may change params (MsgUpdateParams) until gov exists
         app_state["authority"] = {"authority": dev[0].address}
+        app_state["staking"] = {"gen_txs": [gentx(dev[0].address, key.pub_key, bond, "devnet")]}
     ns = now_ns()
     genesis = GenesisDoc(
         chain_id=chain_id,

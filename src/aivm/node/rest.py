@@ -32,6 +32,7 @@ from aivm.modules.framework import RestRoute
 from aivm.node.blobstore import BlobStore
 from aivm.types import pb
 from aivm.types.address import valcons_address
+from aivm.types.dec_json import render_decs
 
 log = logging.getLogger(__name__)
 
@@ -143,18 +144,20 @@ MODULE_GRPC_CODES = {
     ("ai", 10): NOT_FOUND,  # execution not found
     ("storage", 3): NOT_FOUND,  # object not found
     ("storage", 10): NOT_FOUND,  # challenge not found
+    ("slashing", 8): NOT_FOUND,  # signing info not found
 }
 
 
 def to_json(message: pb.Message) -> dict[str, Any]:
-    """proto3 JSON as the SDK's gateway marshals it (original names, defaults emitted)."""
+    """proto3 JSON as the SDK's gateway marshals it (original names, defaults emitted,
+    ``LegacyDec`` fields as decimals: see :mod:`aivm.types.dec_json`)."""
     try:
         rendered: dict[str, Any] = pb.json_format.MessageToDict(
             message,
             preserving_proto_field_name=True,
             always_print_fields_with_no_presence=True,
         )
-        return rendered
+        return render_decs(message.DESCRIPTOR, rendered)
     except (TypeError, KeyError, ValueError) as exc:  # e.g. an Any of an unknown type
         raise RestError(INTERNAL, f"cannot render {message.DESCRIPTOR.full_name}: {exc}") from exc
 

@@ -3,8 +3,10 @@
 - **coin flow**: over one block, every address's balance changes by exactly what the block's
   ``coin_received`` minus ``coin_spent`` events say (a keeper that minted or burned silently, or
   an event that lies, breaks it);
-- **fees**: the ``fee_collector`` module account holds every fee the ``tx`` events report as
-  paid (nothing else may pay it: it is a blocked address and has no permissions).
+- **fees**: inside transactions, nothing but fees reaches the ``fee_collector`` module account
+  (a blocked address with no permissions): its balance changes by the fees the ``tx`` events
+  report as paid, plus what the block's own events (BeginBlock/EndBlock: inflation minted
+  into it, rewards distributed out of it) say moved.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.auth.keeper import FEE_COLLECTOR
@@ -37,21 +40,24 @@ def parse_coins(text: str) -> dict[str, int]:
     return coins
 
 
-def event_flows(results: Iterable[pb.abci.ExecTxResult]) -> Amounts:
-    """Net coins received per (address, denom) according to the results' events."""
+def event_flows(
+    results: Iterable[pb.abci.ExecTxResult], block_events: Iterable[Any] = ()
+) -> Amounts:
+    """Net coins received per (address, denom) according to the results' events and the
+    block's own (BeginBlock/EndBlock) events."""
     flows: Amounts = {}
-    for result in results:
-        for event in result.events:
-            attrs = {a.key: a.value for a in event.attributes}
-            if event.type == "coin_received":
-                sign, who = 1, attrs.get("receiver", "")
-            elif event.type == "coin_spent":
-                sign, who = -1, attrs.get("spender", "")
-            else:
-                continue
-            address = addr_bytes(who)
-            for denom, amount in parse_coins(attrs.get("amount", "")).items():
-                flows[(address, denom)] = flows.get((address, denom), 0) + sign * amount
+    events = [event for result in results for event in result.events] + list(block_events)
+    for event in events:
+        attrs = {a.key: a.value for a in event.attributes}
+        if event.type == "coin_received":
+            sign, who = 1, attrs.get("receiver", "")
+        elif event.type == "coin_spent":
+            sign, who = -1, attrs.get("spender", "")
+        else:
+            continue
+        address = addr_bytes(who)
+        for denom, amount in parse_coins(attrs.get("amount", "")).items():
+            flows[(address, denom)] = flows.get((address, denom), 0) + sign * amount
     return flows
 
 
@@ -98,12 +104,17 @@ class Ledger:
         return self.bank.accounts.module_addresses[FEE_COLLECTOR]
 
     def check_block(
-        self, ctx: Context, results: Iterable[pb.abci.ExecTxResult]
+        self,
+        ctx: Context,
+        results: Iterable[pb.abci.ExecTxResult],
+        block_events: Iterable[Any] = (),
     ) -> dict[str, list[str]]:
         """Violations of ``coin_flow`` and ``fees`` after a block, by invariant name."""
         results = list(results)
+        block_events = list(block_events)
         after = all_balances(ctx, self.bank)
-        flows = event_flows(results)
+        flows = event_flows(results, block_events)
+        self.fees += event_flows((), block_events).get((self.fee_collector, BOND_DENOM), 0)
         flow_problems = [
             f"{addr_str(who)} {denom}: balance moved by {after.get((who, denom), 0) - before}, "
             f"events say {flows.get((who, denom), 0)}"

@@ -36,8 +36,10 @@ from aivm.app.genesis import GenesisDoc, GenesisValidator, parse_time
 from aivm.client.tx import Signer, unsigned_tx
 from aivm.crypto.keys import PrivKey
 from aivm.modules.addr import addr_str
+from aivm.modules.feemarket.keeper import required_fee
 from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.simulation import TxFields
+from aivm.modules.staking.genesis import gentx
 from aivm.sim.differential import DifferentialReplay, Divergence, never_restore
 from aivm.sim.ledger import Ledger
 from aivm.sim.queries import random_query
@@ -59,6 +61,8 @@ from aivm.types.errors import UNDEFINED_CODESPACE, AivmError, lookup
 CHAIN_ID = "aivm-sim-1"
 GENESIS_TIME = "2026-09-21T00:00:00Z"
 BLOCK_SECONDS = 5
+SIM_VALIDATORS = 4
+"""Genesis staking validators, operated by funded keys 2…5."""
 DEFAULT_GAS = 2_000_000
 """Gas limit of a tx whose gas was not estimated with Simulate."""
 MAX_TX_BYTES = 22_020_096
@@ -187,6 +191,11 @@ def sim_keys(config: SimConfig) -> list[PrivKey]:
     ]
 
 
+def sim_cons_pubkey(config: SimConfig, index: int) -> bytes:
+    """The (never signing) consensus key of genesis validator ``index``."""
+    return hashlib.sha256(f"aivm-sim-validator/{config.seed}/{index}".encode()).digest()
+
+
 def sim_genesis(config: SimConfig) -> GenesisDoc:
     """The seeded genesis: the first funded key holds 10⁵–10⁶ ucgpt (it runs dry), the others
     10¹¹–10¹³ (fees, prices and retention flow into module accounts and never come back: a
@@ -207,12 +216,55 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
     app_state: dict[str, Any] = {"bank": {"balances": sorted(balances, key=lambda b: b["address"])}}
     if len(keys) > 1:  # a well-funded key may change params: update_params ops run for real
         app_state["authority"] = {"authority": balances[1]["address"]}
+    operators = keys[2 : 2 + SIM_VALIDATORS]
+    if operators:  # staking validators from gentxs: their set replaces genesis.json's
+        app_state["staking"] = {
+            "gen_txs": [
+                gentx(addr_str(key.pubkey.address()), sim_cons_pubkey(config, i), 10**10, f"sim{i}")
+                for i, key in enumerate(operators)
+            ]
+        }
     return GenesisDoc(
         chain_id=CHAIN_ID,
         app_state=app_state,
         genesis_time=GENESIS_TIME,
         validators=[validator],
     )
+
+
+def add_sim_votes(
+    request: pb.abci.RequestFinalizeBlock,
+    validators: list[pb.abci.ValidatorUpdate],
+    seed: int,
+    height: int,
+) -> None:
+    """The previous block's votes, decided by (seed, height) alone so that a block replays the
+    same: each validator misses a block now and then, and the last one of the set goes down
+    for stretches long enough to be jailed for downtime; once in a while a validator is
+    reported for a double sign of a recent height."""
+    digest = hashlib.sha256(f"aivm-sim-votes/{seed}/{height}".encode()).digest()
+    for index, validator in enumerate(validators):
+        address = hashlib.sha256(validator.pub_key.ed25519).digest()[:20]
+        down = digest[index % 32] < 26  # ~10% of blocks
+        if index == len(validators) - 1 and len(validators) > 1:
+            down = down or (height // 150) % 3 == 1  # offline for 150 of every 450 blocks
+        vote = request.decided_last_commit.votes.add(
+            block_id_flag=pb.tm_validator.BLOCK_ID_FLAG_ABSENT
+            if down
+            else pb.tm_validator.BLOCK_ID_FLAG_COMMIT
+        )
+        vote.validator.address = address
+        vote.validator.power = validator.power
+    if validators and digest[31] == 0 and height > 3:  # ~0.4% of blocks: double-sign evidence
+        offender = validators[digest[30] % len(validators)]
+        evidence = request.misbehavior.add(
+            type=pb.abci.DUPLICATE_VOTE,
+            height=height - 2,
+            total_voting_power=sum(v.power for v in validators),
+        )
+        evidence.validator.address = hashlib.sha256(offender.pub_key.ed25519).digest()[:20]
+        evidence.validator.power = offender.power
+        evidence.time.seconds = request.time.seconds - 2 * BLOCK_SECONDS
 
 
 class Simulation:
@@ -327,6 +379,8 @@ class Simulation:
         block_hash = hashlib.sha256(f"aivm-sim-block/{self.config.seed}/{height}".encode())
         request = pb.abci.RequestFinalizeBlock(txs=txs, height=height, hash=block_hash.digest())
         request.time.seconds = self.genesis_time + BLOCK_SECONDS * height
+        if height > 1:
+            add_sim_votes(request, self.app.validators(), self.config.seed, height)
         return request
 
     def _warm_call(
@@ -376,7 +430,7 @@ class Simulation:
     def _check_invariants(self, response: pb.abci.ResponseFinalizeBlock, height: int) -> None:
         ctx = self.app.query_context(height)
         broken = {inv.name: _checked(inv, ctx) for inv in self.invariants}
-        broken.update(self.ledger.check_block(ctx, response.tx_results))
+        broken.update(self.ledger.check_block(ctx, response.tx_results, response.events))
         for name, problems in broken.items():
             if problems:
                 raise SimFailure(f"invariant:{name}", height, "; ".join(problems[:5]))
@@ -518,6 +572,7 @@ class Simulation:
         gas = DEFAULT_GAS
         if self.rng.randrange(100) < self.config.simulate_percent:
             gas = self._estimate_gas(Signer(key, number, sequence), msgs, fee, calls)
+        fee = max(fee, self._market_fee(env, gas))
         return TxFields(
             signer=signer,
             sequence=sequence,
@@ -531,6 +586,11 @@ class Simulation:
             timeout_height=0,
             sign=True,
         )
+
+    def _market_fee(self, env: Env, gas: int) -> int:
+        """What the fee market requires for ``gas`` now (0 without a market or when off)."""
+        market = self.app.fee_policy
+        return 0 if market is None else required_fee(market.base_gas_price(env.ctx), gas)
 
     def _estimate_gas(
         self, signer: Signer, msgs: Sequence[pb.Message], fee: int, calls: list[WarmCall]

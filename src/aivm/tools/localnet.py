@@ -16,6 +16,10 @@ default: node 0 has p2p 26656, RPC 26657, ABCI 26658, REST 26659; node 1 26666�
 Every node lists all the others in ``persistent_peers``; all share one genesis.json
 (``aivm-localnet-1``, every validator with power 10). Processes run detached in their own
 process group (``start_new_session``), so they outlive the command that started them.
+
+``add_node()`` adds a full node (index N, N+1, …: not a validator at genesis, its own
+CometBFT keys) peered with the others; it becomes a validator only by ``MsgCreateValidator``
+with the key in its ``priv_validator_key.json``.
 """
 
 from __future__ import annotations
@@ -36,13 +40,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aivm.app.genesis import GenesisDoc, GenesisValidator, format_time
 from aivm.crypto.hd import derive_privkey, generate_mnemonic
+from aivm.modules.staking.api import POWER_REDUCTION
+from aivm.modules.staking.genesis import gentx
 from aivm.node.home import write_private_json
 from aivm.types.address import acc_address
 
@@ -104,6 +110,19 @@ def set_toml(text: str, section: str, key: str, value: str) -> str:
     raise LocalnetError(f"{key} not found in [{section}] of config.toml")
 
 
+def merge_json(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in: objects key by key (recursively), any other value
+    replaced. Neither argument is modified."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_json(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def node_id_from_key(node_key: dict[str, Any]) -> str:
     """CometBFT node id: lower-hex of sha256(ed25519 pub key)[:20] (as ``show-node-id``)."""
     raw = base64.b64decode(node_key["priv_key"]["value"])
@@ -157,6 +176,34 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _write_config(
+    cmt: Path,
+    i: int,
+    base_port: int,
+    peers: str,
+    config_overrides: Sequence[tuple[str, str, str]],
+) -> None:
+    """Set node i's ports, moniker, peers, consensus timeouts and the overrides in the
+    config.toml under the CometBFT home ``cmt``."""
+    ports = NodePorts.of(base_port, i)
+    path = cmt / "config" / "config.toml"
+    config = path.read_text()
+    for section, key, value in (
+        ("", "proxy_app", f'"tcp://127.0.0.1:{ports.abci}"'),
+        ("", "moniker", f'"node{i}"'),
+        ("rpc", "laddr", f'"tcp://127.0.0.1:{ports.rpc}"'),
+        ("p2p", "laddr", f'"tcp://127.0.0.1:{ports.p2p}"'),
+        ("p2p", "persistent_peers", f'"{peers}"'),
+        ("p2p", "addr_book_strict", "false"),
+        ("p2p", "allow_duplicate_ip", "true"),
+        ("consensus", "create_empty_blocks", "true"),
+        *(("consensus", k, v) for k, v in CONSENSUS_TIMEOUTS.items()),
+        *config_overrides,
+    ):
+        config = set_toml(config, section, key, value)
+    path.write_text(config)
+
+
 class Localnet:
     """A localnet directory: create it (``init``), run, inspect and stop its processes."""
 
@@ -167,6 +214,9 @@ class Localnet:
             raise LocalnetError(f"no localnet in {self.home} (run 'aivm localnet init' first)")
         self.meta: dict[str, Any] = json.loads(meta_path.read_text())
         self.validators: int = int(self.meta["validators"])
+        """Genesis validators (nodes 0…validators-1)."""
+        self.size: int = max(self.validators, len(self.meta.get("nodes") or []))
+        """Nodes: the genesis validators, then the full nodes of ``add_node``."""
         self.base_port: int = int(self.meta["base_port"])
         self.chain_id: str = str(self.meta["chain_id"])
         self.cometbft = Path(self.meta["cometbft"])
@@ -206,12 +256,17 @@ class Localnet:
         data: list[dict[str, str]] = json.loads((self.home / "accounts.json").read_text())
         return data
 
+    def operators(self) -> list[dict[str, str]]:
+        """The account operating each node's validator (name, address, mnemonic), by node."""
+        data: list[dict[str, str]] = json.loads((self.home / "operators.json").read_text())
+        return data
+
     def _check_index(self, i: int) -> None:
-        if not 0 <= i < self.validators:
-            raise LocalnetError(f"node {i} out of range (the localnet has {self.validators})")
+        if not 0 <= i < self.size:
+            raise LocalnetError(f"node {i} out of range (the localnet has {self.size})")
 
     def _nodes(self, nodes: Iterable[int] | None) -> list[int]:
-        selected = list(range(self.validators)) if nodes is None else list(nodes)
+        selected = list(range(self.size)) if nodes is None else list(nodes)
         for i in selected:
             self._check_index(i)
         return selected
@@ -228,12 +283,18 @@ class Localnet:
         accounts: int = DEFAULT_ACCOUNTS,
         overwrite: bool = False,
         config_overrides: Sequence[tuple[str, str, str]] = (),
+        genesis_overrides: Mapping[str, Any] | None = None,
     ) -> Localnet:
         """Write N node homes, one shared genesis, per-node config.toml and accounts.json.
 
         ``config_overrides``: extra ``(section, key, TOML value)`` settings for every node's
         config.toml, applied after the localnet's own (e.g. ``("mempool", "recheck", "false")``
-        for a load benchmark); a key that config.toml lacks is an error."""
+        for a load benchmark); a key that config.toml lacks is an error.
+        ``genesis_overrides``: merged into the genesis ``app_state`` (objects key by key, any
+        other value replaced), e.g. ``{"slashing": {"params": {"signed_blocks_window": "20"}}}``.
+        A module's app_state is merged over its defaults only at its top level, so a ``params``
+        object given here must be complete unless the module fills in missing params (slashing
+        does, staking does not)."""
         root = Path(home).expanduser()
         if not 1 <= validators <= MAX_VALIDATORS:
             raise LocalnetError(f"--validators must be 1…{MAX_VALIDATORS}, got {validators}")
@@ -244,7 +305,7 @@ class Localnet:
             if not overwrite:
                 raise LocalnetError(f"{root} already holds a localnet (pass --overwrite)")
             old = cls(root)
-            if any(old.running(i, p) for i in range(old.validators) for p in PROCESSES):
+            if any(old.running(i, p) for i in range(old.size) for p in PROCESSES):
                 raise LocalnetError(f"the localnet in {root} is running; stop it first")
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
@@ -273,6 +334,17 @@ class Localnet:
             address = acc_address(derive_privkey(mnemonic).pubkey.address())
             funded.append({"name": f"account{k}", "address": address, "mnemonic": mnemonic})
         write_private_json(root / "accounts.json", funded)
+        operators = []
+        for i in range(validators):  # each node's validator is operated by its own account
+            mnemonic = generate_mnemonic(24)
+            address = acc_address(derive_privkey(mnemonic).pubkey.address())
+            operators.append({"name": f"operator{i}", "address": address, "mnemonic": mnemonic})
+        write_private_json(root / "operators.json", operators)
+        self_bond = VALIDATOR_POWER * POWER_REDUCTION
+        gen_txs = [
+            gentx(op["address"], base64.b64decode(key["pub_key"]["value"]), self_bond, f"node{i}")
+            for i, (op, key) in enumerate(zip(operators, keys, strict=True))
+        ]
 
         now = time.time_ns()
         genesis = GenesisDoc(
@@ -281,9 +353,10 @@ class Localnet:
                 "bank": {
                     "balances": [
                         {"address": a, "coins": [{"denom": DENOM, "amount": str(ACCOUNT_BALANCE)}]}
-                        for a in sorted(f["address"] for f in funded)
+                        for a in sorted(f["address"] for f in funded + operators)
                     ]
                 },
+                "staking": {"gen_txs": gen_txs},
                 # a test network: account0 may change params (MsgUpdateParams) until gov exists
                 **({"authority": {"authority": funded[0]["address"]}} if funded else {}),
             },
@@ -295,36 +368,23 @@ class Localnet:
                 for i, key in enumerate(keys)
             ],
         )
+        if genesis_overrides:
+            genesis.app_state = merge_json(genesis.app_state, genesis_overrides)
         text = genesis.dumps()
         for i in range(validators):
             (root / f"node{i}" / "cmt" / "config" / "genesis.json").write_text(text)
 
         for i in range(validators):
-            ports = NodePorts.of(base_port, i)
             peers = ",".join(
                 f"{node_ids[j]}@127.0.0.1:{NodePorts.of(base_port, j).p2p}"
                 for j in range(validators)
                 if j != i
             )
-            path = root / f"node{i}" / "cmt" / "config" / "config.toml"
-            config = path.read_text()
-            for section, key, value in (
-                ("", "proxy_app", f'"tcp://127.0.0.1:{ports.abci}"'),
-                ("", "moniker", f'"node{i}"'),
-                ("rpc", "laddr", f'"tcp://127.0.0.1:{ports.rpc}"'),
-                ("p2p", "laddr", f'"tcp://127.0.0.1:{ports.p2p}"'),
-                ("p2p", "persistent_peers", f'"{peers}"'),
-                ("p2p", "addr_book_strict", "false"),
-                ("p2p", "allow_duplicate_ip", "true"),
-                ("consensus", "create_empty_blocks", "true"),
-                *(("consensus", k, v) for k, v in CONSENSUS_TIMEOUTS.items()),
-                *config_overrides,
-            ):
-                config = set_toml(config, section, key, value)
-            path.write_text(config)
+            _write_config(root / f"node{i}" / "cmt", i, base_port, peers, config_overrides)
 
         meta = {
             "chain_id": LOCALNET_CHAIN_ID,
+            "config_overrides": [list(o) for o in config_overrides],
             "validators": validators,
             "base_port": base_port,
             "port_stride": PORT_STRIDE,
@@ -336,6 +396,43 @@ class Localnet:
         }
         (root / "localnet.json").write_text(json.dumps(meta, indent=2) + "\n")
         return cls(root)
+
+    def add_node(self) -> int:
+        """Add a full node (not a validator) with its own CometBFT home and keys, the shared
+        genesis and every other node as a persistent peer; returns its index. Start it with
+        ``start([index])``: it block-syncs from the others. Its consensus key is in
+        ``cmt_home(index)/config/priv_validator_key.json`` (for ``MsgCreateValidator``)."""
+        i = self.size
+        ports = NodePorts.of(self.base_port, i)
+        if ports.rest > 65535:
+            raise LocalnetError(f"node{i}: ports {ports.p2p}…{ports.rest} out of range")
+        if not ports_free(ports.all()):
+            raise LocalnetError(f"node{i}: ports {ports.p2p}…{ports.rest} are not all free")
+        cmt = self.home / f"node{i}" / "cmt"
+        (self.home / f"node{i}" / "app").mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [str(self.cometbft), "init", "--home", str(cmt)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise LocalnetError(f"cometbft init failed: {done.stderr.strip()[-500:]}")
+        shutil.copyfile(
+            self.cmt_home(0) / "config" / "genesis.json", cmt / "config" / "genesis.json"
+        )
+        node_id = node_id_from_key(json.loads((cmt / "config" / "node_key.json").read_text()))
+        peers = ",".join(
+            f"{self.node_id(j)}@127.0.0.1:{self.ports(j).p2p}" for j in range(self.size)
+        )
+        overrides = [(str(a), str(b), str(c)) for a, b, c in self.meta.get("config_overrides", [])]
+        _write_config(cmt, i, self.base_port, peers, overrides)
+        nodes = list(self.meta.get("nodes") or [])
+        nodes.append({"name": f"node{i}", "node_id": node_id, "full_node": True, **ports.__dict__})
+        self.meta["nodes"] = nodes
+        (self.home / "localnet.json").write_text(json.dumps(self.meta, indent=2) + "\n")
+        self.size = len(nodes)
+        return i
 
     # -- processes --------------------------------------------------------------------------
 
@@ -543,7 +640,7 @@ class Localnet:
         return out
 
     def status(self) -> list[dict[str, Any]]:
-        return [self.node_status(i) for i in range(self.validators)]
+        return [self.node_status(i) for i in range(self.size)]
 
     def tail(self, i: int, proc: str, lines: int = 50) -> str:
         path = self.log_path(i, proc)

@@ -21,8 +21,25 @@ from cosmpy.protos.cosmos.bank.v1beta1 import tx_pb2 as bank_tx
 from cosmpy.protos.cosmos.base.abci.v1beta1 import abci_pb2 as sdk_abci
 from cosmpy.protos.cosmos.base.query.v1beta1 import pagination_pb2 as pagination
 from cosmpy.protos.cosmos.base.v1beta1 import coin_pb2 as coin
+from cosmpy.protos.cosmos.crypto.ed25519 import keys_pb2 as ed25519
 from cosmpy.protos.cosmos.crypto.secp256k1 import keys_pb2 as secp256k1
+from cosmpy.protos.cosmos.distribution.v1beta1 import distribution_pb2 as distribution
+from cosmpy.protos.cosmos.distribution.v1beta1 import genesis_pb2 as distribution_genesis
+from cosmpy.protos.cosmos.distribution.v1beta1 import query_pb2 as distribution_query
+from cosmpy.protos.cosmos.distribution.v1beta1 import tx_pb2 as distribution_tx
 from cosmpy.protos.cosmos.ics23.v1 import proofs_pb2 as ics23
+from cosmpy.protos.cosmos.mint.v1beta1 import genesis_pb2 as mint_genesis
+from cosmpy.protos.cosmos.mint.v1beta1 import mint_pb2 as mint
+from cosmpy.protos.cosmos.mint.v1beta1 import query_pb2 as mint_query
+from cosmpy.protos.cosmos.mint.v1beta1 import tx_pb2 as mint_tx
+from cosmpy.protos.cosmos.slashing.v1beta1 import genesis_pb2 as slashing_genesis
+from cosmpy.protos.cosmos.slashing.v1beta1 import query_pb2 as slashing_query
+from cosmpy.protos.cosmos.slashing.v1beta1 import slashing_pb2 as slashing
+from cosmpy.protos.cosmos.slashing.v1beta1 import tx_pb2 as slashing_tx
+from cosmpy.protos.cosmos.staking.v1beta1 import genesis_pb2 as staking_genesis
+from cosmpy.protos.cosmos.staking.v1beta1 import query_pb2 as staking_query
+from cosmpy.protos.cosmos.staking.v1beta1 import staking_pb2 as staking
+from cosmpy.protos.cosmos.staking.v1beta1 import tx_pb2 as staking_tx
 from cosmpy.protos.cosmos.tx.signing.v1beta1 import signing_pb2 as signing
 from cosmpy.protos.cosmos.tx.v1beta1 import service_pb2 as tx_service
 from cosmpy.protos.cosmos.tx.v1beta1 import tx_pb2 as tx
@@ -30,6 +47,8 @@ from cosmpy.protos.tendermint.abci import types_pb2 as abci
 from cosmpy.protos.tendermint.crypto import keys_pb2 as tm_crypto
 from cosmpy.protos.tendermint.crypto import proof_pb2 as tm_proof
 from cosmpy.protos.tendermint.types import params_pb2 as tm_params
+from cosmpy.protos.tendermint.types import types_pb2 as tm_types
+from cosmpy.protos.tendermint.types import validator_pb2 as tm_validator
 from google.protobuf import any_pb2, json_format
 from google.protobuf.any_pb2 import Any as AnyProto
 from google.protobuf.message import DecodeError, Message
@@ -49,16 +68,35 @@ __all__ = [
     "bank_query",
     "bank_tx",
     "coin",
+    "distribution",
+    "distribution_genesis",
+    "distribution_query",
+    "distribution_tx",
+    "ed25519",
     "ics23",
     "json_format",
+    "mint",
+    "mint_genesis",
+    "mint_query",
+    "mint_tx",
     "pack_any",
     "pagination",
     "sdk_abci",
     "secp256k1",
     "signing",
+    "slashing",
+    "slashing_genesis",
+    "slashing_query",
+    "slashing_tx",
+    "staking",
+    "staking_genesis",
+    "staking_query",
+    "staking_tx",
     "tm_crypto",
     "tm_params",
     "tm_proof",
+    "tm_types",
+    "tm_validator",
     "tx",
     "tx_service",
     "type_url",
