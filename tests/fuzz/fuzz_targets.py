@@ -63,6 +63,9 @@ from aivm.crypto.cid import cid_of
 from aivm.crypto.keys import PrivKey
 from aivm.modules.auth.keeper import FEE_COLLECTOR
 from aivm.modules.framework import BlockHeader, Context, ExecMode
+from aivm.modules.roles import roles_pb2
+from aivm.modules.staking import StakingKeeper
+from aivm.modules.staking.genesis import gentx
 from aivm.sim import fuzz
 from aivm.sim.fuzz import FuzzAccount, FuzzTx, Rng
 from aivm.store import (
@@ -73,7 +76,7 @@ from aivm.store import (
     verify_non_membership,
 )
 from aivm.types import pb
-from aivm.types.address import acc_address
+from aivm.types.address import acc_address, valoper_address
 from aivm.types.coin import Coin
 from aivm.types.errors import AivmError, lookup
 from aivm.types.protogen import ai_pb2, storage_pb2
@@ -83,6 +86,8 @@ from harness import CHAIN_ID, DENOM, Chain, genesis_doc
 SECOND_DENOM = "uatom"
 RICH = 10**15
 POOR = 3_000
+VALIDATOR_BOND = 10**10
+"""Self-bond of each of the two genesis validators of the fuzz world."""
 MAX_TX_BYTES = 22_020_096
 INTERNAL_CODE = 1
 """ErrInternal's code (codespace ``undefined`` or ``sdk``): a handler raised unexpectedly."""
@@ -341,6 +346,12 @@ def build_world(path: Path) -> FuzzWorld:
     for entry in balances:
         if entry["coins"][0]["amount"] == str(RICH):
             entry["coins"].insert(0, {"denom": SECOND_DENOM, "amount": str(RICH)})
+    doc.app_state["staking"] = {  # two validators for the staking messages to act on
+        "gen_txs": [
+            gentx(acc_address(k.pubkey.address()), _cons_key(i), VALIDATOR_BOND, f"fuzz{i}")
+            for i, k in enumerate(keys[:2])
+        ]
+    }
     chain = Chain.start(path, funded, differential=False, genesis=doc)
     chain.block([])
     errors = ErrorLog()
@@ -368,6 +379,11 @@ def existing_store_keys(app: AivmApp, most: int = 64) -> dict[str, list[bytes]]:
     return found
 
 
+def _cons_key(index: int) -> bytes:
+    """ed25519 consensus public key bytes of fuzz validator ``index`` (it never signs)."""
+    return hashlib.sha256(f"aivm-fuzz-validator-{index}".encode()).digest()
+
+
 def _key(index: int) -> PrivKey:
     return PrivKey.from_bytes(hashlib.sha256(f"aivm-fuzz-key-{index}".encode()).digest())
 
@@ -379,13 +395,20 @@ def _assemble(
     message_types = {url: route.message_class for url, route in router.msgs.items()}
     any_types: dict[str, type[pb.Message]] = dict(message_types)
     any_types[pb.type_url(pb.secp256k1.PubKey)] = pb.secp256k1.PubKey
+    any_types[pb.type_url(pb.ed25519.PubKey)] = pb.ed25519.PubKey  # MsgCreateValidator.pubkey
     module_accounts = chain.app.accounts.module_addresses
     addresses = [acc_address(a) for a in accounts]
+    staking = chain.app.manager.keepers.get("staking", StakingKeeper)
+    state = chain.app.query_context(chain.app.store.version)
+    validators = sorted(
+        valoper_address(v.operator) for v in staking.iterate_bonded_validators_by_power(state)
+    )
     addresses += [acc_address(module_accounts[name]) for name in sorted(module_accounts)]
     vocab = fuzz.Vocabulary(
         addresses=addresses,
         denoms=[DENOM, SECOND_DENOM],
         numbers=[1, 2, 3],
+        validators=validators,
         message_types=any_types,
     )
     generator = fuzz.MessageGenerator(vocab)
@@ -445,7 +468,89 @@ def _populate(world: FuzzWorld, keys: list[PrivKey]) -> None:
         _deliver(world, keys[0], _store(keys[0], content, root))
     proofs = [unixfs.chunk_proof(dag, i).encode() for i in range(dag.chunks)]
     _challenges(world, keys[1], proofs)
+    _stake(world, keys)
     _fill_providers(world, names, models, objects, proofs)
+
+
+def _stake(world: FuzzWorld, keys: list[PrivKey]) -> None:
+    """Proof-of-stake seeds (keys 0 and 1 operate the genesis validators): delegate,
+    redelegate, undelegate and cancel part of it, edit a validator, withdraw rewards and
+    commission, set a withdraw address, fund the community pool, and bond, top up, unbond
+    and withdraw in a role, so the mutations reach those handlers past ValidateBasic."""
+    operator = [valoper_address(k.pubkey.address()) for k in keys[:2]]
+    holder, other = acc_address(keys[2].pubkey.address()), acc_address(keys[3].pubkey.address())
+    coin = pb.coin.Coin(denom=DENOM, amount="1000000")
+    part = pb.coin.Coin(denom=DENOM, amount="100000")
+    tx = pb.staking_tx
+    _deliver(
+        world,
+        keys[2],
+        tx.MsgDelegate(delegator_address=holder, validator_address=operator[0], amount=coin),
+    )
+    _deliver(
+        world,
+        keys[2],
+        tx.MsgBeginRedelegate(
+            delegator_address=holder,
+            validator_src_address=operator[0],
+            validator_dst_address=operator[1],
+            amount=part,
+        ),
+    )
+    if _ok(
+        _deliver(
+            world,
+            keys[2],
+            tx.MsgUndelegate(delegator_address=holder, validator_address=operator[0], amount=part),
+        )
+    ):
+        cancel = tx.MsgCancelUnbondingDelegation(
+            delegator_address=holder,
+            validator_address=operator[0],
+            amount=pb.coin.Coin(denom=DENOM, amount="1000"),
+            creation_height=world.chain.height,
+        )
+        _deliver(world, keys[2], cancel)
+    edit = tx.MsgEditValidator(
+        description=pb.staking.Description(moniker="fuzz0", details="edited"),
+        validator_address=operator[0],
+    )
+    _deliver(world, keys[0], edit)
+    dist = pb.distribution_tx
+    _deliver(
+        world,
+        keys[2],
+        dist.MsgWithdrawDelegatorReward(delegator_address=holder, validator_address=operator[0]),
+    )
+    _deliver(world, keys[0], dist.MsgWithdrawValidatorCommission(validator_address=operator[0]))
+    _deliver(
+        world, keys[3], dist.MsgSetWithdrawAddress(delegator_address=other, withdraw_address=holder)
+    )
+    _deliver(world, keys[3], dist.MsgFundCommunityPool(amount=[part], depositor=other))
+    _roles(world, keys[3])
+
+
+def _roles(world: FuzzWorld, key: PrivKey) -> None:
+    """Register in the data role, top the bond up, unbond part, withdraw rewards."""
+    address = acc_address(key.pubkey.address())
+    role = roles_pb2.ROLE_DATA
+    bond = pb.coin.Coin(denom=DENOM, amount=str(10**9))
+    register = roles_pb2.MsgRegisterRole(
+        operator=address,
+        role=role,
+        bond=bond,
+        capability=roles_pb2.Capability(data=roles_pb2.DataCapability(storage_bytes=1 << 40)),
+        moniker="fuzz",
+    )
+    _deliver(world, key, register)
+    _deliver(world, key, roles_pb2.MsgAddRoleBond(operator=address, role=role, amount=bond))
+    unbond = roles_pb2.MsgUnbondRole(operator=address, role=role, amount=bond)
+    _deliver(world, key, unbond)
+    _deliver(world, key, roles_pb2.MsgWithdrawRoleRewards(operator=address, role=role))
+
+
+def _ok(result: pb.abci.ExecTxResult | None) -> bool:
+    return result is not None and result.code == 0
 
 
 def _model_lifecycle(world: FuzzWorld, owner: PrivKey, other: PrivKey) -> None:

@@ -68,6 +68,9 @@ APP_STORE_PREFIX = b"app/"
 CHAIN_ID_KEY = APP_STORE_PREFIX + b"chain_id"
 CONSENSUS_PARAMS_KEY = APP_STORE_PREFIX + b"consensus_params"
 VALIDATORS_KEY = APP_STORE_PREFIX + b"validators"
+BLOCK_TIME_KEY = APP_STORE_PREFIX + b"block_time"
+"""Time (integer ns, decimal text) of the last finalized block: the time CheckTx, Simulate and
+queries see, as the SDK gives its check state the last block's header."""
 SIMULATE_PATH = "/cosmos.tx.v1beta1.Service/Simulate"
 STORE_QUERY_PREFIXES = {**{d.store_key: d.store_prefix for d in MODULES}, "app": APP_STORE_PREFIX}
 """Store key → key prefix of the default module list, for raw ``/store/<key>/key`` queries."""
@@ -172,6 +175,7 @@ class AivmApp:
         self._check_state: CacheStore = self._new_check_state()
         self._finalized_height: int | None = None
         self._consensus_params: tuple[bytes, pb.tm_params.ConsensusParams] | None = None
+        self._block_time: tuple[int, int] | None = None
 
     # -- ABCI: info and genesis -----------------------------------------------------------
 
@@ -207,10 +211,11 @@ class AivmApp:
                 "block has no bound on its execution time"
             )
         ctx = Context(self.store.working, GasMeter(None), header, ExecMode.GENESIS)
-        decided = self.manager.init_genesis(ctx, app_state)
+        decided = self.manager.init_genesis(ctx, app_state, request.validators)
         set_versions(ctx.store, self.manager.consensus_versions())
         ctx.store.set(CHAIN_ID_KEY, request.chain_id.encode())
         ctx.store.set(CONSENSUS_PARAMS_KEY, request.consensus_params.SerializeToString())
+        ctx.store.set(BLOCK_TIME_KEY, str(header.time_ns).encode())  # what CheckTx sees first
         # the staking module's set (from its genesis) replaces genesis.json's, as in the SDK
         validators = list(decided) if decided else list(request.validators)
         if validators:  # the store holds no empty value; absent reads as no validator
@@ -229,7 +234,7 @@ class AivmApp:
         never shows them, such as the devnet's ``broadcast_tx_sync``, saves building them).
         """
         mode = ExecMode.RECHECK if request.type == pb.abci.RECHECK else ExecMode.CHECK
-        header = BlockHeader(self.store.version + 1, 0, self.chain_id)
+        header = BlockHeader(self.store.version + 1, self.last_block_time_ns(), self.chain_id)
         outcome = self._over_block_gas(request.tx) or self._run_tx(
             request.tx, mode, self._check_state, header
         )
@@ -331,6 +336,7 @@ class AivmApp:
             misbehavior=misbehavior_of(request.misbehavior),
         )
         working = self.store.working
+        working.set(BLOCK_TIME_KEY, str(header.time_ns).encode())
         begin = self.manager.begin_block(working, header)
         results = [
             self._run_tx(raw, ExecMode.FINALIZE, working, header).to_exec_result()
@@ -445,7 +451,7 @@ class AivmApp:
         """
         view = self.store.view_at(height)
         store: KVStore = view if meter is None else GasKVStore(view, meter, self.gas_config)
-        header = BlockHeader(height, 0, self.chain_id)
+        header = BlockHeader(height, self.last_block_time_ns(height), self.chain_id)
         return Context(store, meter or GasMeter(None), header, ExecMode.QUERY)
 
     def _budget(self, gas_limit: int, what: str) -> BudgetGasMeter:
@@ -492,7 +498,7 @@ class AivmApp:
         stops at the query time limit.
         """
         branch = CacheStore(self.store.view_at(self.store.version))
-        header = BlockHeader(self.store.version + 1, 0, self.chain_id)
+        header = BlockHeader(self.store.version + 1, self.last_block_time_ns(), self.chain_id)
         outcome = self._run_tx(tx_bytes, ExecMode.SIMULATE, branch, header)
         return outcome, outcome.gas_used
 
@@ -669,6 +675,17 @@ class AivmApp:
             self._consensus_params = cached
         return cached[1]
 
+    def last_block_time_ns(self, height: int | None = None) -> int:
+        """Time of the block at ``height`` (default: the last committed one); 0 before any."""
+        version = self.store.version if height is None else height
+        cached = self._block_time
+        if cached is not None and cached[0] == version:  # read once per height, not per CheckTx
+            return cached[1]
+        raw = self.store.get_at(BLOCK_TIME_KEY, version) if version else None
+        time_ns = int(raw) if raw else 0
+        self._block_time = (version, time_ns)
+        return time_ns
+
     def validators(self, height: int | None = None) -> list[pb.abci.ValidatorUpdate]:
         """The validator set: the one of InitChain, after every EndBlock's updates."""
         store = self.store.working if height is None else self.store.view_at(height)
@@ -688,7 +705,7 @@ class AivmApp:
         return GenesisDoc(
             chain_id=self.chain_id,
             app_state=app_state,
-            genesis_time=format_time(0, 0),
+            genesis_time=format_time(*divmod(self.last_block_time_ns(height), 1_000_000_000)),
             initial_height=height + 1,
             consensus_params=consensus_params_json(params),
             validators=validators,

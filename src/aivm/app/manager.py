@@ -74,7 +74,12 @@ class ModuleManager:
 
     # -- genesis --------------------------------------------------------------------------
 
-    def init_genesis(self, ctx: Context, app_state: Mapping[str, Any]) -> list[ValidatorUpdate]:
+    def init_genesis(
+        self,
+        ctx: Context,
+        app_state: Mapping[str, Any],
+        requested: Sequence[ValidatorUpdate] = (),
+    ) -> list[ValidatorUpdate]:
         """Validate and write each module's genesis (fields left out take its defaults), then
         let the modules that decide the validator set finish genesis. Returns the initial
         validator set they decided (empty: genesis.json's validators stand)."""
@@ -88,7 +93,7 @@ class ModuleManager:
         updates: dict[bytes, ValidatorUpdate] = {}
         for module in self.modules:
             if isinstance(module, HasGenesisValidators):
-                for update in module.genesis_validators(ctx):
+                for update in module.genesis_validators(ctx, requested):
                     updates[update.pub_key.SerializeToString()] = update
         return [u for u in updates.values() if u.power > 0]
 

@@ -248,8 +248,12 @@ class HasGenesisValidators(Protocol):
     genesis is written, in list order; a non-empty result replaces genesis.json's validators
     (the Cosmos SDK's InitChain, where gentxs are delivered after InitGenesis)."""
 
-    def genesis_validators(self, ctx: Context) -> Sequence[ValidatorUpdate]:
-        """Finish genesis (deliver gentxs, say) and return the initial validator set."""
+    def genesis_validators(
+        self, ctx: Context, requested: Sequence[ValidatorUpdate]
+    ) -> Sequence[ValidatorUpdate]:
+        """Finish genesis (deliver gentxs, say) and return the initial validator set.
+        ``requested`` is genesis.json's set; a module that keeps it (returns nothing) must make
+        sure no one can later claim those keys as their own."""
         ...
 
 

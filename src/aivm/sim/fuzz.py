@@ -493,6 +493,8 @@ class Vocabulary:
     """Denoms that have a supply."""
     numbers: list[int] = field(default_factory=list)
     """Ids that exist (models, executions, challenges, …)."""
+    validators: list[str] = field(default_factory=list)
+    """Operator addresses (``aivmvaloper…``) of validators that exist."""
     message_types: dict[str, type[pb.Message]] = field(default_factory=dict)
     """Type URL → class of every message an ``Any`` may carry (tx messages, public keys)."""
     providers: dict[str, Provider] = field(default_factory=dict)
@@ -609,6 +611,8 @@ class MessageGenerator:
 
     def _string(self, rng: Rng, name: str) -> str:
         lowered = name.lower()
+        if "validator" in lowered and self.vocab.validators and rng.random() < 0.9:
+            return address_string(rng, self.vocab.validators)
         if ADDRESS_FIELD.search(lowered) and rng.random() < 0.9:
             return address_string(rng, self.vocab.addresses)
         if lowered == "amount" or lowered.endswith("_amount"):

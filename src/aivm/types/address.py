@@ -9,6 +9,7 @@ is accepted, as Go's bech32 accepts it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Final
 
@@ -47,6 +48,20 @@ def bech32_encode(hrp: str, data: bytes) -> str:
     """Encode ``data`` (any length) as bech32 with human-readable part ``hrp``."""
     if not isinstance(data, bytes | bytearray):
         raise TypeError(f"address data must be bytes, got {type(data).__name__}")
+    if len(data) > _CACHED_MAX_BYTES or len(hrp) > _CACHED_MAX_BYTES:
+        return _encode(hrp, bytes(data))
+    return _encode_cached(hrp, bytes(data))
+
+
+_CACHE_SIZE: Final = 65536
+"""Entries of each bech32 cache: the pure-Python codec costs ~50-150 µs a call, and the same
+few addresses (validators, module accounts, active senders) are converted every block. The
+caches change no result (a failing input is never cached), only the time; inputs longer than
+any address are not cached, so the caches hold at most a few MB."""
+_CACHED_MAX_BYTES: Final = 100
+
+
+def _encode(hrp: str, data: bytes) -> str:
     words = _bech32.convertbits(data, 8, 5, True)
     encoded = _bech32.bech32_encode(hrp, words) if words is not None else None
     if not encoded:
@@ -58,6 +73,12 @@ def bech32_decode_raw(addr: str) -> tuple[str, bytes]:
     """Decode any bech32 string into ``(hrp, data)`` without checking the data length."""
     if not isinstance(addr, str) or not addr:
         raise ErrInvalidAddress.wrap("empty address string is not allowed")
+    if len(addr) > _CACHED_MAX_BYTES:
+        return _decode(addr)
+    return _decode_cached(addr)
+
+
+def _decode(addr: str) -> tuple[str, bytes]:
     if addr != addr.lower() and addr != addr.upper():
         raise ErrInvalidAddress.wrap(f"mixed-case address {addr!r}")
     hrp, words = _bech32.bech32_decode(addr)
@@ -69,6 +90,10 @@ def bech32_decode_raw(addr: str) -> tuple[str, bytes]:
     if data is None:
         raise ErrInvalidAddress.wrap(f"decoding bech32 failed for {addr!r}: invalid padding")
     return str(hrp), bytes(data)
+
+
+_encode_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_encode)
+_decode_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_decode)
 
 
 def _check_length(data: bytes, what: str) -> bytes:

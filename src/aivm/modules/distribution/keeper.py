@@ -208,7 +208,10 @@ class DistributionKeeper:
         """(height, event) of ``val``'s slashes with start_height ≤ height ≤ end_height."""
         prefix = keys.slash_event_prefix(val)
         start = prefix + keys.u64(start_height)
-        end = prefix_end(prefix) if end_height is None else prefix + keys.u64(end_height + 1)
+        if end_height is None or end_height >= (1 << 64) - 1:  # a query may ask for u64 max
+            end = prefix_end(prefix)
+        else:
+            end = prefix + keys.u64(end_height + 1)
         for key, raw in self._store(ctx).iterate(start, end):
             height = int.from_bytes(key[len(prefix) : len(prefix) + 8], "big")
             yield height, pb.distribution.ValidatorSlashEvent.FromString(_raw(raw))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cosmpy.protos.gogoproto import gogo_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 PACKAGE = "cosmos.mint.v1beta1"
@@ -46,6 +47,19 @@ _MESSAGES: tuple[tuple[str, tuple[tuple[str, int, int, str], ...]], ...] = (
     ("QueryAnnualProvisionsRequest", ()),
     ("QueryAnnualProvisionsResponse", (("annual_provisions", 1, _BYTES, ""),)),
 )
+# the LegacyDec fields: marked with the SDK's gogoproto ``customtype`` so that JSON renderers
+# (``aivm.types.dec_json``: the REST gateway) write them as decimals, as the SDK's gateway does
+_LEGACY_DEC = "cosmossdk.io/math.LegacyDec"
+_DEC_FIELDS = frozenset(
+    [
+        "inflation",
+        "annual_provisions",
+        "inflation_rate_change",
+        "inflation_max",
+        "inflation_min",
+        "goal_bonded",
+    ]
+)
 
 
 def _file() -> descriptor_pb2.FileDescriptorProto:
@@ -64,6 +78,8 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
             )
             if type_name:
                 field.type_name = f".{PACKAGE}.{type_name}"
+            if field_name in _DEC_FIELDS:
+                field.options.Extensions[gogo_pb2.customtype] = _LEGACY_DEC
     return proto
 
 

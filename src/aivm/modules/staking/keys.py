@@ -32,6 +32,9 @@ LAST_TOTAL_POWER_KEY = b"\x12"
 VALIDATORS_PREFIX = b"\x21"
 VALIDATORS_BY_CONS_PREFIX = b"\x22"
 VALIDATORS_BY_POWER_PREFIX = b"\x23"
+RESERVED_CONS_PREFIX = b"\x24"
+"""Consensus addresses of genesis.json validators staking does not own (AIVM): never
+claimable by MsgCreateValidator."""
 DELEGATION_PREFIX = b"\x31"
 UNBONDING_DELEGATION_PREFIX = b"\x32"
 UNBONDING_BY_VAL_PREFIX = b"\x33"
@@ -75,6 +78,11 @@ def height_bytes(height: int) -> bytes:
 def validator_key(operator: bytes) -> bytes:
     """Key of a validator record."""
     return VALIDATORS_PREFIX + lp(operator)
+
+
+def reserved_cons_key(cons_addr: bytes) -> bytes:
+    """Key marking a reserved consensus address."""
+    return RESERVED_CONS_PREFIX + lp(cons_addr)
 
 
 def validator_by_cons_key(cons_addr: bytes) -> bytes:

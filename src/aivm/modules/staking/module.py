@@ -18,10 +18,11 @@ from aivm.modules.framework import (
     ValidatorUpdate,
 )
 from aivm.modules.staking import endblock, genesis, keys, msgs, queries, rest
-from aivm.modules.staking.api import BONDED_POOL, NOT_BONDED_POOL, StakingParamValues
+from aivm.modules.staking.api import BONDED_POOL, NOT_BONDED_POOL, StakingParamValues, cons_address
 from aivm.modules.staking.keeper import StakingKeeper
 from aivm.modules.staking.params import parse_params
 from aivm.types import pb
+from aivm.types.errors import ErrInvalidRequest
 
 POOL_PERMISSIONS = ("burner", "staking")
 
@@ -45,9 +46,19 @@ class StakingModule:
             pb.staking_tx.MsgUpdateParamsResponse,
             self.authority,
             _parse_params,
-            self.keeper.set_params,
+            self._update_params,
         )
         return [*msgs.msg_routes(self.keeper), update]
+
+    def _update_params(self, ctx: Context, params: StakingParamValues) -> None:
+        """MsgUpdateParams: store ``params``; the bond denom may only change while no
+        validator exists (the pools hold the old denom: every later pool move and payout
+        would fail, and with them every EndBlock)."""
+        if params.bond_denom != self.keeper.bond_denom(ctx) and any(
+            True for _ in self.keeper.iterate_validator_protos(ctx)
+        ):
+            raise ErrInvalidRequest.wrap("the bond denom cannot change while validators exist")
+        self.keeper.set_params(ctx, params)
 
     def query_routes(self) -> Sequence[QueryRoute]:
         """``cosmos.staking.v1beta1.Query``."""
@@ -77,12 +88,21 @@ class StakingModule:
         self._pending = genesis.parse_gen_txs(data)
         self._exported = state.exported
 
-    def genesis_validators(self, ctx: Context) -> Sequence[ValidatorUpdate]:
+    def genesis_validators(
+        self, ctx: Context, requested: Sequence[ValidatorUpdate]
+    ) -> Sequence[ValidatorUpdate]:
         """Deliver the gen_txs, then return the initial set: the exported last powers of an
-        exported genesis, else the validators that bond now."""
+        exported genesis, else the validators that bond now. When that set is empty,
+        genesis.json's validators (``requested``) stand: their consensus keys are reserved, so
+        that no MsgCreateValidator can take one over (and move or remove its power)."""
         pending, self._pending = self._pending, []
         for msg in pending:
             msgs.handle_create_validator(self.keeper, ctx, msg)
+        owns_none = not any(True for _ in self.keeper.iterate_validator_protos(ctx))
+        if not pending and requested and owns_none:
+            for update in requested:
+                self.keeper.reserve_consensus_key(ctx, cons_address(update.pub_key.ed25519))
+            return []
         if self._exported and not pending:
             return [
                 endblock.abci_update(validator, power)

@@ -249,6 +249,8 @@ def handle_create_validator(
     key = ed25519_key(msg)
     if keeper.get_validator_proto_by_cons_addr(ctx, cons_address(key)) is not None:
         raise ErrValidatorPubKeyExists.wrap("")
+    if keeper.is_reserved_consensus_key(ctx, cons_address(key)):
+        raise ErrValidatorPubKeyExists.wrap("the key of a genesis.json validator is reserved")
     _check_denom(keeper, ctx, msg.value.denom)
     ensure_length(msg.description)
     validator = new_validator(msg, ctx.header.time_ns, (rate, max_rate, max_change))
@@ -281,6 +283,9 @@ def new_validator(
         description=msg.description,
         min_self_delegation=str(int(msg.min_self_delegation)),
     )
+    # the SDK's `UnbondingTime: time.Unix(0, 0).UTC()`: present (a non-nullable gogoproto
+    # field), so the REST JSON shows "1970-01-01T00:00:00Z" as the SDK's does
+    validator.unbonding_time.SetInParent()
     current = validator.commission.commission_rates
     current.rate, current.max_rate, current.max_change_rate = (r.to_proto_str() for r in rates)
     set_ts(validator.commission.update_time, time_ns)

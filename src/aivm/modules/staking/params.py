@@ -19,6 +19,10 @@ DEFAULT_PARAMS = StakingParamValues(
 )
 """21 days of unbonding, 100 validators, 7 entries, 10,000 historical entries, ``ucgpt``."""
 MAX_UINT32 = (1 << 32) - 1
+MAX_UNBONDING_TIME_NS = 100 * 365 * 24 * 3600 * NS_PER_S
+"""100 years: block time + unbonding time must stay within int64 nanoseconds (timestamps,
+queue keys, the roles module's completion times) until past the year 2200; the SDK has no
+upper bound, where an overlong value overflows in every undelegation."""
 
 
 def check_params(params: StakingParamValues) -> None:
@@ -26,6 +30,10 @@ def check_params(params: StakingParamValues) -> None:
     valid bond denom; a min commission rate in [0, 1]."""
     if params.unbonding_time_ns <= 0:
         raise ErrInvalidRequest.wrap(f"unbonding time must be positive: {params.unbonding_time_ns}")
+    if params.unbonding_time_ns > MAX_UNBONDING_TIME_NS:
+        raise ErrInvalidRequest.wrap(
+            f"unbonding time must be at most 100 years: {params.unbonding_time_ns}ns"
+        )
     if not 0 < params.max_validators <= MAX_UINT32:
         raise ErrInvalidRequest.wrap("max validators must be positive")
     if not 0 < params.max_entries <= MAX_UINT32:

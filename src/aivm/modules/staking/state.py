@@ -162,6 +162,14 @@ class StakingState:
         operator = self._store(ctx).get(keys.validator_by_cons_key(cons_addr))
         return None if operator is None else self.get_validator_proto(ctx, operator)
 
+    def reserve_consensus_key(self, ctx: Context, cons_addr: bytes) -> None:
+        """Reserve a consensus address (a genesis.json validator's): no validator may use it."""
+        self._store(ctx).set(keys.reserved_cons_key(cons_addr), b"\x01")
+
+    def is_reserved_consensus_key(self, ctx: Context, cons_addr: bytes) -> bool:
+        """True for a consensus address reserved by genesis."""
+        return self._store(ctx).get(keys.reserved_cons_key(cons_addr)) is not None
+
     def get_validator_by_cons_addr(self, ctx: Context, cons_addr: bytes) -> Validator | None:
         """The validator with this consensus address, or None."""
         found = self.get_validator_proto_by_cons_addr(ctx, cons_addr)
