@@ -26,11 +26,11 @@ slashing's liveness tracking and distribution's allocation run for every validat
    (delivered) and wall time (median of repeated ``simulate`` runs on the committed state)
    must not grow with the number of blocks since the delegation.
 
-The store keeps every version by default (``PruningOptions.nothing()``, what the node opens),
-so every key ever deleted stays in the history and range scans step over it: each delegation
-that changes a validator's power leaves a dead power-index key, which staking's EndBlock (the
-power-index scan of ``ApplyAndReturnValidatorSetUpdates``) walks every block.
-``--pruning everything`` (keep 2 versions, prune every 10) shows the cost without that history.
+The store keeps every version by default (``PruningOptions.nothing()``, what the node opens).
+Each delegation that changes a validator's power deletes a power-index key; reads at the
+latest version go through the store's ``latest`` index (ADR 0016), so staking's EndBlock scan
+of the power-index head does not step over those dead keys. ``--pruning everything`` (keep 2
+versions, prune every 10) shows the cost with pruning, for comparison.
 
 One JSON object goes to stdout, progress and a readable summary to stderr. ``--profile FILE``
 writes a cProfile of the measured blocks' BeginBlock + EndBlock (``pstats`` format) and prints

@@ -56,6 +56,7 @@ def test_send_moves_coins_charges_fee_and_emits_events(chain: Chain) -> None:
         "recipient": acc_address(C),
         "sender": acc_address(A),
         "amount": "12345ucgpt",
+        "msg_index": "0",
     } in transfers
     assert any(e.get("fee") == "2000ucgpt" for e in events_of(result, "tx"))
     assert any(
@@ -221,6 +222,35 @@ def test_multi_signer_tx(chain: Chain) -> None:
     raw_tx = pb.tx.TxRaw.FromString(raw)
     del raw_tx.signatures[1]
     assert chain.check(raw_tx.SerializeToString()).code == 4
+
+
+def test_every_event_of_a_message_carries_its_msg_index(chain: Chain) -> None:
+    msgs = [bank_send(A, B, [Coin(DENOM, 7)]), bank_send(A, C, [Coin(DENOM, 8)])]
+    raw = sign_tx(msgs, [Signer(ALICE, 0, 0)], CHAIN_ID, fee=[Coin(DENOM, 500)])
+    result = chain.block([raw]).tx_results[0]
+    assert result.code == 0, result.log
+    first_message = next(
+        position
+        for position, event in enumerate(result.events)
+        if event.type == "message" and event.attributes[0].key == "action"
+    )
+    by_index: dict[str, list[str]] = {}
+    for position, event in enumerate(result.events):
+        attrs = [(a.key, a.value) for a in event.attributes]
+        if position < first_message:  # the ante step's events (fee, tx) belong to no message
+            assert all(key != "msg_index" for key, _ in attrs), event.type
+            continue
+        assert attrs[-1][0] == "msg_index", (event.type, attrs)  # appended last, as the SDK
+        assert [key for key, _ in attrs].count("msg_index") == 1
+        by_index.setdefault(attrs[-1][1], []).append(event.type)
+    assert set(by_index) == {"0", "1"}
+    assert by_index["0"][0] == by_index["1"][0] == "message"
+    transfers = events_of(result, "transfer")
+    paid = [t for t in transfers if t["recipient"] in (acc_address(B), acc_address(C))]
+    assert [(t["recipient"], t["msg_index"]) for t in paid] == [
+        (acc_address(B), "0"),
+        (acc_address(C), "1"),
+    ]
 
 
 def test_multi_send(chain: Chain) -> None:

@@ -590,14 +590,15 @@ class AivmApp:
         sender = _first_signer_str(tx)
         try:
             for index, (msg, route) in enumerate(zip(tx.msgs, tx.routes, strict=True)):
+                first_event = len(ctx.events)
                 ctx.emit(
                     "message",
                     ("action", pb.type_url(msg)),
                     ("sender", sender),
                     ("module", _module_of(msg)),
-                    ("msg_index", str(index)),
                 )
                 responses.append(pb.pack_any(route.handler(ctx, msg)))
+                _tag_msg_index(ctx.events, first_event, index)
         except AivmError as error:
             return TxOutcome.failure(
                 _with_msg_index(error, len(responses)), tx.gas_limit, meter.consumed, ante_events
@@ -768,6 +769,15 @@ def _module_of(msg: pb.Message) -> str:
     """Module name from a type URL: ``/cosmos.bank.v1beta1.MsgSend`` → ``bank``."""
     parts = msg.DESCRIPTOR.full_name.split(".")
     return parts[1] if len(parts) > 2 else parts[0]
+
+
+def _tag_msg_index(events: list[Event], first: int, index: int) -> None:
+    """Append ``msg_index`` to every event a message emitted (from ``first`` on), as the
+    SDK v0.50 baseapp does, so indexers can tell the messages of one tx apart."""
+    tag = ("msg_index", str(index))
+    for position in range(first, len(events)):
+        event = events[position]
+        events[position] = Event(event.type, (*event.attributes, tag))
 
 
 def _with_msg_index(error: AivmError, index: int) -> AivmError:

@@ -1,11 +1,14 @@
 """CommitStore: the authenticated, versioned, persistent state of the chain, on LMDB.
 
-One LMDB environment (a directory) holds four named databases:
+One LMDB environment (a directory) holds five named databases:
 
 - ``nodes``: the versioned records of the state tree: radix-16 pages of binary nodes and
   leaves (:mod:`aivm.store.tree`).
-- ``history``: every value each key has had, newest first; the newest entry of a key is its
-  latest value, so it serves latest reads, reads and iteration at past versions alike.
+- ``history``: every value each key has had, newest first (tombstones for deletes); it serves
+  reads and iteration at past versions.
+- ``latest``: the live keys of the last committed version and their values; it serves reads
+  and iteration at the latest version, so their cost depends only on the live keys in range,
+  never on how many keys were deleted there before (ADR 0016).
 - ``stale``: per version, what that version made obsolete (for pruning).
 - ``meta``: the last committed version, the oldest retained version and one root record
   per retained version.
@@ -59,6 +62,7 @@ _META_FORMAT = b"format"
 _META_LATEST = b"latest"
 _META_OLDEST = b"oldest"
 _META_ROOT = b"root/"
+_META_LATEST_INDEX = b"latest_index"
 _STALE_NODES = b"n"
 _STALE_KEYS = b"k"
 _HISTORY_SEP = b"\x00\x01"
@@ -213,6 +217,7 @@ class CommitStore:
         self.pruning = pruning
         self._nodes = env.open_db(b"nodes")
         self._history = env.open_db(b"history")
+        self._latest = env.open_db(b"latest")
         self._stale = env.open_db(b"stale")
         self._meta = env.open_db(b"meta")
         with env.begin(write=True) as txn:
@@ -230,6 +235,8 @@ class CommitStore:
             self.version = int.from_bytes(raw_latest, "big") if raw_latest else 0
             self._oldest = int.from_bytes(raw_oldest, "big") if raw_oldest else 0
             raw_root = txn.get(_META_ROOT + _ver8(self.version), db=self._meta)
+            if txn.get(_META_LATEST_INDEX, db=self._meta) != _ver8(self.version):
+                self._rebuild_latest_index(txn)
         self._committed_root: Ref = _decode_root(raw_root) if raw_root else EMPTY_REF
         self.last_hash: bytes = self._committed_root[1]
         """Root hash of the last committed version (32 zero bytes when the state is empty)."""
@@ -244,7 +251,6 @@ class CommitStore:
         """Values at the last committed version already read (None: absent); every commit
         writes its changes through, so it is always exact."""
         self._rtxn: Any = env.begin(db=self._nodes, buffers=False)
-        self._rcursor: Any = self._rtxn.cursor(db=self._history)
         self.working = WorkingStore(self)
         """The state the next commit persists: committed state plus pending writes."""
 
@@ -271,6 +277,17 @@ class CommitStore:
         )
         return cls(env, pruning or PruningOptions.nothing())
 
+    def _rebuild_latest_index(self, txn: Any) -> None:
+        """Fill the ``latest`` database from ``history`` at the last committed version.
+
+        Runs once on a store written before the index existed (or whose index does not
+        match its last version); afterwards every commit keeps the index in step.
+        """
+        txn.drop(self._latest, delete=False)
+        items = self._history_items(txn, self.version, None, None, False)
+        txn.cursor(db=self._latest).putmulti(items, append=True)
+        txn.put(_META_LATEST_INDEX, _ver8(self.version), db=self._meta)
+
     def close(self) -> None:
         """Close the environment; pending (uncommitted) writes are lost."""
         if self._env is not None:
@@ -289,16 +306,11 @@ class CommitStore:
     # -- pending state ---------------------------------------------------------------------
 
     def _latest_get(self, key: bytes) -> bytes | None:
-        """Value of ``key`` at the last committed version (its newest history entry)."""
+        """Value of ``key`` at the last committed version (from the ``latest`` index)."""
         cache = self._latest_cache
         if key in cache:
             return cache[key]
-        cursor = self._rcursor
-        prefix = key.replace(b"\x00", b"\x00\xff") + _HISTORY_SEP
-        found: bytes | None = None
-        if cursor.set_range(prefix) and cursor.key().startswith(prefix):
-            value: bytes = cursor.value()
-            found = None if value[:1] == _TOMBSTONE else value[1:]
+        found: bytes | None = self._rtxn.get(key, db=self._latest)
         if len(cache) >= LATEST_CACHE_LIMIT:
             cache.clear()
         cache[key] = found
@@ -374,12 +386,14 @@ class CommitStore:
                         for key, value in changed
                     ]
                 )
+                self._update_latest_index(txn, changed)
             if self._stale_nodes:
                 txn.put(ver8 + _STALE_NODES, b"".join(self._stale_nodes), db=self._stale)
             if changed:
                 txn.put(ver8 + _STALE_KEYS, _pack([k for k, _ in changed], 2), db=self._stale)
             txn.put(_META_ROOT + ver8, _encode_root(self._root), db=self._meta)
             txn.put(_META_LATEST, ver8, db=self._meta)
+            txn.put(_META_LATEST_INDEX, ver8, db=self._meta)
             if mark_oldest:
                 # a restored snapshot: no version before it is readable
                 txn.put(_META_OLDEST, ver8, db=self._meta)
@@ -414,8 +428,17 @@ class CommitStore:
         self._stale_nodes = []
         self._rtxn.abort()
         self._rtxn = env.begin(db=self._nodes, buffers=False)
-        self._rcursor = self._rtxn.cursor(db=self._history)
         return CommitInfo(target, root_hash)
+
+    def _update_latest_index(self, txn: Any, changed: list[tuple[bytes, bytes | None]]) -> None:
+        """Apply a commit's sorted changes to the ``latest`` database."""
+        latest = self._latest
+        writes = [(key, value) for key, value in changed if value is not None]
+        if writes:
+            txn.cursor(db=latest).putmulti(writes)
+        for key, value in changed:
+            if value is None:
+                txn.delete(key, db=latest)
 
     def _prune(self, txn: Any, oldest: int) -> None:
         """Delete what no version >= ``oldest`` needs, inside the commit transaction."""
@@ -535,12 +558,42 @@ class CommitStore:
         self._check_version(version)
         return VersionView(self, version)
 
-    def _iterate_history(
+    def _iterate_version(
         self, version: int, start: bytes | None, end: bytes | None, reverse: bool
     ) -> Iterator[tuple[bytes, bytes]]:
+        """The live (key, value) pairs of committed ``version`` in [start, end)."""
         env = self._require_open()
+        at_latest = version == self.version
         with env.begin(buffers=False) as txn:
-            yield from self._history_items(txn, version, start, end, reverse)
+            if at_latest:
+                yield from self._latest_items(txn, start, end, reverse)
+            else:
+                yield from self._history_items(txn, version, start, end, reverse)
+
+    def _latest_items(
+        self, txn: Any, start: bytes | None, end: bytes | None, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """The (key, value) pairs of the ``latest`` index in [start, end), read in ``txn``."""
+        cursor = txn.cursor(db=self._latest)
+        if not reverse:
+            valid = cursor.set_range(start) if start is not None else cursor.first()
+            while valid:
+                key = cursor.key()
+                if end is not None and key >= end:
+                    return
+                yield key, cursor.value()
+                valid = cursor.next()
+        else:
+            if end is not None:
+                valid = cursor.prev() if cursor.set_range(end) else cursor.last()
+            else:
+                valid = cursor.last()
+            while valid:
+                key = cursor.key()
+                if start is not None and key < start:
+                    return
+                yield key, cursor.value()
+                valid = cursor.prev()
 
     def _history_items(
         self, txn: Any, version: int, start: bytes | None, end: bytes | None, reverse: bool
@@ -600,14 +653,22 @@ class CommitStore:
         """
         env = self._require_open()
         self._check_version(version)
-        return self._snapshot_chunks(env.begin(buffers=False), version, chunk_size)
+        txn = env.begin(buffers=False)
+        if version == self.version:
+            items = self._latest_items(txn, None, None, False)
+        else:
+            items = self._history_items(txn, version, None, None, False)
+        return self._snapshot_chunks(txn, items, chunk_size)
 
-    def _snapshot_chunks(self, txn: Any, version: int, chunk_size: int) -> Iterator[bytes]:
+    @staticmethod
+    def _snapshot_chunks(
+        txn: Any, items: Iterator[tuple[bytes, bytes]], chunk_size: int
+    ) -> Iterator[bytes]:
         try:
             parts: list[bytes] = []
             size = 0
             emitted = False
-            for key, value in self._history_items(txn, version, None, None, False):
+            for key, value in items:
                 record = len(key).to_bytes(2, "big") + key + len(value).to_bytes(4, "big") + value
                 parts.append(record)
                 size += len(record)
@@ -722,13 +783,17 @@ class CommitStore:
     def verify_integrity(self) -> None:
         """Recompute the root of the latest committed state from scratch and check the tree.
 
-        Raises ErrLogic when the latest values (from ``history``), the tree leaves and the
-        committed root hash disagree. Reads the whole state: for tests and operators, not for block
-        processing.
+        Raises ErrLogic when the latest values (from ``history``), the ``latest`` index, the
+        tree leaves and the committed root hash disagree. Reads the whole state: for tests and
+        operators, not for block processing.
         """
         env = self._require_open()
         with env.begin(buffers=False) as txn:
-            items = list(self._iterate_history(self.version, None, None, False))
+            items = list(self._history_items(txn, self.version, None, None, False))
+            if items != list(self._latest_items(txn, None, None, False)):
+                raise ErrLogic.wrap(
+                    f"latest index disagrees with history at version {self.version}"
+                )
             recomputed = compute_root(items)
             if recomputed != self.last_hash:
                 raise ErrLogic.wrap(
@@ -790,7 +855,7 @@ class WorkingStore:
         buffered = sorted((k, v) for k, v in pending.items() if in_range(k, start, end))
         if reverse:
             buffered.reverse()
-        return _merge(buffered, store._iterate_history(store.version, start, end, reverse), reverse)
+        return _merge(buffered, store._iterate_version(store.version, start, end, reverse), reverse)
 
 
 class VersionView:
@@ -823,4 +888,4 @@ class VersionView:
         """Items of this version in ``[start, end)``, in key order."""
         store = self._store
         store._check_version(self.version)
-        return store._iterate_history(self.version, start, end, reverse)
+        return store._iterate_version(self.version, start, end, reverse)
