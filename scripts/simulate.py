@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip", default="", help="operations/faults to leave out: auth/huge_gas,ai/infer"
     )
+    parser.add_argument(
+        "--fee-market", action="store_true", help="genesis turns the fee market on (ADR 0013)"
+    )
     parser.add_argument("--no-shrink", action="store_true", help="report the failure as found")
     parser.add_argument("--out", type=Path, help="where to save a failing sequence (JSON)")
     parser.add_argument("--replay", type=Path, help="re-run a saved failing sequence")
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 txs_per_block=args.txs_per_block,
                 restore_every=args.restore_every,
                 skip=tuple(filter(None, args.skip.split(","))),
+                fee_market=args.fee_market,
             ),
             args.blocks,
             not args.no_shrink,

@@ -5,6 +5,11 @@ app started from the same genesis and, after heights 2, 4, 8, …, an app restor
 state-sync snapshot; their FinalizeBlock responses and app hashes must equal the warm app's
 (the one the test talks to). ``Chain.start(..., differential=False)`` opts out, and
 ``AIVM_TEST_DIFFERENTIAL=0`` turns the shadows off for a whole run.
+
+A ``BUG`` line logged by the app (a block hook or a tx step that raised, which a node survives)
+fails the test: InitChain, every block and every CheckTx raise ``BugLogged``
+(:mod:`aivm.sim.bug_log`) when one was logged since the last check. A test that breaks a hook
+on purpose runs that block under ``bug_log().expected()``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from aivm.app.application import AivmApp, AppOptions
 from aivm.app.genesis import GenesisDoc, GenesisValidator
 from aivm.client.tx import Signer, bank_send, sign_tx
 from aivm.crypto.keys import PrivKey
+from aivm.sim.bug_log import bug_log
 from aivm.sim.differential import DifferentialReplay
 from aivm.store import CommitStore
 from aivm.types import pb
@@ -97,6 +103,8 @@ class Chain:
     sequences: dict[bytes, int] = field(default_factory=dict)
     replay: DifferentialReplay | None = None
     """Shadow replicas fed every block, or None when the chain runs a single app."""
+    bug_mark: int = field(default_factory=lambda: bug_log().mark())
+    """The app's ``BUG`` lines up to this mark of :func:`bug_log` have been checked."""
 
     @classmethod
     def start(
@@ -113,21 +121,32 @@ class Chain:
         ``genesis`` replaces the document built from ``funded``. With ``differential`` (the
         default) the shadow replicas live beside ``path`` and are closed with the chain.
         """
+        mark = bug_log().mark()
         app = AivmApp(CommitStore.open(path), options)
         doc = genesis or genesis_doc(funded, with_accounts=with_accounts)
         if not differential:
             app.init_chain(doc.init_chain_request())
-            return cls(app=app, path=path)
-        replay = DifferentialReplay.start(
-            app, doc.init_chain_request(), path.with_name(path.name + "-shadows")
-        )
-        chain = cls(app=app, path=path, replay=replay)
-        weakref.finalize(chain, replay.close_shadows)
+            chain = cls(app=app, path=path, bug_mark=mark)
+        else:
+            replay = DifferentialReplay.start(
+                app, doc.init_chain_request(), path.with_name(path.name + "-shadows")
+            )
+            chain = cls(app=app, path=path, replay=replay, bug_mark=mark)
+            weakref.finalize(chain, replay.close_shadows)
+        chain.check_bug_log("InitChain")
         return chain
+
+    def check_bug_log(self, where: str) -> None:
+        """Raise :class:`~aivm.sim.bug_log.BugLogged` when the app logged a ``BUG`` line since
+        the last check (``where`` names what just ran)."""
+        mark, self.bug_mark = self.bug_mark, bug_log().mark()
+        bug_log().check(mark, where)
 
     def check(self, raw: bytes) -> pb.abci.ResponseCheckTx:
         """CheckTx (new)."""
-        return self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
+        response = self.app.check_tx(pb.abci.RequestCheckTx(tx=raw, type=pb.abci.NEW))
+        self.check_bug_log(f"CheckTx after block {self.height}")
+        return response
 
     def block(
         self,
@@ -178,9 +197,10 @@ class Chain:
         if self.replay is None:
             response = self.app.finalize_block(request)
             self.app.commit(pb.abci.RequestCommit())
-            return response
-        response = self.replay.finalize_block(request)
-        self.replay.commit()
+        else:
+            response = self.replay.finalize_block(request)
+            self.replay.commit()
+        self.check_bug_log(f"block {self.height}")
         return response
 
     def query(self, path: str, request: pb.Message, response_class: type, height: int = 0):  # type: ignore[no-untyped-def]

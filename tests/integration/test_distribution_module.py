@@ -251,7 +251,9 @@ def test_withdraw_address_and_fund_pool(chain: Chain) -> None:
         ),
     )
     assert result.code == 0, result.log
-    assert events(result, "set_withdraw_address") == [{"withdraw_address": addr_str(OTHER_ADDR)}]
+    assert events(result, "set_withdraw_address") == [
+        {"withdraw_address": addr_str(OTHER_ADDR), "msg_index": "0"}
+    ]
     _, value = chain.query(
         Q + "DelegatorWithdrawAddress",
         pb.distribution_query.QueryDelegatorWithdrawAddressRequest(

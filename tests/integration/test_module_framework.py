@@ -29,6 +29,7 @@ from aivm.modules.framework import (
     QueryRoute,
     ValidatorUpdate,
 )
+from aivm.sim.bug_log import BugLogged, bug_log
 from aivm.store import CommitStore, PrefixStore
 from aivm.types import pb
 from aivm.types.errors import AivmError
@@ -164,7 +165,8 @@ def test_begin_and_end_block_run_in_list_order_and_update_the_validator_set(
     assert [(v.pub_key, v.power) for v in exported.validators][-1] == (NEW_VALIDATOR, 7)
     assert exported.app_state["toy_a"] == {"blocks": 3}
 
-    response = chain.block([])  # height 4: both EndBlocks raise; their writes are dropped
+    with bug_log().expected():  # height 4: both EndBlocks raise; their writes are dropped
+        response = chain.block([])
     assert [e.type for e in response.events if e.type.startswith("toy")] == [
         "toy_begin",
         "toy_begin",
@@ -176,6 +178,24 @@ def test_begin_and_end_block_run_in_list_order_and_update_the_validator_set(
     response = chain.block([])  # height 5: power 0 removes it
     assert [u.power for u in response.validator_updates] == [0]
     assert [(v.pub_key.ed25519, v.power) for v in chain.app.validators()] == genesis_set
+
+
+def test_a_block_hook_that_raises_fails_the_test_harness(tmp_path: Path) -> None:
+    """The node survives a raising hook (BUG logged, its writes dropped); a test must not: the
+    harness turns the BUG line into a failure of the block that logged it."""
+    log: list[str] = []
+    chain = start(tmp_path, (*MODULES, toy_definition("toy_a", log)))
+    chain.block([])
+    chain.block([])  # heights 2 and 3 are clean
+    with pytest.raises(BugLogged) as failed:
+        chain.block([])
+    assert str(failed.value) == (
+        "block 4: the app logged 1 BUG line(s): BUG: EndBlock of module toy_a raised; its "
+        "changes are dropped (RuntimeError: a bug in a toy EndBlock)"
+    )
+    chain.block([])  # height 5 is clean again: a BUG line fails only its own block
+    with pytest.raises(AssertionError, match="logged none"), bug_log().expected():
+        chain.block([])  # a test that expects a BUG line fails without one
 
 
 class Malformed(Toy):
@@ -193,8 +213,9 @@ def test_a_malformed_validator_update_drops_the_hooks_writes(tmp_path: Path) -> 
         module = Malformed("toy_m", b"toy_m/", log)
         return module, module
 
-    chain = start(tmp_path, (*MODULES, ModuleDefinition("toy_m", "toy_m", b"toy_m/", build)))
-    response = chain.block([])  # FinalizeBlock does not raise
+    with bug_log().expected():  # every block, the first (in start) included
+        chain = start(tmp_path, (*MODULES, ModuleDefinition("toy_m", "toy_m", b"toy_m/", build)))
+        response = chain.block([])  # FinalizeBlock does not raise
     assert not response.validator_updates
     assert PrefixStore(chain.app.query_context(2).store, b"toy_m/").get(b"written") is None
     assert [e.type for e in response.events if e.type.startswith("toy")] == ["toy_begin"]

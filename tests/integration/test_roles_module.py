@@ -1,6 +1,7 @@
 """roles module over ABCI: registration per role with its capability, per-role active sets
 ordered by bond × capability × performance, unbonding at the exact block, role slashing and
-jailing through the keeper API, and the roles' share of the fee collector."""
+jailing through the keeper API, the roles' share of the fee collector, and its split by
+selection score and by the work recorded through ``record_work``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from google.protobuf import json_format
 from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.roles import RolesKeeper, roles_pb2
 from aivm.modules.roles.capability import capability_score
-from aivm.modules.roles.errors import ErrInvalidFraction, ErrOperatorNotFound, ErrUnknownReason
+from aivm.modules.roles.errors import (
+    ErrInvalidFraction,
+    ErrInvalidRole,
+    ErrInvalidWork,
+    ErrOperatorNotFound,
+    ErrUnknownReason,
+)
+from aivm.modules.roles.invariants import check_work
+from aivm.modules.roles.keeper import MAX_WORK_COUNTER, MAX_WORK_UNITS
 from aivm.modules.roles.params import DEFAULT_PARAMS
 from aivm.store import GasMeter
 from aivm.types import pb
@@ -562,3 +571,250 @@ def test_invariants_catch_a_bond_the_account_does_not_hold(tmp_path: Path) -> No
     chain.block([])
     broken = chain.app.check_invariants()
     assert any(line.startswith("roles/pool: roles account holds 2000ucgpt") for line in broken)
+
+
+# -- recorded work ---------------------------------------------------------------------------
+
+
+def work_counters(chain: Chain, **request: Any) -> list[tuple[str, int, int]]:
+    """(operator, role, units) of the WorkCounters query."""
+    result, value = chain.query(
+        Q + "WorkCounters",
+        roles_pb2.QueryWorkCountersRequest(**request),
+        roles_pb2.QueryWorkCountersResponse,
+    )
+    assert result.code == 0, result.log
+    return [(c.operator, c.role, c.units) for c in value.counters]
+
+
+def role_rewards(chain: Chain, i: int, role: int) -> Dec:
+    ctx = chain.app.query_context(chain.height)
+    keeper = chain.app.manager.keepers.get("roles", RolesKeeper)
+    return keeper.get_rewards(ctx, KEYS[i].pubkey.address(), role).get(DENOM, Dec(0))
+
+
+def scores(chain: Chain, role: int) -> dict[str, int]:
+    _, value = chain.query(
+        Q + "ActiveSet",
+        roles_pb2.QueryActiveSetRequest(role=role),  # type: ignore[arg-type]
+        roles_pb2.QueryActiveSetResponse,
+    )
+    return {m.operator: int(m.selection_score) for m in value.members}
+
+
+def test_record_work_refuses_bad_units_and_unknown_operators(tmp_path: Path) -> None:
+    chain = start(tmp_path / "data", differential=False)
+    assert register(chain, 0, COMPUTE, 2_000).code == 0
+    keeper, ctx = keeper_ctx(chain)
+    op = KEYS[0].pubkey.address()
+    for bad in (0, -5, MAX_WORK_UNITS + 1, True, 1.5, "3"):
+        with pytest.raises(AivmError) as info:
+            keeper.record_work(ctx, op, COMPUTE, bad)  # type: ignore[arg-type]
+        assert ErrInvalidWork.is_(info.value), bad
+        assert (info.value.codespace, info.value.code) == ("roles", 17)
+    with pytest.raises(AivmError) as info:
+        keeper.record_work(ctx, op, DATA, 1)  # not registered in that role
+    assert ErrOperatorNotFound.is_(info.value)
+    with pytest.raises(AivmError) as info:
+        keeper.record_work(ctx, op, 9, 1)
+    assert ErrInvalidRole.is_(info.value)
+    assert keeper.get_work(ctx, op, COMPUTE) == 0  # nothing refused was counted
+    assert keeper.record_work(ctx, op, COMPUTE, MAX_WORK_UNITS) == MAX_WORK_UNITS
+    assert keeper.record_work(ctx, op, COMPUTE, 3) == MAX_WORK_UNITS + 3
+    work_events = [dict(e.attributes) for e in ctx.events if e.type == "role_work"]
+    assert work_events[-1] == {
+        "operator": ADDRS[0],
+        "role": "compute",
+        "units": "3",
+        "period_units": str(MAX_WORK_UNITS + 3),
+    }
+    keeper.set_work(ctx, op, COMPUTE, MAX_WORK_COUNTER - 1)
+    with pytest.raises(AivmError) as info:
+        keeper.record_work(ctx, op, COMPUTE, 2)  # the uint64 counter would overflow
+    assert ErrInvalidWork.is_(info.value)
+    assert keeper.record_work(ctx, op, COMPUTE, 1) == MAX_WORK_COUNTER
+
+
+def test_rewards_split_by_score_and_recorded_work_exactly(tmp_path: Path) -> None:
+    chain = start(tmp_path / "data", differential=False, reward_share_ai="0.05")
+    assert register(chain, 0, AI, 3_000).code == 0
+    assert register(chain, 1, AI, 1_000, ai_cap(runtimes=("dsm",), methods=1)).code == 0
+    assert register(chain, 2, AI, 2_000).code == 0
+    keeper, ctx = keeper_ctx(chain)
+    op = [KEYS[i].pubkey.address() for i in range(3)]
+    keeper.record_performance(ctx, op[1], AI, False)  # 0.95: weighs op1's work
+    chain.block([])
+    chain.block([])  # the active set carries op1's new score
+    s = [scores(chain, AI)[ADDRS[i]] for i in range(3)]
+    before = [role_rewards(chain, i, AI) for i in range(3)]
+    remainder = keeper.get_remainder(chain.app.query_context(chain.height), AI).get(DENOM, Dec(0))
+    keeper, ctx = keeper_ctx(chain)
+    keeper.record_work(ctx, op[0], AI, 4)
+    keeper.record_work(ctx, op[1], AI, 2)
+    keeper.record_work(ctx, op[1], AI, 4)  # adds up: 6
+    assert keeper.get_work(ctx, op[1], AI) == 6
+    response = chain.block([])
+    (event,) = events(response, "role_rewards")
+    assert event["work_units"] == "10"
+    pool = (Dec(int(event["amount"].removesuffix(DENOM))) + remainder).bigint()
+    # work_weight 0.5: half by score, half by units × performance (18-decimal integers)
+    work = [4 * 10**18, 6 * 95 * 10**16, 0]
+    one, half = 10**18, 5 * 10**17
+    weights = [half * s[i] * sum(work) + half * work[i] * sum(s) for i in range(3)]
+    assert sum(weights) == one * sum(s) * sum(work)
+    gained = [role_rewards(chain, i, AI) - before[i] for i in range(3)]
+    for i in range(3):
+        assert gained[i] == Dec.raw(pool * weights[i] // sum(weights)), i
+    # op2 recorded nothing: it gets only half of its score share; op1 more than its score share
+    assert gained[2] < Dec.raw(pool * s[2] // sum(s))
+    assert gained[1] > Dec.raw(pool * s[1] // sum(s))
+    assert work_counters(chain) == []  # the period's counters went with the split
+    # a block without recorded work splits by score only
+    before = [role_rewards(chain, i, AI) for i in range(3)]
+    remainder = keeper.get_remainder(chain.app.query_context(chain.height), AI).get(DENOM, Dec(0))
+    response = chain.block([])
+    (event,) = events(response, "role_rewards")
+    assert event["work_units"] == "0"
+    pool = (Dec(int(event["amount"].removesuffix(DENOM))) + remainder).bigint()
+    for i in range(3):
+        assert role_rewards(chain, i, AI) - before[i] == Dec.raw(pool * s[i] // sum(s))
+    assert chain.app.check_invariants() == []
+
+
+def test_work_counters_reset_every_block_and_only_active_work_pays(tmp_path: Path) -> None:
+    chain = start(tmp_path / "data", differential=False, reward_share_compute="0.05")
+    for i, bond in enumerate((3_000, 2_000, 1_000)):
+        assert register(chain, i, COMPUTE, bond).code == 0
+    assert register(chain, 3, DATA, 2_000).code == 0  # the data share is 0
+    assert active(chain, COMPUTE) == [ADDRS[0], ADDRS[1]]  # op2 stands by
+    keeper, ctx = keeper_ctx(chain)
+    keeper.record_work(ctx, KEYS[2].pubkey.address(), COMPUTE, 1_000)
+    keeper.record_work(ctx, KEYS[0].pubkey.address(), COMPUTE, 1)
+    keeper.record_work(ctx, KEYS[3].pubkey.address(), DATA, 5)
+    response = chain.block([])
+    (event,) = events(response, "role_rewards")  # no data event: its share is 0
+    assert (event["role"], event["work_units"]) == ("compute", "1")  # op2's work is not paid
+    assert role_rewards(chain, 2, COMPUTE) == Dec(0)
+    assert role_rewards(chain, 0, COMPUTE) > role_rewards(chain, 1, COMPUTE) > Dec(0)
+    assert work_counters(chain) == []  # every role's counters reset, paid or not
+    assert chain.app.check_invariants() == []
+
+
+def record_in_end_block(
+    monkeypatch: pytest.MonkeyPatch, chain: Chain, work: list[tuple[int, int, int]]
+) -> None:
+    """Record ``(key index, role, units)`` in the next EndBlock, after the reward split, as a
+    module listed after roles will (compute marketplace, verification)."""
+    keeper = chain.app.manager.keepers.get("roles", RolesKeeper)
+    original = keeper.update_active_sets
+
+    def update_and_record(ctx: Context) -> None:
+        original(ctx)
+        for i, role, units in work:
+            keeper.record_work(ctx, KEYS[i].pubkey.address(), role, units)
+        monkeypatch.setattr(keeper, "update_active_sets", original)
+
+    monkeypatch.setattr(keeper, "update_active_sets", update_and_record)
+
+
+def test_work_counters_query_and_genesis_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = start(tmp_path / "a", differential=False, reward_share_ai="0.05")
+    assert register(chain, 0, AI, 3_000).code == 0
+    assert register(chain, 1, AI, 2_000).code == 0
+    assert register(chain, 0, COMPUTE, 3_000).code == 0
+    record_in_end_block(monkeypatch, chain, [(0, AI, 7), (1, AI, 2), (0, COMPUTE, 3)])
+    response = chain.block([])
+    assert len(events(response, "role_work")) == 3
+    by_key = sorted(
+        [(ADDRS[0], AI, 7), (ADDRS[1], AI, 2), (ADDRS[0], COMPUTE, 3)],
+        key=lambda c: (c[1], acc_to_bytes(c[0])),
+    )
+    assert work_counters(chain) == by_key
+    ai_only = [c for c in by_key if c[1] == AI]
+    assert work_counters(chain, role=AI) == ai_only
+    assert work_counters(chain, operator=ADDRS[0]) == [(ADDRS[0], AI, 7), (ADDRS[0], COMPUTE, 3)]
+    assert work_counters(chain, operator=ADDRS[0], role=COMPUTE) == [(ADDRS[0], COMPUTE, 3)]
+    assert work_counters(chain, operator=ADDRS[4]) == []
+    request = roles_pb2.QueryWorkCountersRequest(role=AI)
+    request.pagination.limit = 1
+    _, page = chain.query(Q + "WorkCounters", request, roles_pb2.QueryWorkCountersResponse)
+    assert len(page.counters) == 1 and page.pagination.next_key
+    for bad, code in (({"role": 7}, ("roles", 2)), ({"operator": "aivm1nope"}, None)):
+        result, _ = chain.query(
+            Q + "WorkCounters",
+            roles_pb2.QueryWorkCountersRequest(**bad),
+            roles_pb2.QueryWorkCountersResponse,
+        )
+        assert result.code != 0 and (code is None or (result.codespace, result.code) == code)
+    assert chain.app.check_invariants() == []
+    doc = chain.app.export_genesis()
+    exported = doc.app_state["roles"]
+    assert [(c["operator"], c["role"], c["units"]) for c in exported["work_counters"]] == [
+        (a, roles_pb2.Role.Name(r), str(u)) for a, r, u in by_key
+    ]
+    again = Chain.start(tmp_path / "b", {}, genesis=doc, differential=False)
+    header = BlockHeader(again.height, 0, "aivm-test-1")
+    ctx = Context(again.app.store.working, GasMeter(None), header, ExecMode.QUERY)
+    assert again.app.manager.export_genesis(ctx)["roles"] == exported
+    response = again.block([])  # the imported period is paid by the first block
+    assert {e["role"]: e["work_units"] for e in events(response, "role_rewards")} == {"ai": "9"}
+    assert work_counters(again) == []
+    assert again.app.check_invariants() == []
+    tampering = (
+        ({"units": "0"}, "must be positive"),
+        ({"operator": ADDRS[4]}, "unknown operator"),
+        ({"role": "ROLE_DATA"}, "unknown operator"),
+    )
+    for n, (change, message) in enumerate(tampering):
+        tampered = dict(exported)
+        tampered["work_counters"] = [{**exported["work_counters"][0], **change}]
+        doc.app_state["roles"] = tampered
+        with pytest.raises(AivmError, match=message):
+            Chain.start(tmp_path / f"c{n}", {}, genesis=doc, differential=False)
+    tampered = dict(exported)
+    tampered["work_counters"] = [exported["work_counters"][0]] * 2
+    doc.app_state["roles"] = tampered
+    with pytest.raises(AivmError, match="two work counters"):
+        Chain.start(tmp_path / "dup", {}, genesis=doc, differential=False)
+
+
+def test_invariant_catches_a_work_counter_of_no_operator(tmp_path: Path) -> None:
+    chain = start(tmp_path / "data", differential=False)
+    assert register(chain, 0, COMPUTE, 2_000).code == 0
+    keeper, ctx = keeper_ctx(chain)
+    stranger = KEYS[4].pubkey.address()
+    assert check_work(ctx, keeper) == []
+    keeper.set_work(ctx, stranger, COMPUTE, 5)  # bypasses record_work's check
+    assert check_work(ctx, keeper) == [
+        f"work counter {(bytes([COMPUTE, 20]) + stranger).hex()} of an unregistered operator"
+    ]
+
+
+def test_work_query_over_rest_and_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import requests
+
+    from chain_drivers import start_chain
+    from cli_runner import cli_runner
+
+    with start_chain("devnet", tmp_path / "devnet") as endpoint:
+        run = cli_runner(endpoint.rpc_url, tmp_path / "home", capsys, monkeypatch)
+        code, out, err = run("query", "roles", "work", "--role", "compute", "-o", "json")
+        assert code == 0, err
+        assert json.loads(out) == {"counters": []}  # no module records work yet
+        address = endpoint.accounts[0].address
+        code, out, err = run("query", "roles", "work", "--operator", address, "-o", "json")
+        assert code == 0, err
+        assert json.loads(out) == {"counters": []}
+        code, out, err = run("query", "roles", "work", "--operator", "aivm1nope", "-o", "json")
+        assert code != 0 and "invalid address" in err
+        base = endpoint.rest_url + "/aivm/roles/v1/work"
+        body = requests.get(base, params={"role": "ROLE_AI"}, timeout=30).json()
+        assert body["counters"] == []
+        bad = requests.get(base, params={"role": "7"}, timeout=30)
+        assert bad.status_code >= 400 and bad.json()["code"] == 2, bad.text  # invalid role

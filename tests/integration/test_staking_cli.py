@@ -1,7 +1,8 @@
 """``aivm tx staking`` / ``aivm query staking`` end to end on a running devnet (whose validator
 dev0 operates): dev1 creates a validator, dev2 delegates, unbonds, cancels part of the
 unbonding and redelegates, dev1 edits its validator, and every step is read back with the
-query commands. Offline: help, argument errors and ``aivm keys show --bech val``."""
+query commands; dev3 shows what ``--wait`` changes (staking and distribution commands). Offline:
+help, argument errors and ``aivm keys show --bech val``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 import nacl.signing
 import pytest
 
+from aivm.client import Client
 from aivm.types.address import acc_address_bytes, valoper_address, valoper_address_bytes
+from aivm.types.dec import Dec
 from chain_drivers import ChainEndpoint
 from cli_runner import Run, import_keys
 
@@ -26,7 +29,7 @@ def _json(run: Run, *args: str) -> Any:
 
 
 def _tx(run: Run, *args: str) -> Any:
-    done = _json(run, "tx", "staking", *args, "--yes")
+    done = _json(run, "tx", "staking", *args, "--yes", "--wait")
     assert done["code"] == 0
     return done
 
@@ -70,6 +73,20 @@ def test_argument_errors_are_clear(offline_run: Run) -> None:
     assert code == 2 and "invalid choice" in err
     code, _, err = offline_run("query", "staking", "delegations", "aivmvaloper1x")
     assert code == 1 and "invalid delegator address" in err
+
+
+def test_wait_flags_are_on_every_module_tx_command(offline_run: Run) -> None:
+    for module, command in (
+        ("staking", "delegate"),
+        ("staking", "create-validator"),
+        ("distribution", "withdraw-rewards"),
+        ("distribution", "fund-community-pool"),
+        ("slashing", "unjail"),
+        ("roles", "register"),
+        ("roles", "withdraw-rewards"),
+    ):
+        code, out, _ = offline_run("tx", module, command, "--help")
+        assert code == 0 and "--wait" in out and "--timeout" in out, (module, command)
 
 
 def test_keys_show_bech_val(offline_run: Run) -> None:
@@ -157,3 +174,70 @@ def test_validator_lifecycle_from_the_cli(run: Run, chain: ChainEndpoint) -> Non
     height = chain.height()
     hist = _json(run, "query", "staking", "historical-info", str(height))
     assert int(hist["header"]["height"]) == height and hist["valset"]
+
+
+@pytest.mark.parametrize("chain", ["devnet"], indirect=True)
+def test_tx_commands_wait_for_the_block_only_with_wait(run: Run, chain: ChainEndpoint) -> None:
+    import_keys(run, chain, 0, 3)
+    val0 = run("keys", "show", "dev0", "--bech", "val", "-a")[1].strip()
+    dev3 = chain.accounts[3].address
+
+    sent = _json(run, "tx", "staking", "delegate", val0, "1000ucgpt", "--from", "dev3", "--yes")
+    assert set(sent) == {"txhash", "code", "codespace", "raw_log"} and sent["code"] == 0
+    with Client(chain.rpc_url) as client:  # accepted by CheckTx: it lands in a later block
+        assert client.wait_for_tx(sent["txhash"], timeout=chain.tx_timeout).ok
+
+    waited = _tx(run, "delegate", val0, "2000ucgpt", "--from", "dev3")
+    assert int(waited["height"]) > 0 and int(waited["gas_used"]) > 0
+    delegation = _json(run, "query", "staking", "delegation", dev3, val0)
+    assert delegation["balance"]["amount"] == "3000"  # both, read right after --wait returned
+
+    before = _json(run, "query", "distribution", "community-pool")["pool"]
+    funded = _json(
+        run,
+        "tx",
+        "distribution",
+        "fund-community-pool",
+        "5000000ucgpt",
+        "--from",
+        "dev3",
+        "--yes",
+        "--wait",
+        "--timeout",
+        str(chain.tx_timeout),
+    )
+    assert funded["code"] == 0 and "raw_log" not in funded  # the included tx's result
+    after = _json(run, "query", "distribution", "community-pool")["pool"]
+    pooled = {c["denom"]: Dec(c["amount"]) for c in after}
+    assert pooled["ucgpt"] >= Dec(5_000_000) + sum(
+        (Dec(c["amount"]) for c in before if c["denom"] == "ucgpt"), Dec(0)
+    )
+
+
+def test_module_tx_commands_pay_the_given_fees_and_gas(run: Run, chain: ChainEndpoint) -> None:
+    """Helpers that sign with their defaults (roles here) still pay ``--fees`` / ``--gas``."""
+    import_keys(run, chain, 0)
+    done = _json(
+        run,
+        "tx",
+        "roles",
+        "register",
+        "data",
+        "--bond",
+        "500000000ucgpt",
+        "--storage-bytes",
+        "1000000000",
+        "--fees",
+        "98765ucgpt",
+        "--gas",
+        "345678",
+        "--from",
+        "dev0",
+        "--yes",
+        "--wait",
+    )
+    assert done["code"] == 0, done
+    with Client(chain.rpc_url) as client:
+        result = client.tx(done["txhash"])
+    assert result is not None and result.gas_wanted == 345678
+    assert result.attribute("tx", "fee") == "98765ucgpt"

@@ -45,8 +45,11 @@ def test_validators_as_keplr_reads_them(chain: ChainEndpoint) -> None:
     assert all(rate.count(".") == 1 and len(rate.split(".")[1]) == 18 for rate in rates.values())
     assert validator["consensus_pubkey"]["@type"] == "/cosmos.crypto.ed25519.PubKey"
     assert not body["pagination"]["next_key"]  # the only bonded one
+    assert body["pagination"]["total"] == "0"  # a limit without count_total counts nothing
     counted = _ok(chain, "/validators", **{"pagination.count_total": "true"})
     assert counted["pagination"]["total"] == str(len(counted["validators"]))
+    unlimited = _ok(chain, "/validators")  # no limit: counted, as the SDK's query.Paginate
+    assert unlimited["pagination"]["total"] == str(len(unlimited["validators"])) != "0"
     assert _ok(chain, "/validators", status="BOND_STATUS_UNBONDING")["validators"] == []
     assert _ok(chain, f"/validators/{val0}")["validator"] == validator
 

@@ -1,6 +1,7 @@
 """The randomized simulation: seeds run clean, every message type is exercised, runs are
 reproducible, and injected bugs (a keeper that mints, a signature check that passes
-anything, gas that depends on a cache) are found and shrunk to a short block sequence."""
+anything, gas that depends on a cache, a block hook that raises) are found and shrunk to a
+short block sequence."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 from aivm.app import ante
 from aivm.modules.bank.keeper import BankKeeper
+from aivm.modules.framework import Context
+from aivm.modules.mint.module import MintModule
 from aivm.sim.registry import discover_invariants, discover_operations, discover_tx_faults
 from aivm.sim.report import describe_blocks, load_repro, save_repro
 from aivm.sim.runner import SimConfig, SimFailure, SimStats, Simulation
@@ -152,6 +155,28 @@ def test_a_signature_check_that_passes_anything_is_found(
         "accepted:auth/chain_id",
         "accepted:auth/account_number",
     )
+
+
+def test_a_block_hook_that_raises_is_found(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every replica survives it alike (BUG logged, the hook's writes dropped), so no replica
+    diverges: the BUG line itself fails the run."""
+    begin_block = MintModule.begin_block
+
+    def broken(self: MintModule, ctx: Context) -> None:
+        begin_block(self, ctx)
+        if ctx.header.height >= 3:
+            raise RuntimeError("a bug in mint's BeginBlock")
+
+    monkeypatch.setattr(MintModule, "begin_block", broken)
+    config = SimConfig(seed=1)
+    failure, simulation = first_failure(config, 10, workdir)
+    assert failure.kind == "bug-log" and failure.height == 3
+    assert "BeginBlock of module mint raised" in failure.detail
+    assert "RuntimeError: a bug in mint's BeginBlock" in failure.detail
+    shrunk = Shrinker(config, failure.kind, max_replays=20).shrink(
+        simulation.history, failure.height
+    )
+    assert len(shrunk) <= 3
 
 
 def test_gas_that_depends_on_a_cache_is_found_and_shrunk(

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from aivm.app.tx import DecodedTx
+from aivm.app.router import PUBLIC_KEY_TYPES
+from aivm.app.tx import DecodedTx, Resolver, reject_unknown_fields
 from aivm.crypto.keys import PUBKEY_LENGTH, SECP256K1_PUBKEY_TYPE_URL, PubKey, verify_secp256k1
 from aivm.modules.addr import addr_str
 from aivm.modules.auth.keeper import FEE_COLLECTOR, AccountKeeper
@@ -29,13 +30,15 @@ from aivm.modules.auth.types import Account
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.framework import Context
 from aivm.store import CacheStore, GasKVStore
-from aivm.types import pb
+from aivm.types import amino_json, pb
 from aivm.types.coin import BOND_DENOM, Coin, Coins
 from aivm.types.dec import Dec
 from aivm.types.errors import (
     ErrInsufficientFee,
     ErrInsufficientFunds,
     ErrInvalidPubKey,
+    ErrInvalidRequest,
+    ErrJSONMarshal,
     ErrMemoTooLarge,
     ErrNotSupported,
     ErrTooManySignatures,
@@ -47,6 +50,8 @@ from aivm.types.errors import (
 )
 
 SIGN_MODE_DIRECT = pb.signing.SIGN_MODE_DIRECT
+SIGN_MODE_LEGACY_AMINO_JSON = pb.signing.SIGN_MODE_LEGACY_AMINO_JSON
+SUPPORTED_SIGN_MODES = (SIGN_MODE_DIRECT, SIGN_MODE_LEGACY_AMINO_JSON)
 SIMULATED_SIGNATURE_BYTES = 64 + 33
 """Bytes a real signature and public key add to a simulated tx, charged as tx-size gas."""
 
@@ -298,12 +303,14 @@ def check_signatures(
     params: AuthParams,
     cache: SignatureCache,
 ) -> None:
-    """Charge signature gas, check sequences and verify SIGN_MODE_DIRECT signatures."""
+    """Charge signature gas, check sequences and verify each signer's single secp256k1
+    signature (SIGN_MODE_DIRECT or SIGN_MODE_LEGACY_AMINO_JSON)."""
     if len(tx.signatures) > params.tx_sig_limit:
         raise ErrTooManySignatures.wrap(
             f"signatures: {len(tx.signatures)}, limit: {params.tx_sig_limit}"
         )
     chain_id = ctx.header.chain_id
+    amino_msgs: list[str] | None = None  # the messages' amino JSON, built once per tx
     for account, info, signature in zip(
         signers, tx.auth_info.signer_infos, tx.signatures, strict=True
     ):
@@ -316,21 +323,100 @@ def check_signatures(
             continue
         if account.pub_key is None:
             raise ErrInvalidPubKey.wrap(f"pubkey on account {addr_str(account.address)} is not set")
-        if not info.mode_info.HasField("single") or info.mode_info.single.mode != SIGN_MODE_DIRECT:
-            raise ErrNotSupported.wrap("only SIGN_MODE_DIRECT single signatures are supported")
-        sign_doc = pb.tx.SignDoc(
-            body_bytes=tx.body_bytes,
-            auth_info_bytes=tx.auth_info_bytes,
-            chain_id=chain_id,
-            account_number=account.account_number,
-        ).SerializeToString()
-        if not cache.verify(account.pub_key, sign_doc, signature):
+        mode = sign_mode(info)
+        if mode == SIGN_MODE_DIRECT:
+            sign_bytes = direct_sign_bytes(tx, chain_id, account)
+        else:
+            if amino_msgs is None:
+                amino_msgs = amino_messages(tx)
+            sign_bytes = amino_sign_bytes(tx, amino_msgs, chain_id, account)
+        if not cache.verify(account.pub_key, sign_bytes, signature):
             raise ErrUnauthorized.wrap(
                 f"signature verification failed; please verify account number "
                 f"({account.account_number}), sequence ({account.sequence}) and chain-id "
                 f"({chain_id})"
             )
         ctx.emit("tx", ("signature", base64.b64encode(signature).decode()))
+
+
+def sign_mode(info: pb.tx.SignerInfo) -> int:
+    """The signer's sign mode; anything but a single DIRECT or LEGACY_AMINO_JSON signature
+    (multisig, TEXTUAL, DIRECT_AUX, unknown modes) is refused with ErrNotSupported."""
+    if not info.mode_info.HasField("single"):
+        raise ErrNotSupported.wrap(
+            "only single SIGN_MODE_DIRECT or SIGN_MODE_LEGACY_AMINO_JSON signatures are supported"
+        )
+    mode = int(info.mode_info.single.mode)
+    if mode not in SUPPORTED_SIGN_MODES:
+        raise ErrNotSupported.wrap(
+            f"sign mode {mode} is not supported "
+            "(use SIGN_MODE_DIRECT or SIGN_MODE_LEGACY_AMINO_JSON)"
+        )
+    return mode
+
+
+def direct_sign_bytes(tx: DecodedTx, chain_id: str, account: Account) -> bytes:
+    """The SIGN_MODE_DIRECT SignDoc of ``account``."""
+    return bytes(
+        pb.tx.SignDoc(
+            body_bytes=tx.body_bytes,
+            auth_info_bytes=tx.auth_info_bytes,
+            chain_id=chain_id,
+            account_number=account.account_number,
+        ).SerializeToString()
+    )
+
+
+@lru_cache(maxsize=256)
+def _amino_resolver(msg_classes: frozenset[type[pb.Message]]) -> Resolver:
+    """Resolves the ``Any`` values an amino-signed tx may nest: public keys and the tx's own
+    message types (a fixed set per tx: the same on every node)."""
+    table = dict(PUBLIC_KEY_TYPES)
+    table.update({pb.type_url(cls): cls for cls in msg_classes})
+    return table.get
+
+
+def amino_messages(tx: DecodedTx) -> list[str]:
+    """The amino JSON of ``tx``'s messages, after the checks the SDK makes before building
+    amino sign bytes: no extension options and no unknown field at all in the body (not
+    even a non-critical one: the JSON would not cover it), and no timeout timestamp (the
+    StdSignDoc has no place for it). Linear in the body's size (ADR 0015)."""
+    body = tx.body
+    if body.non_critical_extension_options:
+        raise ErrInvalidRequest.wrap(
+            "SIGN_MODE_LEGACY_AMINO_JSON does not support protobuf extension options"
+        )
+    if body.HasField("timeout_timestamp"):
+        raise ErrInvalidRequest.wrap(
+            "SIGN_MODE_LEGACY_AMINO_JSON does not cover a timeout timestamp; "
+            "use a timeout height or SIGN_MODE_DIRECT"
+        )
+    resolve = _amino_resolver(frozenset(type(m) for m in tx.msgs))
+    reject_unknown_fields(body, tx.body_bytes, "TxBody", False, resolve)
+    try:
+        return amino_json.encode_msgs(tx.msgs, resolve)
+    except amino_json.AminoJSONError as exc:
+        raise ErrJSONMarshal.wrap(f"amino JSON sign bytes: {exc}") from exc
+
+
+def amino_sign_bytes(tx: DecodedTx, msgs: list[str], chain_id: str, account: Account) -> bytes:
+    """The SIGN_MODE_LEGACY_AMINO_JSON StdSignDoc of ``account`` (its sequence before this tx)."""
+    fee = tx.auth_info.fee
+    try:
+        return amino_json.sign_doc_bytes(
+            msgs,
+            chain_id,
+            account.account_number,
+            account.sequence,
+            fee.amount,
+            fee.gas_limit,
+            tx.body.memo,
+            tx.body.timeout_height,
+            fee.payer,
+            fee.granter,
+        )
+    except amino_json.AminoJSONError as exc:
+        raise ErrJSONMarshal.wrap(f"amino JSON sign bytes: {exc}") from exc
 
 
 def increment_sequences(ctx: Context, signers: list[Account], accounts: AccountKeeper) -> None:

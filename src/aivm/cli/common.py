@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import functools
 import getpass
 import json
 import os
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -38,7 +40,9 @@ from aivm.client import (
     parse_gas_price,
 )
 from aivm.client.keyring import Keyring
-from aivm.client.results import to_jsonable
+from aivm.client.results import BroadcastResult, TxResult, to_jsonable
+from aivm.client.tx import DEFAULT_SIGN_MODE, SIGN_MODES
+from aivm.types import pb
 
 PASSPHRASE_ENV = "AIVM_KEYRING_PASSPHRASE"
 DEFAULT_HOME = "~/.aivm"
@@ -77,6 +81,15 @@ class Settings:
             config.get("gas-adjustment") or DEFAULT_GAS_ADJUSTMENT
         )
         self.yes: bool = bool(args.yes)
+        self.sign_mode: str = (
+            getattr(args, "sign_mode", None) or config.get("sign-mode") or DEFAULT_SIGN_MODE
+        )
+        """How ``aivm tx`` signs: ``direct`` (SIGN_MODE_DIRECT) or ``amino-json``
+        (SIGN_MODE_LEGACY_AMINO_JSON, as a Ledger signs)."""
+        if self.sign_mode not in SIGN_MODES:
+            raise CliError(
+                f"--sign-mode must be one of {', '.join(SIGN_MODES)}, got {self.sign_mode!r}"
+            )
 
     def _read_config(self) -> dict[str, Any]:
         path = self.home.joinpath(*CLIENT_CONFIG)
@@ -177,7 +190,10 @@ def emit(s: Settings, data: Any) -> None:
 
 
 def keyring_wallet(s: Settings, who: str) -> Wallet:
-    return s.keyring().wallet(who)
+    """The keyring's wallet ``who``, signing in the mode of ``--sign-mode``."""
+    wallet = s.keyring().wallet(who)
+    wallet.sign_mode = s.sign_mode
+    return wallet
 
 
 # -- module command registration --------------------------------------------------------------
@@ -211,3 +227,113 @@ class Branch(Protocol):
 
 Register: TypeAlias = Callable[[Group, Group, Group, Leaf, Branch], None]
 """The type of a module's ``cli.register(subs, tx, query, leaf, branch)``."""
+
+
+# -- tx commands: --wait and --timeout --------------------------------------------------------
+
+DEFAULT_WAIT_TIMEOUT = 30.0
+"""Seconds ``--wait`` waits for a tx to be in a block, unless ``--timeout`` says otherwise."""
+
+
+class TxSent(Exception):
+    """Ends a tx command run without ``--wait`` once CheckTx accepted its tx."""
+
+    def __init__(self, sent: BroadcastResult) -> None:
+        super().__init__(sent.hash)
+        self.sent = sent
+
+
+def add_wait_flags(p: argparse.ArgumentParser) -> None:
+    """Give the tx command ``p`` (already made by ``leaf``) ``--wait`` and ``--timeout``.
+
+    Its handler must open its client with :func:`tx_client`. Without ``--wait`` the command
+    returns once CheckTx accepted the tx and prints ``txhash``, ``code``, ``codespace`` and
+    ``raw_log`` (as ``aivm tx bank send``); with ``--wait`` it waits up to ``--timeout``
+    seconds for the block and prints what its handler prints of the included tx."""
+    p.add_argument(
+        "--wait", action="store_true", help="wait until the tx is in a block and show its result"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_WAIT_TIMEOUT,
+        help=f"seconds to --wait (default {DEFAULT_WAIT_TIMEOUT:g})",
+    )
+    p.set_defaults(handler=_ends_at_broadcast(p.get_default("handler")))
+
+
+def _ends_at_broadcast(
+    handler: Callable[[Settings, argparse.Namespace], None],
+) -> Callable[[Settings, argparse.Namespace], None]:
+    """``handler``, printing the broadcast's outcome when it stops at :class:`TxSent`."""
+
+    @functools.wraps(handler)
+    def run(s: Settings, args: argparse.Namespace) -> None:
+        try:
+            handler(s, args)
+        except TxSent as stop:
+            sent = stop.sent
+            emit(
+                s,
+                {
+                    "txhash": sent.hash,
+                    "code": sent.code,
+                    "codespace": sent.codespace,
+                    "raw_log": sent.log,
+                },
+            )
+
+    return run
+
+
+@contextlib.contextmanager
+def tx_client(s: Settings, args: argparse.Namespace) -> Iterator[Client]:
+    """``s.client()`` for a command given :func:`add_wait_flags`: a module helper's
+    ``wait_for_tx`` on it waits ``--timeout`` seconds with ``--wait``, and without it ends the
+    command with :class:`TxSent` (the helpers sign, broadcast and wait in one call). So a
+    command sends one tx: without ``--wait`` it ends at the first wait."""
+    with s.client() as client:
+        sent: dict[str, BroadcastResult] = {}
+        broadcast, wait_for_tx = client.aio.broadcast, client.wait_for_tx
+
+        async def recorded(tx_bytes: bytes, mode: str = "sync") -> BroadcastResult:
+            """Every tx sent goes through here (``send``, ``sign_and_broadcast``)."""
+            result = await broadcast(tx_bytes, mode)
+            sent[result.hash.upper()] = result
+            return result
+
+        def wait_or_stop(
+            hash: str, timeout: float = DEFAULT_WAIT_TIMEOUT, poll: float = 0.2, check: bool = True
+        ) -> TxResult:
+            if args.wait:
+                return wait_for_tx(hash, timeout=args.timeout, poll=poll, check=check)
+            raise TxSent(sent.get(hash.upper()) or BroadcastResult(hash.upper(), 0, "", ""))
+
+        sign_and_broadcast = client.sign_and_broadcast
+
+        def with_flags(
+            wallet: Wallet,
+            msgs: Sequence[pb.Message],
+            fee: Any = None,
+            gas: int | str = "auto",
+            gas_adjustment: float = DEFAULT_GAS_ADJUSTMENT,
+            memo: str = "",
+            mode: str = "sync",
+        ) -> BroadcastResult:
+            """A helper that leaves fee, gas and adjustment at their defaults gets the
+            command's ``--fees``, ``--gas`` and ``--gas-adjustment``."""
+            return sign_and_broadcast(
+                wallet,
+                msgs,
+                s.fees if fee is None else fee,
+                s.gas if gas == "auto" else gas,
+                s.gas_adjustment if gas_adjustment == DEFAULT_GAS_ADJUSTMENT else gas_adjustment,
+                memo,
+                mode,
+            )
+
+        # on this one client only (instance attributes over the class's methods)
+        setattr(client.aio, "broadcast", recorded)  # noqa: B010
+        setattr(client, "wait_for_tx", wait_or_stop)  # noqa: B010
+        setattr(client, "sign_and_broadcast", with_flags)  # noqa: B010
+        yield client

@@ -39,6 +39,7 @@ from aivm.client import (
 )
 from aivm.client.keyring import BACKENDS, KeyringError
 from aivm.client.results import to_jsonable
+from aivm.client.tx import SIGN_MODES
 from aivm.types.address import acc_address_bytes, valcons_address, valoper_address
 from aivm.types.errors import AivmError
 
@@ -90,6 +91,12 @@ def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
         type=float,
         default=d(None),
         help=f"factor on simulated gas (default {DEFAULT_GAS_ADJUSTMENT})",
+    )
+    g.add_argument(
+        "--sign-mode",
+        choices=tuple(SIGN_MODES),
+        default=d(None),
+        help="how txs are signed: direct (default) or amino-json (SIGN_MODE_LEGACY_AMINO_JSON)",
     )
     g.add_argument("-y", "--yes", action="store_true", default=d(False), help="skip confirmations")
     g.add_argument(
@@ -250,8 +257,8 @@ def _localnet(args: argparse.Namespace) -> Any:
 
 
 def _localnet_nodes(net: Any, node: int | None) -> list[int] | None:
-    if node is not None and not 0 <= node < net.validators:
-        raise CliError(f"node {node} out of range (the localnet has {net.validators})")
+    if node is not None and not 0 <= node < net.size:  # add_node's full nodes too
+        raise CliError(f"node {node} out of range (the localnet has {net.size})")
     return None if node is None else [node]
 
 

@@ -1,4 +1,8 @@
-"""Build and sign Cosmos SDK transactions (SIGN_MODE_DIRECT) for AIVM.
+"""Build and sign Cosmos SDK transactions for AIVM.
+
+Two sign modes: ``"direct"`` (SIGN_MODE_DIRECT, the default: the signature covers the
+protobuf SignDoc) and ``"amino-json"`` (SIGN_MODE_LEGACY_AMINO_JSON: it covers the amino JSON
+StdSignDoc of :mod:`aivm.types.amino_json`, as Ledger and cosmjs' amino signers sign; ADR 0015).
 
 Example::
 
@@ -6,6 +10,8 @@ Example::
     msg = bank_send(key.pubkey.address(), recipient, [Coin("ucgpt", 5)])
     raw = sign_tx([msg], [Signer(key, account_number=0, sequence=0)],
                   chain_id="aivm-devnet-1", fee=[Coin("ucgpt", 2000)], gas_limit=200_000)
+    raw = sign_tx([msg], [Signer(key, 0, 1)], chain_id="aivm-devnet-1",
+                  fee=[Coin("ucgpt", 2000)], sign_mode="amino-json")
 """
 
 from __future__ import annotations
@@ -14,9 +20,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aivm.crypto.keys import SECP256K1_PUBKEY_TYPE_URL, PrivKey
-from aivm.types import pb
+from aivm.types import amino_json, pb
 from aivm.types.address import acc_address
 from aivm.types.coin import Coin
+
+SIGN_MODES: dict[str, int] = {
+    "direct": pb.signing.SIGN_MODE_DIRECT,
+    "amino-json": pb.signing.SIGN_MODE_LEGACY_AMINO_JSON,
+}
+"""The sign modes this client signs with, by the name the CLI's ``--sign-mode`` takes."""
+DEFAULT_SIGN_MODE = "direct"
+
+
+def sign_mode_number(name: str) -> int:
+    """The SignMode enum value of ``name`` (``direct`` or ``amino-json``); ValueError else."""
+    try:
+        return SIGN_MODES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown sign mode {name!r} (expected one of: {', '.join(SIGN_MODES)})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,29 @@ def sign_doc_bytes(body: bytes, auth_info: bytes, chain_id: str, account_number:
     return bytes(doc.SerializeToString())
 
 
+def amino_sign_doc_bytes(
+    msgs: Sequence[pb.Message],
+    signer: Signer,
+    chain_id: str,
+    fee: Sequence[Coin] = (),
+    gas_limit: int = 200_000,
+    memo: str = "",
+    timeout_height: int = 0,
+) -> bytes:
+    """The SIGN_MODE_LEGACY_AMINO_JSON StdSignDoc bytes ``signer`` signs (raises
+    ``AminoJSONError``, a ValueError, for a message the SDK cannot encode as amino JSON)."""
+    return amino_json.sign_doc_bytes(
+        amino_json.encode_msgs(msgs),
+        chain_id,
+        signer.account_number,
+        signer.sequence,
+        coins_proto(fee),
+        gas_limit,
+        memo,
+        timeout_height,
+    )
+
+
 def sign_tx(
     msgs: Sequence[pb.Message],
     signers: Sequence[Signer],
@@ -95,13 +141,22 @@ def sign_tx(
     gas_limit: int = 200_000,
     memo: str = "",
     timeout_height: int = 0,
+    sign_mode: str = DEFAULT_SIGN_MODE,
 ) -> bytes:
-    """Build, sign and serialize a TxRaw; signers in the order the messages require."""
+    """Build, sign and serialize a TxRaw; signers in the order the messages require.
+
+    ``sign_mode``: ``"direct"`` or ``"amino-json"`` (every signer signs in that mode)."""
+    mode = sign_mode_number(sign_mode)
     body = build_body(msgs, memo, timeout_height)
-    auth_info = build_auth_info(signers, fee, gas_limit)
-    signatures = [
-        s.key.sign(sign_doc_bytes(body, auth_info, chain_id, s.account_number)) for s in signers
-    ]
+    auth_info = build_auth_info(signers, fee, gas_limit, mode=mode)
+    if mode == pb.signing.SIGN_MODE_DIRECT:
+        docs = [sign_doc_bytes(body, auth_info, chain_id, s.account_number) for s in signers]
+    else:
+        docs = [
+            amino_sign_doc_bytes(msgs, s, chain_id, fee, gas_limit, memo, timeout_height)
+            for s in signers
+        ]
+    signatures = [s.key.sign(doc) for s, doc in zip(signers, docs, strict=True)]
     raw = pb.tx.TxRaw(body_bytes=body, auth_info_bytes=auth_info, signatures=signatures)
     return bytes(raw.SerializeToString())
 

@@ -20,7 +20,8 @@ Each layer starts from valid input and breaks it:
    wire types, truncation, overlong lengths, invalid tags, groups.
 3. :func:`havoc` — byte-level mutation (bit flips, inserts, deletes, repeats, truncation).
 
-:class:`TxFactory` builds and signs real transactions (SIGN_MODE_DIRECT) from generated
+:class:`TxFactory` builds and signs real transactions (SIGN_MODE_DIRECT, and for about one
+signer in ten SIGN_MODE_LEGACY_AMINO_JSON over :mod:`aivm.types.amino_json`) from generated
 messages, mutating bodies and auth infos *before* signing so the signature stays valid and
 the input reaches the handlers, and signatures and the TxRaw *after*. Each :class:`FuzzTx`
 records what a correct node must do with it: ``decode_reject`` (every decoder must refuse
@@ -28,7 +29,7 @@ it: unknown critical fields, wrong wire types, malformed encoding, a non-canonic
 ADR-027 —, extension options, an unresolvable type URL) and ``ante_reject`` (CheckTx and
 FinalizeBlock must refuse it before any state change: a signature that is not the signer's
 over this chain's SignDoc, high-S, not 64 bytes, a public key of another account, a sign
-mode other than DIRECT, counts that do not match).
+mode other than DIRECT or LEGACY_AMINO_JSON, counts that do not match).
 
 :class:`QueryFactory` builds gRPC query requests for every route, at fuzzed heights.
 :class:`ArtifactFactory` builds valid DSM models (every operator kind) serialized with
@@ -69,7 +70,7 @@ from aivm.ai.runtime.model import (
 )
 from aivm.crypto.cid import cid_of
 from aivm.crypto.keys import SECP256K1_N, SECP256K1_PUBKEY_TYPE_URL, PrivKey
-from aivm.types import pb
+from aivm.types import amino_json, pb
 
 
 class Rng(Protocol):
@@ -1011,10 +1012,13 @@ class _Reasons:
 
 OTHER_SIGN_MODES = (
     pb.signing.SIGN_MODE_UNSPECIFIED,
-    pb.signing.SIGN_MODE_LEGACY_AMINO_JSON,
+    pb.signing.SIGN_MODE_DIRECT_AUX,
     pb.signing.SIGN_MODE_TEXTUAL,
     9999,
 )
+"""Sign modes the ante step refuses (DIRECT and LEGACY_AMINO_JSON are the valid ones)."""
+AMINO_SHARE = 0.1
+"""Share of signers that sign SIGN_MODE_LEGACY_AMINO_JSON instead of DIRECT."""
 
 
 class TxFactory:
@@ -1168,9 +1172,12 @@ class TxFactory:
         elif roll < 0.96:
             info.public_key.CopyFrom(self._any(rng))
         mode = pb.signing.SIGN_MODE_DIRECT
-        if rng.random() < 0.05:
+        roll = rng.random()
+        if roll < 0.05:
             mode = int(rng.choice(OTHER_SIGN_MODES))
             reasons.auth.append(f"sign mode {mode}")
+        elif roll < 0.05 + AMINO_SHARE:
+            mode = pb.signing.SIGN_MODE_LEGACY_AMINO_JSON
         if rng.random() < 0.02:
             info.mode_info.multi.mode_infos.add().single.mode = mode
             reasons.auth.append("multisig mode info")
@@ -1203,7 +1210,13 @@ class TxFactory:
         auth_info: bytes,
         reasons: _Reasons,
     ) -> list[bytes]:
-        signatures = [self._signature(rng, signer, body, auth_info, reasons) for signer in signers]
+        infos = _signer_infos(auth_info)
+        signatures = [
+            self._signature(
+                rng, signer, body, auth_info, reasons, infos[i] if i < len(infos) else None
+            )
+            for i, signer in enumerate(signers)
+        ]
         if rng.random() < 0.03:
             if signatures and rng.random() < 0.5:
                 signatures.pop()
@@ -1220,7 +1233,13 @@ class TxFactory:
         return key.sign(sign_doc(body, auth_info, self.chain_id, number))
 
     def _signature(
-        self, rng: Rng, signer: bytes, body: bytes, auth_info: bytes, reasons: _Reasons
+        self,
+        rng: Rng,
+        signer: bytes,
+        body: bytes,
+        auth_info: bytes,
+        reasons: _Reasons,
+        info: pb.tx.SignerInfo | None = None,
     ) -> bytes:
         account = self.accounts.get(signer)
         key = account.key if account else self.stranger
@@ -1235,8 +1254,39 @@ class TxFactory:
         elif roll < 0.06:
             number += 1
             reasons.signatures.append("signed with another account number")
-        signature = key.sign(sign_doc(body, auth_info, chain_id, number))
+        document = sign_doc(body, auth_info, chain_id, number)
+        if info is not None and _is_amino(info):
+            amino = self._amino_doc(body, auth_info, chain_id, number, info.sequence)
+            if amino is None:
+                reasons.signatures.append("amino JSON sign bytes cannot be built")
+            else:
+                document = amino
+        signature = key.sign(document)
         return self._break_signature(rng, signature, reasons)
+
+    def _amino_doc(
+        self, body: bytes, auth_info: bytes, chain_id: str, number: int, sequence: int
+    ) -> bytes | None:
+        """The SIGN_MODE_LEGACY_AMINO_JSON bytes of the (possibly mutated) tx, or None when the
+        body, a message or the auth info does not decode or has no amino JSON."""
+        try:
+            tx_body = pb.tx.TxBody.FromString(body)
+            auth = pb.tx.AuthInfo.FromString(auth_info)
+            msgs = [self.message_types[m.type_url].FromString(m.value) for m in tx_body.messages]
+            return amino_json.sign_doc_bytes(
+                amino_json.encode_msgs(msgs),
+                chain_id,
+                number,
+                sequence,
+                auth.fee.amount,
+                auth.fee.gas_limit,
+                tx_body.memo,
+                tx_body.timeout_height,
+                auth.fee.payer,
+                auth.fee.granter,
+            )
+        except (KeyError, ValueError, RuntimeError, pb.DecodeError):
+            return None
 
     @staticmethod
     def _break_signature(rng: Rng, signature: bytes, reasons: _Reasons) -> bytes:
@@ -1296,6 +1346,21 @@ def non_canonical_tx_raw(rng: Rng, fields: list[WireField]) -> str:
         return "a non-minimal length"
     fields.append(WireField(rng.randint(4, 2000), VARINT, rng.randint(0, 5)))
     return "an unknown field"
+
+
+def _signer_infos(auth_info: bytes) -> list[pb.tx.SignerInfo]:
+    """The signer infos of (possibly mutated) AuthInfo bytes; none when they do not decode."""
+    try:
+        return list(pb.tx.AuthInfo.FromString(auth_info).signer_infos)
+    except (pb.DecodeError, RuntimeError, ValueError):
+        return []
+
+
+def _is_amino(info: pb.tx.SignerInfo) -> bool:
+    return bool(
+        info.mode_info.HasField("single")
+        and info.mode_info.single.mode == pb.signing.SIGN_MODE_LEGACY_AMINO_JSON
+    )
 
 
 def _note(reasons: list[str], reason: str) -> None:

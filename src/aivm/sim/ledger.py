@@ -5,7 +5,8 @@
   an event that lies, breaks it);
 - **fees**: inside transactions, nothing but fees reaches the ``fee_collector`` module account
   (a blocked address with no permissions): its balance changes by the fees the ``tx`` events
-  report as paid, plus what the block's own events (BeginBlock/EndBlock: inflation minted
+  report as paid, less the base part the fee market sends to its burn account (with
+  ``burn_base_fee``), plus what the block's own events (BeginBlock/EndBlock: inflation minted
   into it, rewards distributed out of it) say moved.
 """
 
@@ -72,6 +73,14 @@ def fees_paid(results: Iterable[pb.abci.ExecTxResult]) -> int:
     return total
 
 
+def burned_fees(results: Iterable[pb.abci.ExecTxResult], burn_account: bytes | None) -> int:
+    """ucgpt the results' events show reaching the fee market's burn account (the base part of
+    fees, with ``burn_base_fee``; nothing else may send to that module account)."""
+    if burn_account is None:
+        return 0
+    return event_flows(results).get((burn_account, BOND_DENOM), 0)
+
+
 def all_balances(ctx: Context, bank: BankKeeper) -> Amounts:
     """Every non-zero balance in the state."""
     return {
@@ -90,11 +99,15 @@ class Ledger:
     """Balances after the last checked block."""
     fees: int = 0
     """Fees the fee collector should hold."""
+    burn_account: bytes | None = None
+    """Address of the module account the fee market burns from (None: no fee market)."""
 
     @classmethod
-    def at_genesis(cls, ctx: Context, bank: BankKeeper) -> Ledger:
-        """Start from the genesis state."""
-        ledger = cls(bank, all_balances(ctx, bank))
+    def at_genesis(cls, ctx: Context, bank: BankKeeper, burn_module: str | None = None) -> Ledger:
+        """Start from the genesis state; ``burn_module`` names the fee market's burn account."""
+        addresses = bank.accounts.module_addresses
+        burn = addresses.get(burn_module) if burn_module is not None else None
+        ledger = cls(bank, all_balances(ctx, bank), burn_account=burn)
         ledger.fees = ledger.balances.get((ledger.fee_collector, BOND_DENOM), 0)
         return ledger
 
@@ -122,7 +135,7 @@ class Ledger:
             for before in [self.balances.get((who, denom), 0)]
             if after.get((who, denom), 0) - before != flows.get((who, denom), 0)
         ]
-        self.fees += fees_paid(results)
+        self.fees += fees_paid(results) - burned_fees(results, self.burn_account)
         held = after.get((self.fee_collector, BOND_DENOM), 0)
         fee_problems = (
             [f"fee collector holds {held}{BOND_DENOM}, fees paid add up to {self.fees}"]

@@ -12,7 +12,9 @@ A :class:`Simulation` starts a chain from a seeded genesis (funded and unfunded 
 3. proposes the block (PrepareProposal, then ProcessProposal on every replica), finalizes and
    commits it on the warm, cold and state-synced replicas, which must agree byte for byte;
 4. checks every result (never an internal error, only registered codes, every tx that must
-   fail failed), every module's invariants and the ledger invariants (:mod:`aivm.sim.ledger`).
+   fail failed), every module's invariants and the ledger invariants (:mod:`aivm.sim.ledger`),
+   and that the app logged no ``BUG`` line (a block hook that raised, whose writes the module
+   manager dropped: :mod:`aivm.sim.bug_log`).
 
 Every block is recorded as a :class:`SimBlock` (its txs and the warm app's node-local calls),
 so a failing run can be replayed from genesis and shrunk (:mod:`aivm.sim.shrink`). The first
@@ -40,6 +42,7 @@ from aivm.modules.feemarket.keeper import required_fee
 from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.simulation import TxFields
 from aivm.modules.staking.genesis import gentx
+from aivm.sim.bug_log import bug_log
 from aivm.sim.differential import DifferentialReplay, Divergence, never_restore
 from aivm.sim.ledger import Ledger
 from aivm.sim.queries import random_query
@@ -66,6 +69,14 @@ SIM_VALIDATORS = 4
 DEFAULT_GAS = 2_000_000
 """Gas limit of a tx whose gas was not estimated with Simulate."""
 MAX_TX_BYTES = 22_020_096
+MARKET_FLOOR = "0.01"
+"""Base gas price floor (ucgpt/gas) of a run with the fee market on."""
+MARKET_CEILING = "10"
+MARKET_TARGET = 400_000
+"""Gas per block a run with the fee market on aims at: about the median block of 8 txs (most
+use 250,000–650,000 gas), so the price goes both ways."""
+MARKET_FAULTS = "feemarket/"
+"""Tx faults that need the market on (``feemarket/underpay``): left out of runs without it."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,10 @@ class SimConfig:
     """The warm node's (node-local) minimum gas price: it changes CheckTx only."""
     skip: tuple[str, ...] = ()
     """Operations and tx faults left out, by qualified name (to look past a known bug)."""
+    fee_market: bool = False
+    """Genesis turns the fee market on (floor MARKET_FLOOR, target MARKET_TARGET gas per
+    block): every tx must pay gas × the moving base price, and the ``feemarket/underpay``
+    fault (a fee below it, must fail with ``sdk`` 13) joins the faults."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,9 @@ class SimStats:
     """Messages built per type URL."""
     results: dict[str, Counter[str]] = field(default_factory=dict)
     """Per operation: finalized result codes (``sdk/0``, ``ai/22``) and ``not-proposed``."""
+    fault_results: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per tx fault: finalized result codes (``ok``, ``sdk/13``) of the txs proposed, and
+    CheckTx's (``check:sdk/13``) for those the proposer left out."""
 
     def count_result(self, kind: str, label: str) -> None:
         """One more ``label`` result for operation ``kind``."""
@@ -224,12 +242,31 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
                 for i, key in enumerate(operators)
             ]
         }
+    if config.fee_market:
+        app_state["feemarket"] = sim_market_genesis()
     return GenesisDoc(
         chain_id=CHAIN_ID,
         app_state=app_state,
         genesis_time=GENESIS_TIME,
         validators=[validator],
     )
+
+
+def sim_market_genesis() -> dict[str, Any]:
+    """The ``feemarket`` genesis of a run with the market on: floor MARKET_FLOOR, ceiling
+    MARKET_CEILING, target MARKET_TARGET gas per block, the price starting at the floor."""
+    return {
+        "params": {
+            "min_base_gas_price": MARKET_FLOOR,
+            "max_base_gas_price": MARKET_CEILING,
+            "target_block_utilization": "0.5",
+            "max_change_rate": "0.125",
+            "burn_base_fee": False,
+            "enabled": True,
+            "block_gas_target": str(MARKET_TARGET),
+        },
+        "state": {"base_gas_price": MARKET_FLOOR},
+    }
 
 
 def add_sim_votes(
@@ -273,6 +310,7 @@ class Simulation:
     def __init__(self, config: SimConfig, workdir: Path) -> None:
         """Start the chain under ``workdir`` (which must be empty) from the seeded genesis."""
         self.config = config
+        self._bug_mark = bug_log().mark()
         self.rng = random.Random(config.seed)
         self.keys = sim_keys(config)
         self.key_of = {key.pubkey.address(): key for key in self.keys}
@@ -286,16 +324,21 @@ class Simulation:
             op for op in discover_operations(warm.modules) if op.name not in config.skip
         ]
         self.faults: list[NamedFault] = [
-            f for f in discover_tx_faults(warm.modules) if f.name not in config.skip
+            f
+            for f in discover_tx_faults(warm.modules)
+            if f.name not in config.skip
+            and (config.fee_market or not f.name.startswith(MARKET_FAULTS))
         ]
         self.invariants: list[NamedInvariant] = discover_invariants(warm.modules)
-        self.ledger = Ledger.at_genesis(self.state_context(), warm.bank)
+        burn = warm.fee_policy.burn_account if warm.fee_policy is not None else None
+        self.ledger = Ledger.at_genesis(self.state_context(), warm.bank, burn)
         self.genesis_time = parse_time(GENESIS_TIME)[0]
         self.memory: dict[str, dict[str, Any]] = {}
         self.history: list[SimBlock] = []
         self.mempool: list[tuple[SimTx, bytes, int]] = []
         """CheckTx-accepted txs held back for the next block: (tx, signer, sequence)."""
         self.stats = SimStats()
+        self._check_bug_log(0)
 
     @property
     def app(self) -> AivmApp:
@@ -351,6 +394,7 @@ class Simulation:
             raise
         except Exception as exc:
             raise SimFailure(f"crash:{type(exc).__name__}", height, traceback.format_exc()) from exc
+        self._check_bug_log(height)
         self._check_results(block, decided, response, height)
         self._check_invariants(response, height)
         self.stats.blocks += 1
@@ -416,6 +460,7 @@ class Simulation:
             tx = pending[raw].pop(0)
             label = result_label(result.codespace, result.code)
             self.stats.count_result(tx.kind, label)
+            self.stats.fault_results.setdefault(tx.fault, Counter())[label] += 1
             if result.code == 1 and result.codespace == UNDEFINED_CODESPACE:
                 raise SimFailure("internal-error", height, f"{tx.kind}: {result.log}")
             if result.code and lookup(result.codespace, result.code) is None:
@@ -426,6 +471,13 @@ class Simulation:
                     height,
                     f"{tx.kind} with fault {tx.fault} succeeded (tx {raw.hex()})",
                 )
+
+    def _check_bug_log(self, height: int) -> None:
+        """SimFailure ``bug-log`` when the app logged a ``BUG`` line since the last check."""
+        mark, self._bug_mark = self._bug_mark, bug_log().mark()
+        found = bug_log().since(mark)
+        if found:
+            raise SimFailure("bug-log", height, "; ".join(found[:5]))
 
     def _check_invariants(self, response: pb.abci.ResponseFinalizeBlock, height: int) -> None:
         ctx = self.app.query_context(height)
@@ -475,6 +527,8 @@ class Simulation:
                 rejected_included |= check.code != 0
             else:
                 self.stats.count_result(tx.kind, "not-proposed")
+                checked = result_label(check.codespace, check.code)
+                self.stats.fault_results.setdefault(tx.fault, Counter())[f"check:{checked}"] += 1
         for _ in range(self.config.queries_per_block):
             call = self._random_query(height)
             calls.append(call)

@@ -2,7 +2,7 @@
 
 As the SDK's ``query.Paginate``: a page is read by iterating the store from the request's
 ``key`` (or past its ``offset``), so a query touches only the items it returns (plus the ones
-it skips for an offset, or counts for ``count_total``) — never the whole table — and every
+it skips for an offset, or counts for a total) — never the whole table — and every
 item read is charged to the query's gas meter when the store is gas-metered. ``next_key`` is
 the store key of the first item of the next page, relative to the store given.
 """
@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from aivm.store.kv import KVStore
 from aivm.types import pb
-from aivm.types.pagination import page_limit
+from aivm.types.pagination import counts_total, page_limit
 
 T = TypeVar("T")
 
@@ -27,8 +27,8 @@ def paginate_store(
     """The requested page of ``store``'s entries, decoded, and its PageResponse.
 
     ``decode`` turns a (key, value) entry into an item, or None to leave it out (a filter);
-    offsets and totals count only entries it keeps. As in the SDK, ``count_total`` is
-    honoured with an offset and ignored with a key.
+    offsets and totals count only entries it keeps. As in the SDK, the total is counted when
+    ``count_total`` is set or no limit is given, except with a key (:func:`counts_total`).
     """
     request = request or pb.pagination.PageRequest()
     limit = page_limit(request)
@@ -36,7 +36,7 @@ def paginate_store(
     page: list[T] = []
     response = pb.pagination.PageResponse()
     skipped = counted = 0
-    count_total = request.count_total and not request.key
+    count_total = counts_total(request)
     for key, value in entries:
         item = decode(key, value)
         if item is None:

@@ -1,7 +1,8 @@
 """Cosmos-style pagination (``PageRequest`` / ``PageResponse``) over an ordered list.
 
 ``key`` pagination returns an opaque ``next_key`` (the index of the next item, big-endian);
-``offset`` pagination skips items. The default page size is 100, as in the Cosmos SDK.
+``offset`` pagination skips items. The default page size is 100, as in the Cosmos SDK, and,
+as there, a request without a limit (0) counts the total too (:func:`counts_total`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def page_limit(request: pb.pagination.PageRequest) -> int:
     return limit
 
 
+def counts_total(request: pb.pagination.PageRequest) -> bool:
+    """Whether a page answers with ``total``, as the SDK's ``query.Paginate``: when the request
+    asks for it (``count_total``) or gives no limit (0, the default page size), and never for
+    a request with a ``key`` (only the first page, or an offset page, counts)."""
+    return (request.count_total or request.limit == 0) and not request.key
+
+
 def paginate(
     items: Sequence[T], request: pb.pagination.PageRequest | None
 ) -> tuple[list[T], pb.pagination.PageResponse]:
@@ -40,6 +48,6 @@ def paginate(
     response = pb.pagination.PageResponse()
     if start + limit < len(ordered):
         response.next_key = (start + limit).to_bytes(8, "big")
-    if request.count_total:
+    if counts_total(request):
         response.total = len(ordered)
     return page, response

@@ -3,12 +3,16 @@ page costs (it must not grow with the size of the table)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from aivm.modules.staking.queries import paginate_iter
 from aivm.store import GasKVStore, GasMeter, MemStore
 from aivm.store.pagination import paginate_store
 from aivm.types import pb
 from aivm.types.errors import AivmError
+from aivm.types.pagination import paginate
 
 
 def table(n: int) -> MemStore:
@@ -74,3 +78,34 @@ def test_a_page_costs_gas_for_its_items_not_for_the_table() -> None:
         assert len(items) == 10 and response.next_key
         costs[size] = meter.consumed
     assert costs[100] == costs[10_000]
+
+
+def _from_store(request: pb.pagination.PageRequest) -> tuple[list[int], pb.pagination.PageResponse]:
+    return paginate_store(table(25), request, number)
+
+
+def _from_list(request: pb.pagination.PageRequest) -> tuple[list[int], pb.pagination.PageResponse]:
+    return paginate(list(range(25)), request)
+
+
+def _from_iter(request: pb.pagination.PageRequest) -> tuple[list[int], pb.pagination.PageResponse]:
+    return paginate_iter(iter(range(25)), request)
+
+
+@pytest.mark.parametrize("paged", [_from_store, _from_list, _from_iter])
+def test_the_total_is_counted_as_the_sdk_counts_it(paged: Any) -> None:
+    """``query.Paginate``: no limit (0) counts the total as ``count_total`` does; a limit alone
+    does not; a key never does (only the first or an offset page answers a total)."""
+    Request = pb.pagination.PageRequest
+    items, response = paged(Request())
+    assert items == list(range(25)) and response.total == 25 and not response.next_key
+    items, response = paged(Request(offset=5))
+    assert items == list(range(5, 25)) and response.total == 25
+    items, response = paged(Request(limit=10))
+    assert items == list(range(10)) and response.total == 0 and response.next_key
+    _, response = paged(Request(limit=10, count_total=True))
+    assert response.total == 25
+    _, response = paged(Request(key=response.next_key, count_total=True))
+    assert response.total == 0
+    items, response = paged(Request(key=paged(Request(limit=10))[1].next_key))
+    assert items == list(range(10, 25)) and response.total == 0

@@ -14,7 +14,7 @@ def cmd_tx_bank_send(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli.keyring_wallet(s, args.from_)
     if not is_valid_acc_address(args.to):
         raise cli.CliError(f"invalid recipient address {args.to!r}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         if not s.yes:
             print(
                 f"send {args.amount} from {wallet.address} to {args.to}"
@@ -23,18 +23,7 @@ def cmd_tx_bank_send(s: cli.Settings, args: argparse.Namespace) -> None:
             )
         cli.confirm(s, "confirm transaction before signing and broadcasting")
         sent = client.send(wallet, args.to, args.amount, s.fees, s.gas, s.gas_adjustment, args.memo)
-        if args.wait:
-            cli.emit(s, client.wait_for_tx(sent.hash, timeout=args.timeout))
-        else:
-            cli.emit(
-                s,
-                {
-                    "txhash": sent.hash,
-                    "code": sent.code,
-                    "codespace": sent.codespace,
-                    "raw_log": sent.log,
-                },
-            )
+        cli.emit(s, client.wait_for_tx(sent.hash))  # without --wait: the broadcast's answer
 
 
 def cmd_query_balances(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -65,8 +54,7 @@ def register(
     p.add_argument("to", metavar="TO", help="recipient address (aivm1...)")
     p.add_argument("amount", metavar="AMOUNT", help="coins, e.g. 1000ucgpt or 5ucgpt,3foo")
     p.add_argument("--memo", default="", help="transaction memo")
-    p.add_argument("--wait", action="store_true", help="wait until the tx is in a block")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to --wait (default 30)")
+    cli.add_wait_flags(p)
     qbank = branch(query, "bank", "Bank module queries")
     p = leaf(
         qbank,

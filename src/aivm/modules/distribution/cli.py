@@ -1,6 +1,7 @@
 """``aivm tx distribution …`` and ``aivm query distribution …``: withdraw rewards and
 commission, set a withdraw address, fund the community pool; read rewards, commission,
-outstanding rewards, slashes, the pool and params.
+outstanding rewards, slashes, the pool and params. A tx command returns once CheckTx accepted
+the tx; ``--wait`` waits for the block (``--timeout`` seconds) and shows the tx's result code.
 
 ``aivm.cli.main`` finds this file through the module list and calls :func:`register`."""
 
@@ -53,7 +54,7 @@ def _broadcast(s: cli.Settings, client: Client, who: str, msgs: Sequence[pb.Mess
 def cmd_withdraw_rewards(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx distribution withdraw-rewards VALOPER [--commission] --from KEY`."""
     validator = _valoper(args.validator)
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         wallet = cli.keyring_wallet(s, args.from_)
         msgs: list[pb.Message] = [
             tx.MsgWithdrawDelegatorReward(
@@ -68,7 +69,7 @@ def cmd_withdraw_rewards(s: cli.Settings, args: argparse.Namespace) -> None:
 
 def cmd_withdraw_all(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx distribution withdraw-all-rewards --from KEY`."""
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         wallet = cli.keyring_wallet(s, args.from_)
         validators = DistributionClient(client).delegator_validators(wallet.address)
         if not validators:
@@ -84,7 +85,7 @@ def cmd_withdraw_all(s: cli.Settings, args: argparse.Namespace) -> None:
 def cmd_set_withdraw_addr(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx distribution set-withdraw-addr ADDRESS --from KEY`."""
     target = _account(args.withdraw_address)
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         wallet = cli.keyring_wallet(s, args.from_)
         msg = tx.MsgSetWithdrawAddress(delegator_address=wallet.address, withdraw_address=target)
         cli.confirm(s, f"send the rewards of {wallet.address} to {target}")
@@ -99,7 +100,7 @@ def cmd_fund_pool(s: cli.Settings, args: argparse.Namespace) -> None:
         raise cli.CliError(f"invalid amount {args.amount!r}: {exc.log}") from None
     if coins.is_zero():
         raise cli.CliError("the amount must not be empty")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         wallet = cli.keyring_wallet(s, args.from_)
         msg = tx.MsgFundCommunityPool(depositor=wallet.address, amount=coins_to_proto(coins))
         cli.confirm(s, f"deposit {coins} from {wallet.address} into the community pool")
@@ -160,8 +161,9 @@ def cmd_params(s: cli.Settings, args: argparse.Namespace) -> None:
     cli.emit(s, shown)
 
 
-def _from(p: argparse.ArgumentParser) -> None:
+def _tx_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="from_", required=True, help="key name in the keyring")
+    cli.add_wait_flags(p)
 
 
 def register(
@@ -180,15 +182,15 @@ def register(
     )
     p.add_argument("validator", metavar="VALOPER")
     p.add_argument("--commission", action="store_true", help="also withdraw the commission")
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "withdraw-all-rewards",
         cmd_withdraw_all,
         "Withdraw rewards from every validator you delegate to",
-        "  aivm tx distribution withdraw-all-rewards --from alice --yes",
+        "  aivm tx distribution withdraw-all-rewards --from alice --yes --wait",
     )
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "set-withdraw-addr",
@@ -197,7 +199,7 @@ def register(
         "  aivm tx distribution set-withdraw-addr aivm1... --from alice --yes",
     )
     p.add_argument("withdraw_address", metavar="ADDRESS")
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "fund-community-pool",
@@ -206,7 +208,7 @@ def register(
         "  aivm tx distribution fund-community-pool 1000ucgpt --from alice --yes",
     )
     p.add_argument("amount", metavar="AMOUNT")
-    _from(p)
+    _tx_flags(p)
 
     qs = branch(query, "distribution", "Distribution module queries")
     p = leaf(

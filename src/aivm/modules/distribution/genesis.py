@@ -32,7 +32,6 @@ from typing import Any
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.distribution import keys
 from aivm.modules.distribution.deccoins import DecCoins
-from aivm.modules.distribution.decjson import from_json, to_json
 from aivm.modules.distribution.keeper import DistributionKeeper, val_str
 from aivm.modules.distribution.msgs import val_bytes
 from aivm.modules.distribution.params import DistributionParams, params_from_proto
@@ -40,6 +39,7 @@ from aivm.modules.framework import Context
 from aivm.store import PrefixStore
 from aivm.types import pb
 from aivm.types.dec import Dec
+from aivm.types.dec_json import from_json, to_json
 from aivm.types.errors import AivmError, ErrInvalidRequest
 from aivm.types.pb import distribution_genesis as G
 

@@ -1,6 +1,8 @@
 """roles commands: ``aivm tx roles register|add-bond|update-capability|unbond|unjail|
 withdraw-rewards`` and ``aivm query roles operators|active-set|operator|params|slashes|rewards|
-reason-codes``. ``aivm.cli.main`` finds this file through the module list."""
+reason-codes``. A tx command returns once CheckTx accepted the tx; ``--wait`` waits for the
+block (``--timeout`` seconds) and shows the tx's result. ``aivm.cli.main`` finds this file
+through the module list."""
 
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
     capability = _capability(args)
     bond = _amount(args.bond)
     cli.confirm(s, f"bond {bond}{BOND_DENOM} to the {args.role} role as {wallet.address}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = RolesClient(client).register(
             wallet, args.role, bond, capability, args.moniker, args.description
         )
@@ -64,14 +66,14 @@ def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
 def cmd_add_bond(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli.keyring_wallet(s, args.from_)
     cli.confirm(s, f"add {args.amount} to the {args.role} bond")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         _emit_tx(s, RolesClient(client).add_bond(wallet, args.role, _amount(args.amount)))
 
 
 def cmd_update_capability(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli.keyring_wallet(s, args.from_)
     capability = _capability(args)
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         _emit_tx(s, RolesClient(client).update_capability(wallet, args.role, capability))
 
 
@@ -81,19 +83,19 @@ def cmd_unbond(s: cli.Settings, args: argparse.Namespace) -> None:
         raise cli.CliError("give an AMOUNT or --all")
     amount = None if args.all else _amount(args.amount)
     cli.confirm(s, f"unbond {'all' if amount is None else amount} from the {args.role} role")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         _emit_tx(s, RolesClient(client).unbond(wallet, args.role, amount))
 
 
 def cmd_unjail(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli.keyring_wallet(s, args.from_)
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         _emit_tx(s, RolesClient(client).unjail(wallet, args.role))
 
 
 def cmd_withdraw(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = cli.keyring_wallet(s, args.from_)
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         _emit_tx(s, RolesClient(client).withdraw_rewards(wallet, args.role))
 
 
@@ -163,8 +165,9 @@ def _capability_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage-bytes", type=int, help="data: storage capacity in bytes")
 
 
-def _from(p: argparse.ArgumentParser) -> None:
+def _tx_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="from_", required=True, help="key name or address")
+    cli.add_wait_flags(p)
 
 
 def register(
@@ -189,7 +192,7 @@ def register(
     p.add_argument("--moniker", default="")
     p.add_argument("--description", default="")
     _capability_flags(p)
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "add-bond",
@@ -199,7 +202,7 @@ def register(
     )
     _role(p)
     p.add_argument("amount")
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "update-capability",
@@ -209,7 +212,7 @@ def register(
     )
     _role(p)
     _capability_flags(p)
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "unbond",
@@ -221,16 +224,16 @@ def register(
     _role(p)
     p.add_argument("amount", nargs="?")
     p.add_argument("--all", action="store_true", help="the whole bond")
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "unjail",
         cmd_unjail,
         "Leave a role jail after its time",
-        "  aivm tx roles unjail ai --from bob",
+        "  aivm tx roles unjail ai --from bob\n  aivm tx roles unjail ai --from bob --yes --wait",
     )
     _role(p)
-    _from(p)
+    _tx_flags(p)
     p = leaf(
         txs,
         "withdraw-rewards",
@@ -240,7 +243,7 @@ def register(
         "  aivm tx roles withdraw-rewards compute --from alice",
     )
     p.add_argument("role", nargs="?", choices=sorted(ROLE_BY_NAME), help="default: every role")
-    _from(p)
+    _tx_flags(p)
 
     qs = branch(query, "roles", "Validator role queries")
     p = leaf(
@@ -294,3 +297,19 @@ def register(
         "Registered slash reason codes",
         "  aivm query roles reason-codes",
     )
+    p = leaf(
+        qs,
+        "work",
+        cmd_work,
+        "Work recorded in the current reward period (paid at the next block)",
+        "  aivm query roles work --role compute\n  aivm query roles work --operator aivm1...",
+    )
+    p.add_argument("--role", choices=sorted(ROLE_BY_NAME))
+    p.add_argument("--operator")
+
+
+def cmd_work(s: cli.Settings, args: argparse.Namespace) -> None:
+    """``aivm query roles work``: work counters of a role and/or an operator."""
+    with s.client() as client:
+        found = RolesClient(client).work_counters(args.role, args.operator or "")
+    cli.emit(s, {"counters": [cli.proto_json(c) for c in found]})

@@ -233,6 +233,25 @@ class RolesClient:
         )
         return list(response.codes)
 
+    def work_counters(
+        self, role: str | int | None = None, operator: str = "", page_size: int = 100
+    ) -> list[roles_pb2.WorkCounter]:
+        """Work recorded in the current reward period (of ``role``, of ``operator``)."""
+        request = roles_pb2.QueryWorkCountersRequest(
+            role=0 if role is None else role_number(role),  # type: ignore[arg-type]
+            operator=operator,
+        )
+        request.pagination.limit = page_size
+        found: list[roles_pb2.WorkCounter] = []
+        while True:
+            response = self.client.query(
+                SERVICE + "WorkCounters", request, roles_pb2.QueryWorkCountersResponse
+            )
+            found.extend(response.counters)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
 
 # The helper class ``client.modules.roles`` builds, once per Client.
 CLIENT = RolesClient

@@ -1,4 +1,5 @@
-"""roles genesis: params, operators, unbonding entries, slash records, rewards and remainders.
+"""roles genesis: params, operators, unbonding entries, slash records, rewards, remainders and
+the work counters of the current reward period.
 
 Import recomputes what follows from the records (capability and selection scores, statuses,
 the candidate index, the active sets) and checks that the ``roles`` module account (funded
@@ -17,7 +18,7 @@ from aivm.modules.framework import Context
 from aivm.modules.roles import keys, roles_pb2
 from aivm.modules.roles.capability import capability_score, check_capability
 from aivm.modules.roles.errors import ErrInvalidGenesis
-from aivm.modules.roles.keeper import RolesKeeper, check_role, to_int
+from aivm.modules.roles.keeper import MAX_WORK_COUNTER, RolesKeeper, check_role, to_int
 from aivm.modules.roles.params import DEFAULT_PARAMS, ROLES, RolesParams, params_from_proto
 from aivm.modules.roles.rewards import DecAmounts, add_amounts, from_dec_coins
 from aivm.types.coin import BOND_DENOM
@@ -49,6 +50,7 @@ def validate_genesis(data: dict[str, Any]) -> None:
     try:
         _check_operators(state, params)
         _check_entries(state)
+        _check_work(state)
     except AivmError as exc:
         if exc.codespace == ErrInvalidGenesis.codespace:
             raise
@@ -100,6 +102,22 @@ def _check_entries(state: roles_pb2.GenesisState) -> None:
         from_dec_coins(remainder.remainder)
 
 
+def _check_work(state: roles_pb2.GenesisState) -> None:
+    """One counter per operator and role, of a registered operator, 1 to 2**64 − 1 units."""
+    registered = {(addr_bytes(r.operator), r.role) for r in state.operators}
+    seen: set[tuple[bytes, int]] = set()
+    for counter in state.work_counters:
+        key = (addr_bytes(counter.operator), counter.role)
+        check_role(counter.role)
+        if key not in registered:
+            raise ErrInvalidGenesis.wrap(f"work counter of an unknown operator {counter.operator}")
+        if key in seen:
+            raise ErrInvalidGenesis.wrap(f"two work counters of {counter.operator} in one role")
+        seen.add(key)
+        if not 0 < counter.units <= MAX_WORK_COUNTER:
+            raise ErrInvalidGenesis.wrap(f"work counter of {counter.operator} must be positive")
+
+
 def init_genesis(keeper: RolesKeeper, ctx: Context, data: dict[str, Any]) -> None:
     """Write the state, rebuild the derived indexes and active sets, check the pool."""
     validate_genesis(data)
@@ -126,6 +144,8 @@ def init_genesis(keeper: RolesKeeper, ctx: Context, data: dict[str, Any]) -> Non
         )
     for remainder in state.remainders:
         keeper.set_remainder(ctx, remainder.role, from_dec_coins(remainder.remainder))
+    for counter in state.work_counters:
+        keeper.set_work(ctx, addr_bytes(counter.operator), counter.role, counter.units)
     keeper.update_active_sets(ctx)
     problems = pool_problems(keeper, ctx)
     if problems:
@@ -141,6 +161,7 @@ def export_genesis(keeper: RolesKeeper, ctx: Context) -> dict[str, Any]:
         slash_records=list(keeper.iterate_slash_records(ctx)),
         rewards=list(keeper.iterate_rewards(ctx)),
         remainders=list(keeper.iterate_remainders(ctx)),
+        work_counters=list(keeper.iterate_work(ctx)),
     )
     exported: dict[str, Any] = json_format.MessageToDict(state, preserving_proto_field_name=True)
     return exported

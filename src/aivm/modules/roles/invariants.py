@@ -1,6 +1,7 @@
 """roles invariants, checked by the simulation after every block: the roles account holds
-exactly what it owes, every active set fits its size and holds only eligible operators, and
-the candidate index agrees with the records."""
+exactly what it owes, every active set fits its size and holds only eligible operators, the
+candidate index agrees with the records, and every work counter is a positive uint64 of a
+registered operator."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from aivm.store import PrefixStore
 
 
 def invariants(module: RolesModule) -> dict[str, Invariant]:
-    """pool, active_sets and candidates, by name."""
+    """pool, active_sets, candidates and work, by name."""
     keeper = module.keeper
     return {
         "pool": lambda ctx: pool_problems(keeper, ctx),
         "active_sets": lambda ctx: check_active_sets(ctx, keeper),
         "candidates": lambda ctx: check_candidates(ctx, keeper),
+        "work": lambda ctx: check_work(ctx, keeper),
     }
 
 
@@ -66,4 +68,17 @@ def check_candidates(ctx: Context, keeper: RolesKeeper) -> list[str]:
     for key, _ in PrefixStore(store, keys.CANDIDATE).iterate():
         if keys.CANDIDATE + key not in expected:
             problems.append(f"stray candidate entry {key.hex()}")
+    return problems
+
+
+def check_work(ctx: Context, keeper: RolesKeeper) -> list[str]:
+    """Each work counter holds 8 bytes, a positive count, of an operator registered in the
+    counter's role (counters live one reward period: only this block's work is there)."""
+    problems: list[str] = []
+    for key, raw in keeper.work_store(ctx, None).iterate():
+        role, address = key[0], key[2:]
+        if len(raw) != 8 or int.from_bytes(raw, "big") == 0:
+            problems.append(f"work counter {key.hex()} holds {raw.hex()}")
+        elif role not in ROLES or keeper.get_operator(ctx, address, role) is None:
+            problems.append(f"work counter {key.hex()} of an unregistered operator")
     return problems

@@ -3,8 +3,8 @@ slashing and jailing, performance, and the role rewards.
 
 The keeper alone owns the ``roles/`` prefix (layout: :mod:`aivm.modules.roles.keys`). Other
 modules reach it through the methods documented as the role API: :meth:`slash_role`,
-:meth:`jail_role`, :meth:`record_performance`, :meth:`register_reason` (from a builder), and
-the readers :meth:`get_operator`, :meth:`active_set`, :meth:`is_active`.
+:meth:`jail_role`, :meth:`record_performance`, :meth:`record_work`, :meth:`register_reason`
+(from a builder), and the readers :meth:`get_operator`, :meth:`active_set`, :meth:`is_active`.
 
 Bonds are in the bond denom (``ucgpt``), held by the ``roles`` module account together with
 the unbonding entries and the unclaimed rewards.
@@ -28,6 +28,7 @@ from aivm.modules.roles.errors import (
     ErrInvalidBond,
     ErrInvalidFraction,
     ErrInvalidRole,
+    ErrInvalidWork,
     ErrJailPeriodActive,
     ErrMaxUnbondingEntries,
     ErrNotJailed,
@@ -41,7 +42,14 @@ from aivm.modules.roles.params import (
     RolesParams,
     params_from_proto,
 )
-from aivm.modules.roles.rewards import DecAmounts, add_amounts, from_dec_coins, split, to_dec_coins
+from aivm.modules.roles.rewards import (
+    DecAmounts,
+    add_amounts,
+    from_dec_coins,
+    split,
+    split_weights,
+    to_dec_coins,
+)
 from aivm.store import KVStore, PrefixStore
 from aivm.types.coin import BOND_DENOM, Coin, Coins
 from aivm.types.dec import Dec
@@ -59,6 +67,10 @@ BUILTIN_REASONS = (
     (5, "data_unavailable"),
 )
 """Reason codes every chain has; other modules add theirs with :meth:`register_reason`."""
+MAX_WORK_UNITS = 10**12
+"""Most work units one :meth:`RolesKeeper.record_work` call may add."""
+MAX_WORK_COUNTER = (1 << 64) - 1
+"""Most work units an operator's counter may hold in one reward period (a uint64)."""
 
 
 class UnbondingTimeSource(Protocol):
@@ -479,6 +491,69 @@ class RolesKeeper:
         self.write_operator(ctx, record)
         return updated
 
+    # -- recorded work --------------------------------------------------------------------
+
+    def record_work(self, ctx: Context, operator: bytes, role: int, units: int) -> int:
+        """Add ``units`` of work to ``operator``'s counter in ``role`` for the current reward
+        period; return the counter. Called by the modules that observe the work (compute
+        marketplace, verification: planned); no message records work.
+
+        The counter is paid and reset by the role's next reward split (BeginBlock). Work of
+        an operator that is not in the active set at that split earns nothing there.
+        Errors: ErrInvalidWork (``units`` not an integer in [1, ``MAX_WORK_UNITS``], or the
+        counter would pass ``MAX_WORK_COUNTER``), ErrInvalidRole, ErrOperatorNotFound.
+        """
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise ErrInvalidWork.wrap(f"units must be an integer, not {type(units).__name__}")
+        if not 0 < units <= MAX_WORK_UNITS:
+            raise ErrInvalidWork.wrap(f"units {units} not in [1, {MAX_WORK_UNITS}]")
+        record = self.require_operator(ctx, operator, role)
+        total = self.get_work(ctx, operator, role) + units
+        if total > MAX_WORK_COUNTER:
+            raise ErrInvalidWork.wrap(f"the period's counter would pass {MAX_WORK_COUNTER}")
+        self.set_work(ctx, operator, role, total)
+        ctx.emit(
+            events.WORK,
+            ("operator", record.operator),
+            ("role", ROLE_NAMES[role]),
+            ("units", str(units)),
+            ("period_units", str(total)),
+        )
+        return total
+
+    def get_work(self, ctx: Context, operator: bytes, role: int) -> int:
+        """Work units ``operator`` recorded in ``role`` this period (0 when none)."""
+        raw = self._store(ctx).get(keys.work_key(role, operator))
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
+    def set_work(self, ctx: Context, operator: bytes, role: int, units: int) -> None:
+        """Write a work counter (0: deleted); genesis import and :meth:`record_work`."""
+        key = keys.work_key(role, operator)
+        if units == 0:
+            self._store(ctx).delete(key)
+        else:
+            self._store(ctx).set(key, keys.u64(units))
+
+    def work_store(self, ctx: Context, role: int | None) -> KVStore:
+        """The work counters (of ``role`` when given) as a store, for pagination."""
+        prefix = keys.WORK if role is None else keys.work_prefix(role)
+        return PrefixStore(self._store(ctx), prefix)
+
+    def iterate_work(
+        self, ctx: Context, role: int | None = None
+    ) -> Iterator[roles_pb2.WorkCounter]:
+        """Every work counter (of ``role`` when given), by role then operator key."""
+        for key, raw in self.work_store(ctx, role).iterate():
+            yield decode_work(key if role is None else bytes([role]) + key, raw)
+
+    def _take_work(self, ctx: Context, role: int) -> dict[bytes, int]:
+        """The role's counters by operator address, deleted (the period ends)."""
+        store = self.work_store(ctx, role)
+        found = list(store.iterate())
+        for key, _ in found:
+            store.delete(key)
+        return {keys.address_of_work(key): int.from_bytes(raw, "big") for key, raw in found}
+
     # -- slashing and jailing -------------------------------------------------------------
 
     def slash_role(
@@ -640,51 +715,73 @@ class RolesKeeper:
 
     def allocate_rewards(self, ctx: Context) -> Coins:
         """Move each role's share of the fee collector's balance to the ``roles`` account and
-        split it among the role's active operators by selection score (BeginBlock).
+        split it among the role's active operators by selection score and recorded work
+        (BeginBlock); every role's work counters are reset, paid or not.
 
         A role's take is ``truncate(balance × reward_share)`` per denom of the balance at the
         start of the block; a role without active operators takes nothing (its share stays
-        for distribution). The split is exact in 18-decimal amounts: each operator gets
-        ``pool × score / Σ scores`` truncated, and what truncation leaves joins the role's
-        remainder, which the next split adds to its pool. Returns the total taken.
+        for distribution). Member ``i`` gets ``pool × weight_i / Σ weights`` truncated at 18
+        decimals (:func:`~aivm.modules.roles.rewards.split_weights`: a ``work_weight`` part
+        by units × performance, the rest by selection score; all by score when no member
+        recorded work), and what truncation leaves joins the role's remainder, which the
+        next split adds to its pool. Returns the total taken.
         """
         collector = self.bank.accounts.module_addresses[FEE_COLLECTOR]
         balance = self.bank.get_all_balances(ctx, collector)
-        if balance.is_zero():
-            return Coins()
         params = self.get_params(ctx)
         taken = Coins()
         for role in ROLES:
-            share = params.reward_share[role]
-            members = self.active_set(ctx, role)
-            if not members or share.is_zero():
+            work = self._take_work(ctx, role)
+            take = role_take(balance, params.reward_share[role])
+            members = self.active_set(ctx, role) if not take.is_zero() else []
+            if not members:
                 continue
-            take = Coins.from_iter(
-                Coin(c.denom, share.mul_int(c.amount).truncate_int()) for c in balance
-            )
-            take = Coins.from_iter(c for c in take if c.amount > 0)
-            if take.is_zero():
-                continue
-            self._split(ctx, role, members, take)
+            units = self._split(ctx, role, members, take, work, params.work_weight)
             taken = taken + take
-            ctx.emit(events.REWARDS, ("role", ROLE_NAMES[role]), ("amount", str(take)))
+            ctx.emit(
+                events.REWARDS,
+                ("role", ROLE_NAMES[role]),
+                ("amount", str(take)),
+                ("work_units", str(units)),
+            )
         if not taken.is_zero():
             self.bank.accounts.ensure_module_account(ctx, keys.MODULE_ACCOUNT)
             self.bank.send_coins(ctx, collector, self.module_address, taken)
         return taken
 
     def _split(
-        self, ctx: Context, role: int, members: list[roles_pb2.ActiveMember], take: Coins
-    ) -> None:
+        self,
+        ctx: Context,
+        role: int,
+        members: list[roles_pb2.ActiveMember],
+        take: Coins,
+        work: dict[bytes, int],
+        work_weight: Dec,
+    ) -> int:
+        """Credit the members' parts of take + remainder; the work units they had."""
         pool = add_amounts(self.get_remainder(ctx, role), {c.denom: Dec(c.amount) for c in take})
-        weights = [(addr_bytes(m.operator), to_int(m.selection_score)) for m in members]
-        parts, remainder = split(pool, [w for _, w in weights])
-        for (address, _), part in zip(weights, parts, strict=True):
+        addresses = [addr_bytes(m.operator) for m in members]
+        units = [work.get(address, 0) for address in addresses]
+        performed = [
+            self._performed(ctx, address, role, n)
+            for address, n in zip(addresses, units, strict=True)
+        ]
+        scores = [to_int(m.selection_score) for m in members]
+        parts, remainder = split(pool, split_weights(scores, performed, work_weight))
+        for address, part in zip(addresses, parts, strict=True):
             if part:
                 self.set_rewards(
                     ctx, address, role, add_amounts(self.get_rewards(ctx, address, role), part)
                 )
         self.set_remainder(ctx, role, remainder)
+        return sum(units)
+
+    def _performed(self, ctx: Context, address: bytes, role: int, units: int) -> int:
+        """``units × performance`` as an integer (performance's 18-decimal integer)."""
+        if units == 0:
+            return 0
+        record = self.get_operator(ctx, address, role)
+        return 0 if record is None else units * Dec.from_str(record.performance).bigint()
 
     def withdraw_rewards(self, ctx: Context, operator: bytes, role: int | None) -> Coins:
         """Pay the whole part of ``operator``'s rewards (in ``role``, or every role); the
@@ -706,6 +803,21 @@ class RolesKeeper:
         if not paid.is_zero():
             self.bank.send_coins(ctx, self.module_address, operator, paid)
         return paid
+
+
+def role_take(balance: Coins, share: Dec) -> Coins:
+    """``truncate(amount × share)`` of each denom of ``balance``, zero amounts left out."""
+    take = (Coin(c.denom, share.mul_int(c.amount).truncate_int()) for c in balance)
+    return Coins.from_iter(c for c in take if c.amount > 0)
+
+
+def decode_work(key: bytes, raw: bytes) -> roles_pb2.WorkCounter:
+    """A WorkCounter from its key relative to ``WORK`` (``role | op``) and stored units."""
+    return roles_pb2.WorkCounter(
+        operator=addr_str(key[2:]),
+        role=key[0],  # type: ignore[arg-type]
+        units=int.from_bytes(raw, "big"),
+    )
 
 
 def decode_operator(raw: bytes) -> roles_pb2.RoleOperator:

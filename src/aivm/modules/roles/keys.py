@@ -15,6 +15,8 @@ heights, times and ids are 8-byte big-endian.
 - ``0x0a | op | role → OperatorRewards``: claimable rewards
 - ``0x0b | role → RoleRemainder``: split dust of a role, added to its next split
 - ``0x0c | role → 0x01``: the role's candidates changed; EndBlock recomputes its active set
+- ``0x0d | role | op → units (8 bytes)``: work recorded since the role's last reward split
+  (deleted by the split, every BeginBlock)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ NEXT_SLASH_ID = b"\x09"
 REWARDS = b"\x0a"
 REMAINDER = b"\x0b"
 DIRTY = b"\x0c"
+WORK = b"\x0d"
 
 SCORE_BYTES = 48
 """Width of a selection score in a candidate key (scores stay far below 2**384)."""
@@ -109,3 +112,18 @@ def remainder_key(role: int) -> bytes:
 def dirty_key(role: int) -> bytes:
     """Key of a role's "candidates changed" flag."""
     return DIRTY + bytes([role])
+
+
+def work_prefix(role: int) -> bytes:
+    """Prefix of a role's work counters."""
+    return WORK + bytes([role])
+
+
+def work_key(role: int, address: bytes) -> bytes:
+    """Key of an operator's work counter in ``role``."""
+    return work_prefix(role) + op_key(address)
+
+
+def address_of_work(key: bytes) -> bytes:
+    """The operator address in a work key relative to ``WORK | role``."""
+    return key[1:]

@@ -1,6 +1,7 @@
 """The roles AppModule: messages, queries, genesis, and the block hooks.
 
-BeginBlock moves the roles' share of the fee collector to the active operators (the module
+BeginBlock moves the roles' share of the fee collector to the active operators, split by
+selection score and the work they recorded since the previous BeginBlock (the module
 is listed after ``mint``, so the collector holds the previous block's fees and this block's
 inflation, and before ``distribution``, which takes the rest). EndBlock pays back the
 unbonding entries that completed and recomputes the active sets whose candidates changed.
@@ -49,7 +50,8 @@ class RolesModule:
         return [*msgs.msg_routes(self.keeper), update]
 
     def query_routes(self) -> Sequence[QueryRoute]:
-        """Params, Operator, Operators, ActiveSet, SlashRecords, Rewards, ReasonCodes."""
+        """Params, Operator, Operators, ActiveSet, SlashRecords, Rewards, ReasonCodes,
+        WorkCounters."""
         return queries.query_routes(self.keeper)
 
     def begin_block(self, ctx: Context) -> None:

@@ -6,6 +6,10 @@ operators are also paid per job by the marketplaces (compute jobs, verification 
 storage retention), so their block-reward share is a retainer for keeping capacity bonded and
 available; consensus security (core validators and their delegators) keeps the larger part.
 The shares may sum to at most 1.
+
+``work_weight`` (default 0.5) is the part of a role's block reward split by the work its
+active operators recorded since the last split (units × performance); the rest is split by
+selection score, so bonded capacity keeps a retainer and recorded work earns the remainder.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class RolesParams:
     max_unbonding_entries: int
     unbonding_time_ns: int
     max_slash_records: int
+    work_weight: Dec
 
     def role(self, role: int) -> RoleParams:
         """The params of ``role``."""
@@ -78,6 +83,7 @@ class RolesParams:
             max_unbonding_entries=self.max_unbonding_entries,
             unbonding_time_ns=self.unbonding_time_ns,
             max_slash_records=self.max_slash_records,
+            work_weight=str(self.work_weight),
         )
 
 
@@ -99,6 +105,7 @@ DEFAULT_PARAMS = RolesParams(
     max_unbonding_entries=7,
     unbonding_time_ns=21 * DAY_NS,
     max_slash_records=100,
+    work_weight=Dec("0.5"),
 )
 
 
@@ -140,6 +147,7 @@ def params_from_proto(proto: roles_pb2.Params) -> RolesParams:
         max_unbonding_entries=proto.max_unbonding_entries,
         unbonding_time_ns=proto.unbonding_time_ns,
         max_slash_records=proto.max_slash_records,
+        work_weight=parse_dec(proto.work_weight, "work_weight"),
     )
     check_params(params)
     return params
@@ -172,3 +180,5 @@ def check_params(params: RolesParams) -> None:
         raise ErrInvalidParams.wrap("unbonding_time_ns must be positive and at most a year")
     if not 0 < params.max_slash_records <= MAX_SLASH_RECORDS_LIMIT:
         raise ErrInvalidParams.wrap(f"max_slash_records must be 1 to {MAX_SLASH_RECORDS_LIMIT}")
+    if not zero <= params.work_weight <= one:
+        raise ErrInvalidParams.wrap("work_weight must be in [0, 1]")

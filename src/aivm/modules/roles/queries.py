@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, QueryRoute
 from aivm.modules.roles import roles_pb2
-from aivm.modules.roles.keeper import RolesKeeper, check_role, decode_operator, to_int
+from aivm.modules.roles.keeper import (
+    RolesKeeper,
+    check_role,
+    decode_operator,
+    decode_work,
+    to_int,
+)
+from aivm.modules.roles.params import ROLES
 from aivm.modules.roles.rewards import from_dec_coins, to_dec_coins, total_amounts
 from aivm.store.pagination import paginate_store
 from aivm.types import pb
@@ -18,13 +25,16 @@ STATUSES = tuple(roles_pb2.OperatorStatus.values())
 
 
 def _page(
-    req: roles_pb2.QueryOperatorsRequest | roles_pb2.QuerySlashRecordsRequest,
+    req: roles_pb2.QueryOperatorsRequest
+    | roles_pb2.QuerySlashRecordsRequest
+    | roles_pb2.QueryWorkCountersRequest,
 ) -> pb.pagination.PageRequest | None:
     return req.pagination if req.HasField("pagination") else None
 
 
 def query_routes(keeper: RolesKeeper) -> Sequence[QueryRoute]:
-    """Params, Operator, Operators, ActiveSet, SlashRecords, Rewards, ReasonCodes."""
+    """Params, Operator, Operators, ActiveSet, SlashRecords, Rewards, ReasonCodes,
+    WorkCounters."""
 
     def params(ctx: Context, req: roles_pb2.QueryParamsRequest) -> roles_pb2.QueryParamsResponse:
         return roles_pb2.QueryParamsResponse(params=keeper.get_params(ctx).to_proto())
@@ -94,6 +104,28 @@ def query_routes(keeper: RolesKeeper) -> Sequence[QueryRoute]:
         ]
         return roles_pb2.QueryReasonCodesResponse(codes=codes)
 
+    def work_counters(
+        ctx: Context, req: roles_pb2.QueryWorkCountersRequest
+    ) -> roles_pb2.QueryWorkCountersResponse:
+        role = None if req.role == roles_pb2.ROLE_UNSPECIFIED else req.role
+        if role is not None:
+            check_role(role)
+        if req.operator:
+            address = addr_bytes(req.operator)
+            counters = [
+                roles_pb2.WorkCounter(operator=req.operator, role=each, units=units)  # type: ignore[arg-type]
+                for each in ((role,) if role is not None else ROLES)
+                if (units := keeper.get_work(ctx, address, each))
+            ]
+            return roles_pb2.QueryWorkCountersResponse(counters=counters)
+        store = keeper.work_store(ctx, role)
+
+        def decode(key: bytes, raw: bytes) -> roles_pb2.WorkCounter:
+            return decode_work(key if role is None else bytes([role]) + key, raw)
+
+        found, page = paginate_store(store, _page(req), decode)
+        return roles_pb2.QueryWorkCountersResponse(counters=found, pagination=page)
+
     return [
         QueryRoute(SERVICE + "Params", roles_pb2.QueryParamsRequest, params),
         QueryRoute(SERVICE + "Operator", roles_pb2.QueryOperatorRequest, operator),
@@ -102,4 +134,5 @@ def query_routes(keeper: RolesKeeper) -> Sequence[QueryRoute]:
         QueryRoute(SERVICE + "SlashRecords", roles_pb2.QuerySlashRecordsRequest, slash_records),
         QueryRoute(SERVICE + "Rewards", roles_pb2.QueryRewardsRequest, rewards),
         QueryRoute(SERVICE + "ReasonCodes", roles_pb2.QueryReasonCodesRequest, reason_codes),
+        QueryRoute(SERVICE + "WorkCounters", roles_pb2.QueryWorkCountersRequest, work_counters),
     ]

@@ -55,4 +55,12 @@ ROUTES = (
         roles_pb2.QueryReasonCodesResponse,
         "Registered role slash reason codes.",
     ),
+    RestRoute(
+        "/aivm/roles/v1/work",
+        SERVICE + "WorkCounters",
+        roles_pb2.QueryWorkCountersRequest,
+        roles_pb2.QueryWorkCountersResponse,
+        "Work recorded in the current reward period (filter with ?role= and ?operator=; "
+        "paginated without an operator).",
+    ),
 )

@@ -75,3 +75,27 @@ def split(pool: DecAmounts, weights: Sequence[int]) -> tuple[list[DecAmounts], D
         if left:
             remainder[denom] = Dec.raw(left)
     return parts, remainder
+
+
+def split_weights(scores: Sequence[int], work: Sequence[int], work_weight: Dec) -> list[int]:
+    """Integer weights that give member ``i`` the share
+    ``(1 − w) × scores[i] / Σ scores + w × work[i] / Σ work`` of a pool (``w`` =
+    ``work_weight`` in [0, 1]; ``work[i]`` = recorded units × performance, as integers).
+
+    The weights are ``(1 − w)·scores[i]·Σwork + w·work[i]·Σscores`` with ``w`` taken as its
+    18-decimal integer, so :func:`split` of them is exact. When nothing was recorded
+    (Σ work = 0) the weights are the scores; when every score is 0 they are the work.
+    """
+    if len(scores) != len(work):
+        raise ValueError("one work figure per score")
+    total_scores, total_work = sum(scores), sum(work)
+    if total_work == 0:
+        return list(scores)
+    if total_scores == 0:
+        return list(work)
+    omega = work_weight.bigint()
+    rest = Dec.one().bigint() - omega
+    return [
+        rest * score * total_work + omega * units * total_scores
+        for score, units in zip(scores, work, strict=True)
+    ]

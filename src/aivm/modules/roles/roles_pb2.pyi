@@ -212,7 +212,7 @@ class RoleRemainder(_message.Message):
     def __init__(self, role: _Optional[_Union[Role, str]] = ..., remainder: _Optional[_Iterable[_Union[_coin_pb2.DecCoin, _Mapping]]] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("min_bond_ai", "min_bond_compute", "min_bond_data", "max_active_ai", "max_active_compute", "max_active_data", "reward_share_ai", "reward_share_compute", "reward_share_data", "performance_weight", "performance_min", "performance_max", "max_unbonding_entries", "unbonding_time_ns", "max_slash_records")
+    __slots__ = ("min_bond_ai", "min_bond_compute", "min_bond_data", "max_active_ai", "max_active_compute", "max_active_data", "reward_share_ai", "reward_share_compute", "reward_share_data", "performance_weight", "performance_min", "performance_max", "max_unbonding_entries", "unbonding_time_ns", "max_slash_records", "work_weight")
     MIN_BOND_AI_FIELD_NUMBER: _ClassVar[int]
     MIN_BOND_COMPUTE_FIELD_NUMBER: _ClassVar[int]
     MIN_BOND_DATA_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +228,7 @@ class Params(_message.Message):
     MAX_UNBONDING_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     UNBONDING_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     MAX_SLASH_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    WORK_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     min_bond_ai: str
     min_bond_compute: str
     min_bond_data: str
@@ -243,23 +244,36 @@ class Params(_message.Message):
     max_unbonding_entries: int
     unbonding_time_ns: int
     max_slash_records: int
-    def __init__(self, min_bond_ai: _Optional[str] = ..., min_bond_compute: _Optional[str] = ..., min_bond_data: _Optional[str] = ..., max_active_ai: _Optional[int] = ..., max_active_compute: _Optional[int] = ..., max_active_data: _Optional[int] = ..., reward_share_ai: _Optional[str] = ..., reward_share_compute: _Optional[str] = ..., reward_share_data: _Optional[str] = ..., performance_weight: _Optional[str] = ..., performance_min: _Optional[str] = ..., performance_max: _Optional[str] = ..., max_unbonding_entries: _Optional[int] = ..., unbonding_time_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ...) -> None: ...
+    work_weight: str
+    def __init__(self, min_bond_ai: _Optional[str] = ..., min_bond_compute: _Optional[str] = ..., min_bond_data: _Optional[str] = ..., max_active_ai: _Optional[int] = ..., max_active_compute: _Optional[int] = ..., max_active_data: _Optional[int] = ..., reward_share_ai: _Optional[str] = ..., reward_share_compute: _Optional[str] = ..., reward_share_data: _Optional[str] = ..., performance_weight: _Optional[str] = ..., performance_min: _Optional[str] = ..., performance_max: _Optional[str] = ..., max_unbonding_entries: _Optional[int] = ..., unbonding_time_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ..., work_weight: _Optional[str] = ...) -> None: ...
+
+class WorkCounter(_message.Message):
+    __slots__ = ("operator", "role", "units")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    role: Role
+    units: int
+    def __init__(self, operator: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., units: _Optional[int] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "operators", "unbonding_entries", "slash_records", "rewards", "remainders")
+    __slots__ = ("params", "operators", "unbonding_entries", "slash_records", "rewards", "remainders", "work_counters")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     OPERATORS_FIELD_NUMBER: _ClassVar[int]
     UNBONDING_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     SLASH_RECORDS_FIELD_NUMBER: _ClassVar[int]
     REWARDS_FIELD_NUMBER: _ClassVar[int]
     REMAINDERS_FIELD_NUMBER: _ClassVar[int]
+    WORK_COUNTERS_FIELD_NUMBER: _ClassVar[int]
     params: Params
     operators: _containers.RepeatedCompositeFieldContainer[RoleOperator]
     unbonding_entries: _containers.RepeatedCompositeFieldContainer[UnbondingEntry]
     slash_records: _containers.RepeatedCompositeFieldContainer[SlashRecord]
     rewards: _containers.RepeatedCompositeFieldContainer[OperatorRewards]
     remainders: _containers.RepeatedCompositeFieldContainer[RoleRemainder]
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., operators: _Optional[_Iterable[_Union[RoleOperator, _Mapping]]] = ..., unbonding_entries: _Optional[_Iterable[_Union[UnbondingEntry, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ..., rewards: _Optional[_Iterable[_Union[OperatorRewards, _Mapping]]] = ..., remainders: _Optional[_Iterable[_Union[RoleRemainder, _Mapping]]] = ...) -> None: ...
+    work_counters: _containers.RepeatedCompositeFieldContainer[WorkCounter]
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., operators: _Optional[_Iterable[_Union[RoleOperator, _Mapping]]] = ..., unbonding_entries: _Optional[_Iterable[_Union[UnbondingEntry, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ..., rewards: _Optional[_Iterable[_Union[OperatorRewards, _Mapping]]] = ..., remainders: _Optional[_Iterable[_Union[RoleRemainder, _Mapping]]] = ..., work_counters: _Optional[_Iterable[_Union[WorkCounter, _Mapping]]] = ...) -> None: ...
 
 class MsgRegisterRole(_message.Message):
     __slots__ = ("operator", "role", "bond", "capability", "moniker", "description")
@@ -456,6 +470,24 @@ class QueryRewardsResponse(_message.Message):
     rewards: _containers.RepeatedCompositeFieldContainer[OperatorRewards]
     total: _containers.RepeatedCompositeFieldContainer[_coin_pb2.DecCoin]
     def __init__(self, rewards: _Optional[_Iterable[_Union[OperatorRewards, _Mapping]]] = ..., total: _Optional[_Iterable[_Union[_coin_pb2.DecCoin, _Mapping]]] = ...) -> None: ...
+
+class QueryWorkCountersRequest(_message.Message):
+    __slots__ = ("role", "operator", "pagination")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    role: Role
+    operator: str
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, role: _Optional[_Union[Role, str]] = ..., operator: _Optional[str] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryWorkCountersResponse(_message.Message):
+    __slots__ = ("counters", "pagination")
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    counters: _containers.RepeatedCompositeFieldContainer[WorkCounter]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, counters: _Optional[_Iterable[_Union[WorkCounter, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class QueryReasonCodesRequest(_message.Message):
     __slots__ = ()

@@ -1,21 +1,36 @@
 """roles in the randomized simulation: register in a role (sometimes below the minimum bond
 or with a declaration for another role), add bond, update the declaration (sometimes
 invalid), unbond (sometimes more than the bond, or leaving dust below the minimum), unjail
-(usually refused: nobody is jailed by a message), withdraw rewards, and params changes."""
+(usually refused: nobody is jailed by a message), withdraw rewards, params changes, and
+``record_work``.
+
+``record_work`` calls :meth:`RolesKeeper.record_work` directly: no message records work (the
+compute and verification modules will call the keeper), and the simulation commits only
+transactions, so it works on a throwaway branch of the committed state. There it records
+random work (sometimes with refused units or for an unregistered pair), runs the reward split
+and checks that the counters added up, were reset, and that the roles account still holds
+exactly what it owes; it sends no transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from aivm.modules.addr import addr_str
+from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.authority.simulation import claimed_authority
+from aivm.modules.framework import Context, ExecMode
 from aivm.modules.roles import roles_pb2
 from aivm.modules.roles.capability import RUNTIMES, VERIFICATION_METHODS
+from aivm.modules.roles.errors import ErrInvalidWork, ErrOperatorNotFound
+from aivm.modules.roles.genesis import pool_problems
+from aivm.modules.roles.keeper import MAX_WORK_UNITS, RolesKeeper
 from aivm.modules.roles.module import RolesModule
 from aivm.modules.roles.params import ROLES
 from aivm.modules.simulation import Rng, SimEnv, WeightedOperation
+from aivm.store import CacheStore, GasMeter
 from aivm.types import pb
 from aivm.types.coin import BOND_DENOM
+from aivm.types.errors import AivmError
 
 
 def random_capability(rng: Rng, role: int) -> roles_pb2.Capability:
@@ -43,9 +58,46 @@ def _coin(amount: int) -> pb.coin.Coin:
     return pb.coin.Coin(denom=BOND_DENOM, amount=str(amount))
 
 
+def _units(rng: Rng) -> int:
+    """Work units: mostly valid, sometimes refused (0, negative, over the per-call bound)."""
+    roll = rng.randrange(0, 10)
+    if roll == 0:
+        return rng.choice((0, -1, MAX_WORK_UNITS + 1))
+    return MAX_WORK_UNITS if roll == 1 else rng.randrange(1, 1_000_000)
+
+
+def check_recorded_work(
+    keeper: RolesKeeper, env: SimEnv, pairs: Sequence[tuple[bytes, int, int]]
+) -> list[str]:
+    """Record ``(operator, role, units)`` with the keeper on a branch of the committed state,
+    run the reward split there, and return what went wrong (the branch is dropped)."""
+    header = replace(env.ctx.header, height=env.height)
+    ctx = Context(CacheStore(env.ctx.store), GasMeter(None), header, ExecMode.FINALIZE)
+    expected: dict[tuple[bytes, int], int] = {}
+    problems: list[str] = []
+    for operator, role, units in pairs:
+        registered = keeper.get_operator(ctx, operator, role) is not None
+        try:
+            total = keeper.record_work(ctx, operator, role, units)
+        except AivmError as exc:
+            refused = ErrInvalidWork if not 0 < units <= MAX_WORK_UNITS else ErrOperatorNotFound
+            if not refused.is_(exc) or (registered and 0 < units <= MAX_WORK_UNITS):
+                problems.append(f"record_work({units}) refused with {exc}")
+            continue
+        if not registered or not 0 < units <= MAX_WORK_UNITS:
+            problems.append(f"record_work({units}) accepted for {addr_str(operator)}")
+        expected[(operator, role)] = expected.get((operator, role), 0) + units
+        if total != expected[(operator, role)]:
+            problems.append(f"counter {total}, expected {expected[(operator, role)]}")
+    keeper.allocate_rewards(ctx)
+    if any(True for _ in keeper.iterate_work(ctx)):
+        problems.append("work counters left after the reward split")
+    return problems + pool_problems(keeper, ctx)
+
+
 def operations(module: RolesModule) -> dict[str, WeightedOperation]:
     """register, add_bond, update_capability, unbond, unjail, withdraw_rewards,
-    update_params, by name."""
+    update_params and record_work, by name."""
     keeper = module.keeper
 
     def pick(env: SimEnv) -> tuple[str, int]:
@@ -117,6 +169,16 @@ def operations(module: RolesModule) -> dict[str, WeightedOperation]:
         authority = claimed_authority(env, module.authority)
         return [roles_pb2.MsgUpdateParams(authority=authority, params=params)]
 
+    def record_work(env: SimEnv) -> Sequence[pb.Message] | None:
+        pairs = []
+        for _ in range(env.rng.randrange(1, 6)):
+            operator, role = pick_registered(env)
+            pairs.append((addr_bytes(operator), role, _units(env.rng)))
+        problems = check_recorded_work(keeper, env, pairs)
+        if problems:
+            raise AssertionError("roles record_work: " + "; ".join(problems))
+        return None  # nothing to send: no message records work
+
     return {
         "register": WeightedOperation(6, register),
         "add_bond": WeightedOperation(3, add_bond),
@@ -125,4 +187,5 @@ def operations(module: RolesModule) -> dict[str, WeightedOperation]:
         "unjail": WeightedOperation(1, unjail),
         "withdraw_rewards": WeightedOperation(2, withdraw),
         "update_params": WeightedOperation(1, update_params),
+        "record_work": WeightedOperation(2, record_work),
     }

@@ -1,5 +1,6 @@
 """slashing commands: ``aivm tx slashing unjail`` and ``aivm query slashing params |
-signing-info | signing-infos``."""
+signing-info | signing-infos``. ``unjail`` returns once CheckTx accepted the tx; ``--wait``
+waits for the block (``--timeout`` seconds) and shows the tx's result."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def cmd_tx_unjail(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx slashing unjail --from KEY`."""
     wallet = cli.keyring_wallet(s, args.from_)
     cli.confirm(s, f"unjail the validator operated by {wallet.address}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = SlashingClient(client).unjail(wallet, timeout=args.timeout)
     cli.emit(s, {"txhash": result.hash, "code": result.code, "raw_log": result.log})
 
@@ -60,10 +61,11 @@ def register(
         "unjail",
         cmd_tx_unjail,
         "Unjail your validator once its jail time is over",
-        "  aivm tx slashing unjail --from validator --yes",
+        "  aivm tx slashing unjail --from validator --yes\n"
+        "  aivm tx slashing unjail --from validator --yes --wait --timeout 60",
     )
     p.add_argument("--from", dest="from_", required=True, help="the validator's operator key")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the block")
+    cli.add_wait_flags(p)
     qs = branch(query, "slashing", "Slashing module queries")
     leaf(qs, "params", cmd_query_params, "Slashing params", "  aivm query slashing params")
     p = leaf(

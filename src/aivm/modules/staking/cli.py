@@ -5,7 +5,9 @@ unbonding-delegations, redelegations, pool, params, historical-info).
 Amounts are coins (``5000000ucgpt``, or a bare integer of ``ucgpt``); rates are decimals
 (``0.05``); validators are ``aivmvaloper1…`` addresses (``aivm keys show NAME --bech val``
 prints the one of a key). Query output shows decimals as the SDK's CLI does
-(``"0.050000000000000000"``), not their protobuf wire form.
+(``"0.050000000000000000"``), not their protobuf wire form. A tx command returns once CheckTx
+accepted the tx (``txhash``, ``code``); with ``--wait`` it waits (``--timeout`` seconds) for the
+block and shows the tx's height, gas used and, for unbond and redelegate, the completion time.
 
 ``aivm.cli.main`` finds this file through the module list and calls :func:`register`."""
 
@@ -101,7 +103,7 @@ def cmd_create_validator(s: cli.Settings, args: argparse.Namespace) -> None:
         rate(args.commission_max_change_rate, "--commission-max-change-rate"),
     )
     wallet = _signer(s, args, f"create validator {args.moniker!r} bonding {amount}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).create_validator(
             wallet,
             pubkey,
@@ -124,7 +126,7 @@ def cmd_edit_validator(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx staking edit-validator [--moniker …] [--commission-rate …] --from KEY`."""
     commission = None if args.commission_rate is None else rate(args.commission_rate)
     wallet = _signer(s, args, "edit validator")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).edit_validator(
             wallet,
             moniker=args.moniker,
@@ -143,7 +145,7 @@ def cmd_delegate(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx staking delegate VALOPER AMOUNT --from KEY`."""
     validator, amount = check_valoper(args.validator), bond_coin(args.amount)
     wallet = _signer(s, args, f"delegate {amount} to {validator}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).delegate(wallet, validator, amount, _options(s, args))
     _tx_out(s, result)
 
@@ -152,7 +154,7 @@ def cmd_unbond(s: cli.Settings, args: argparse.Namespace) -> None:
     """`aivm tx staking unbond VALOPER AMOUNT --from KEY`."""
     validator, amount = check_valoper(args.validator), bond_coin(args.amount)
     wallet = _signer(s, args, f"unbond {amount} from {validator}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).undelegate(wallet, validator, amount, _options(s, args))
     _tx_out(s, result, **_event(result, "unbond", "completion_time"))
 
@@ -162,7 +164,7 @@ def cmd_redelegate(s: cli.Settings, args: argparse.Namespace) -> None:
     src, dst = check_valoper(args.src_validator), check_valoper(args.dst_validator)
     amount = bond_coin(args.amount)
     wallet = _signer(s, args, f"redelegate {amount} from {src} to {dst}")
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).redelegate(wallet, src, dst, amount, _options(s, args))
     _tx_out(s, result, **_event(result, "redelegate", "completion_time"))
 
@@ -175,7 +177,7 @@ def cmd_cancel_unbond(s: cli.Settings, args: argparse.Namespace) -> None:
     wallet = _signer(
         s, args, f"cancel unbonding {amount} from {validator} (entry {args.creation_height})"
     )
-    with s.client() as client:
+    with cli.tx_client(s, args) as client:
         result = StakingClient(client).cancel_unbonding(
             wallet, validator, amount, args.creation_height, _options(s, args)
         )
@@ -257,9 +259,7 @@ def _tx_flags(p: argparse.ArgumentParser) -> None:
         "--from", dest="from_", metavar="KEY", required=True, help="key name or address that signs"
     )
     p.add_argument("--memo", default="", help="transaction memo")
-    p.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for inclusion (default 30)"
-    )
+    cli.add_wait_flags(p)
 
 
 def _description_flags(p: argparse.ArgumentParser, default: str | None) -> None:
@@ -329,7 +329,8 @@ def _register_delegation_txs(txs: cli.Group, leaf: cli.Leaf) -> None:
         "delegate",
         cmd_delegate,
         "Delegate tokens to a validator",
-        "  aivm tx staking delegate aivmvaloper1... 5000000ucgpt --from alice --yes",
+        "  aivm tx staking delegate aivmvaloper1... 5000000ucgpt --from alice --yes\n"
+        "  aivm tx staking delegate aivmvaloper1... 5000000ucgpt --from alice --yes --wait",
     )
     p.add_argument("validator", metavar="VALOPER", help="validator address (aivmvaloper1...)")
     p.add_argument("amount", metavar="AMOUNT", help="e.g. 5000000ucgpt")
@@ -339,7 +340,7 @@ def _register_delegation_txs(txs: cli.Group, leaf: cli.Leaf) -> None:
         "unbond",
         cmd_unbond,
         "Undelegate tokens; they return after the unbonding time",
-        "  aivm tx staking unbond aivmvaloper1... 1000000ucgpt --from alice --yes",
+        "  aivm tx staking unbond aivmvaloper1... 1000000ucgpt --from alice --yes --wait",
     )
     p.add_argument("validator", metavar="VALOPER", help="validator address (aivmvaloper1...)")
     p.add_argument("amount", metavar="AMOUNT", help="e.g. 1000000ucgpt")

@@ -7,8 +7,9 @@ grpc_query.go``): a missing thing is ``codes.NotFound``, which the SDK's baseapp
 field is ``codes.InvalidArgument`` (``sdk`` 18); a malformed address is ``sdk`` 7.
 
 Lists are paged from the keeper's iterators: a page reads only the items before and in it
-(plus the rest when ``count_total`` asks for a total), every read charged to the query's gas
-meter; ``next_key`` is the opaque 8-byte index of the next item, as ``aivm.types.pagination``.
+(plus the rest when a total is counted: ``count_total`` or no limit), every read charged to
+the query's gas meter; ``next_key`` is the opaque 8-byte index of the next item, as
+``aivm.types.pagination``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from aivm.types.errors import (
     ErrKeyNotFound,
     ErrUnknownRequest,
 )
-from aivm.types.pagination import page_limit
+from aivm.types.pagination import counts_total, page_limit
 
 if TYPE_CHECKING:
     from aivm.modules.staking.keeper import StakingKeeper
@@ -90,8 +91,9 @@ def paginate_iter(
     """The requested page of ``items`` (in iteration order, or reversed) and its PageResponse.
 
     ``key`` is the 8-byte big-endian index of the page's first item (the ``next_key`` of the
-    page before); ``count_total`` is honoured with an offset and ignored with a key, as in the
-    SDK. Only the items up to the end of the page are read, unless a total is asked for.
+    page before); the total is counted as in the SDK (:func:`counts_total`: ``count_total`` or
+    no limit, never with a key). Only the items up to the end of the page are read, unless a
+    total is counted.
     """
     request = request or pb.pagination.PageRequest()
     limit = page_limit(request)
@@ -106,7 +108,7 @@ def paginate_iter(
     more = sum(1 for _ in itertools.islice(source, 1))
     if more:
         response.next_key = (start + limit).to_bytes(_KEY_BYTES, "big")
-    if request.count_total and not request.key:
+    if counts_total(request):
         response.total = skipped + len(page) + more + sum(1 for _ in source)
     return page, response
 
