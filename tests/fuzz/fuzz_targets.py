@@ -62,6 +62,7 @@ from aivm.crypto import unixfs
 from aivm.crypto.cid import cid_of
 from aivm.crypto.keys import PrivKey
 from aivm.modules.auth.keeper import FEE_COLLECTOR
+from aivm.modules.compute import compute_pb2
 from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.roles import roles_pb2
 from aivm.modules.staking import StakingKeeper
@@ -469,6 +470,7 @@ def _populate(world: FuzzWorld, keys: list[PrivKey]) -> None:
     proofs = [unixfs.chunk_proof(dag, i).encode() for i in range(dag.chunks)]
     _challenges(world, keys[1], proofs)
     _stake(world, keys)
+    _compute(world, keys[0], keys[2])
     _fill_providers(world, names, models, objects, proofs)
 
 
@@ -547,6 +549,43 @@ def _roles(world: FuzzWorld, key: PrivKey) -> None:
     unbond = roles_pb2.MsgUnbondRole(operator=address, role=role, amount=bond)
     _deliver(world, key, unbond)
     _deliver(world, key, roles_pb2.MsgWithdrawRoleRewards(operator=address, role=role))
+
+
+def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
+    """Register the small stored object as an off-chain model (id 4) and a compute provider
+    offering it; update, heartbeat, top up, pause and resume, leaving it ACTIVE, so fuzzed
+    compute messages reach the handlers past ValidateBasic."""
+    offchain = ai_pb2.MsgRegisterModel(
+        owner=acc_address(owner.pubkey.address()),
+        name="fuzz-offchain",
+        version="1.0.0",
+        artifact_cid=cid_of(SMALL_OBJECT),
+        artifact_sha256=hashlib.sha256(SMALL_OBJECT).digest(),
+        artifact_size=len(SMALL_OBJECT),
+        format="onnx",
+        execution_path="offchain",
+    )
+    _deliver(world, owner, offchain)
+    address = acc_address(operator.pubkey.address())
+    declaration: dict[str, Any] = {
+        "hardware": compute_pb2.Hardware(
+            gpu_model="A100", gpu_count=1, gpu_memory_mib=81920, cpu_cores=32, memory_mib=1 << 18
+        ),
+        "runtimes": ["onnxruntime"],
+        "offers": [compute_pb2.Offer(model_id=4, version="1.0.0", price_per_unit="100")],
+        "capacity": 2,
+        "moniker": "fuzz",
+    }
+    collateral = pb.coin.Coin(denom=DENOM, amount=str(10**9))
+    for message in (
+        compute_pb2.MsgRegisterProvider(operator=address, collateral=collateral, **declaration),
+        compute_pb2.MsgUpdateProvider(operator=address, **declaration),
+        compute_pb2.MsgProviderHeartbeat(operator=address),
+        compute_pb2.MsgAddCollateral(operator=address, amount=collateral),
+        compute_pb2.MsgPauseProvider(operator=address),
+        compute_pb2.MsgResumeProvider(operator=address),
+    ):
+        _deliver(world, operator, message)
 
 
 def _ok(result: pb.abci.ExecTxResult | None) -> bool:

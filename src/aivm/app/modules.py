@@ -14,6 +14,7 @@ from aivm.modules import (
     auth,
     authority,
     bank,
+    compute,
     distribution,
     feemarket,
     mint,
@@ -36,4 +37,5 @@ MODULES: tuple[ModuleDefinition, ...] = (
     slashing.DEFINITION,
     storage.DEFINITION,
     ai.DEFINITION,
+    compute.DEFINITION,
 )

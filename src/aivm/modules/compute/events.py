@@ -1,0 +1,13 @@
+"""compute event types (attributes: see README.md)."""
+
+REGISTER = "compute_provider_register"
+UPDATE = "compute_provider_update"
+ADD_COLLATERAL = "compute_add_collateral"
+HEARTBEAT = "compute_provider_heartbeat"
+PAUSE = "compute_provider_pause"
+RESUME = "compute_provider_resume"
+EXIT = "compute_provider_exit"
+EXIT_COMPLETE = "compute_provider_exit_complete"
+UNJAIL = "compute_provider_unjail"
+JAIL = "compute_provider_jail"
+SLASH = "compute_provider_slash"
