@@ -153,6 +153,14 @@ def free_base_port(validators: int, low: int = 15000, high: int = 32000) -> int:
     raise LocalnetError(f"no free port range for {validators} nodes in {low}…{high}")
 
 
+def _proc_state(pid: int) -> str:
+    """The kernel's one-letter state of a process (R, S, D, Z, …), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
 def _pid_alive(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our (dead) child
@@ -567,14 +575,26 @@ class Localnet:
                     self.pid_path(i, proc).unlink()
         return stopped
 
-    def kill(self, i: int, procs: Iterable[str] = PROCESSES) -> None:
-        """SIGKILL processes of node i (a crash, for tests and drills)."""
+    def kill(self, i: int, procs: Iterable[str] = PROCESSES, timeout: float = 60) -> None:
+        """SIGKILL processes of node i (a crash, for tests and drills) and wait until they are
+        gone. A process in uninterruptible I/O (an fsync on a loaded disk) dies only when the
+        I/O ends, so the wait is long; a process still there after ``timeout`` seconds raises
+        :class:`LocalnetError` with its kernel state."""
         for proc in procs:
             pid = self.pid(i, proc)
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-                self._wait_gone([pid], 10)
+            if pid is None:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            child = self._children.get((i, proc))
+            if child is not None and child.pid == pid:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout)
+            if self._wait_gone([pid], 0 if child is not None else timeout) or self.running(i, proc):
+                raise LocalnetError(
+                    f"node{i}/{proc} (pid {pid}) survived SIGKILL for {timeout:.0f}s: "
+                    f"state {_proc_state(pid)}"
+                )
 
     @staticmethod
     def _signal(pid: int, sig: int) -> None:
