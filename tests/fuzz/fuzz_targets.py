@@ -553,8 +553,9 @@ def _roles(world: FuzzWorld, key: PrivKey) -> None:
 
 def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
     """Register the small stored object as an off-chain model (id 4) and a compute provider
-    offering it; update, heartbeat, top up, pause and resume, leaving it ACTIVE, so fuzzed
-    compute messages reach the handlers past ValidateBasic."""
+    offering it; update, heartbeat, top up, pause and resume, leaving it ACTIVE; open, top up
+    and redeem a voucher on a payment channel to it, so fuzzed compute messages reach the
+    handlers past ValidateBasic."""
     offchain = ai_pb2.MsgRegisterModel(
         owner=acc_address(owner.pubkey.address()),
         name="fuzz-offchain",
@@ -586,6 +587,27 @@ def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
         compute_pb2.MsgResumeProvider(operator=address),
     ):
         _deliver(world, operator, message)
+    # payment channels: channel 1 from the owner to the provider, topped up, with a voucher
+    # redeemed (a real signature) and left OPEN, so fuzzed channel messages reach the handlers
+    from aivm.modules.compute.channels import sign_voucher
+
+    client = acc_address(owner.pubkey.address())
+    deposit = pb.coin.Coin(denom=DENOM, amount="100000")
+    _deliver(
+        world,
+        owner,
+        compute_pb2.MsgOpenChannel(
+            client=client, provider=address, deposit=deposit, duration_blocks=10_000
+        ),
+    )
+    _deliver(world, owner, compute_pb2.MsgTopUpChannel(client=client, channel_id=1, amount=deposit))
+    voucher = compute_pb2.MsgRedeemVoucher(
+        provider=address,
+        channel_id=1,
+        cumulative_amount="2500",
+        signature=sign_voucher(owner.bytes, CHAIN_ID, 1, 2500),
+    )
+    _deliver(world, operator, voucher)
 
 
 def _ok(result: pb.abci.ExecTxResult | None) -> bool:

@@ -80,9 +80,11 @@ def vision(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def lm_jax(lm: dict[str, Any], ids: np.ndarray, bump: float = 0.0) -> tuple[np.ndarray, ...]:
-    """The JAX forward pass on the saved weights (``bump`` added to one weight)."""
+    """The JAX forward pass on the saved weights (``bump`` added to the first row of the
+    first MLP's input weights: one weight alone can sit behind an inactive unit for a
+    one-token input, and then changes nothing)."""
     cfg, params = load(LM_DIR, "lm_model").load_weights(lm["out"] / "weights.npz")
-    params["blk0.w_fc"][0, 0] += bump
+    params["blk0.w_fc"][0, :] += bump
     jp = {k: jnp.asarray(v) for k, v in params.items()}
     logits, hidden = jax.jit(lm["train"].forward, static_argnums=0)(cfg, jp, jnp.asarray(ids))
     return np.asarray(logits), np.asarray(hidden)
@@ -111,7 +113,7 @@ def test_lm_onnxruntime_equals_jax_forward(lm: dict[str, Any], shape: tuple[int,
     assert logits.shape == (*shape, 256) and hidden.shape == (*shape, ref_hidden.shape[-1])
     np.testing.assert_allclose(logits, ref_logits, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(hidden, ref_hidden, rtol=RTOL, atol=ATOL)
-    # the comparison is sharp enough to see a change of one weight by 0.05
+    # the comparison is sharp enough to see a change of one weight row by 0.05
     bumped_logits, _ = lm_jax(lm, ids, bump=0.05)
     assert not np.allclose(logits, bumped_logits, rtol=RTOL, atol=ATOL)
 

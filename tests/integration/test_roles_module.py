@@ -324,6 +324,23 @@ def test_unbond_completes_at_the_exact_block(chain: Chain) -> None:
     assert not operator(chain, 0, DATA).unbonding_entries
 
 
+def test_unbond_all_and_register_again_in_one_block_stays_active(chain: Chain) -> None:
+    assert register(chain, 0, DATA, 5_000).code == 0
+    assert operator(chain, 0, DATA).operator.status == roles_pb2.OPERATOR_STATUS_ACTIVE
+    again = roles_pb2.MsgRegisterRole(
+        operator=ADDRS[0],
+        role=DATA,
+        bond=pb.coin.Coin(denom=DENOM, amount="6000"),
+        capability=data_cap(),
+        moniker="op0",
+    )
+    unbond = roles_pb2.MsgUnbondRole(operator=ADDRS[0], role=DATA, all=True)
+    response = chain.block([chain.msgs_tx(KEYS[0], [unbond, again])])
+    assert response.tx_results[0].code == 0, response.tx_results[0].log
+    assert active(chain, DATA) == [ADDRS[0]]
+    assert operator(chain, 0, DATA).operator.status == roles_pb2.OPERATOR_STATUS_ACTIVE
+
+
 def test_slash_role_burns_the_fraction_records_and_jails(tmp_path: Path) -> None:
     chain = start(tmp_path / "data", differential=False)
     assert register(chain, 0, AI, 10_000).code == 0

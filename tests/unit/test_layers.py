@@ -13,6 +13,10 @@ their own layer, ``modules.client``: they may import ``client`` and ``cli`` (and
 machine's types), but no driver (``node``, ``devnet``, ``tools``); nothing in the state
 machine (``app``, the rest of ``modules``) nor ``node``/``devnet``/``tools`` may import them
 (``cli.main`` and ``Client.modules`` find them through the module list, at run time).
+The provider node (``worker``) reaches the compute and ai helpers the same way, through
+``Client.modules`` at run time; statically it may import the compute module's generated
+protobuf types and nothing else of ``modules``. Only ``cli`` (``aivm provider …``) imports
+``worker``.
 The ``client`` package may import the module list ``aivm.app.modules`` and nothing else of
 ``app``.
 """
@@ -87,13 +91,17 @@ ALLOWED: dict[str, set[str]] = {
         "tools",
         "client",
         "cli",
+        "worker",
         "ai.runtime",
         "ai.importers",
         "",
     },
 }
 # Single modules a layer may import beyond its ALLOWED layers.
-ALLOWED_MODULES: dict[str, set[str]] = {"client": {"aivm.app.modules"}}
+ALLOWED_MODULES: dict[str, set[str]] = {
+    "client": {"aivm.app.modules"},
+    "worker": {"aivm.modules.compute.compute_pb2"},  # the provider node's message types
+}
 COMPANIONS = ("cli", "client")  # modules/<m>/cli.py, modules/<m>/client.py
 STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")
 FORBIDDEN_IN_STATE_MACHINE = {

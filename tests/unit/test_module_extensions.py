@@ -63,7 +63,8 @@ def test_aivm_help_lists_the_module_command_groups() -> None:
     commands = listing.split("positional arguments:")[1].split("options:")[0]
     groups = re.findall(r"^ {4}(\S+)", commands, flags=re.MULTILINE)
     assert groups[:2] == ["status", "init"]
-    assert groups[-2:] == ["storage", "ai"]  # after the core commands, in module-list order
+    # after the core commands, in module-list order (compute adds "compute run")
+    assert groups[-3:] == ["storage", "ai", "compute"]
     assert "Local AI tools" in listing and "content store" in listing
     assert "register" in _help("tx", "ai") and "put" in _help("storage")
     tx = _help("tx")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from aivm.cli import provider as provider_commands
 from aivm.cli.common import (
     CLIENT_CONFIG,
     DEFAULT_CHAIN_ID,
@@ -661,6 +662,8 @@ def build_parser() -> Parser:
     p.add_argument("--process", choices=("app", "cometbft"), default=None, help="only this log")
     p.add_argument("-n", "--lines", type=int, default=50, help="lines per log (default 50)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+
+    provider_commands.register(subs, leaf, branch)
 
     keys = branch(subs, "keys", "Manage the local keyring")
     p = leaf(

@@ -28,7 +28,7 @@ import random
 import time
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,9 @@ class Env:
     height: int
     accounts: Sequence[bytes]
     memory: dict[str, dict[str, Any]]
+    key_of: Mapping[bytes, PrivKey] = field(default_factory=dict)
+    """The run's keys by address: an operation that must sign something besides the tx (a
+    payment-channel voucher) reads its signer's key here (``getattr``: not in SimEnv)."""
 
     def scratch(self, module: str) -> dict[str, Any]:
         """The run-long scratch dict of ``module``."""
@@ -506,7 +509,7 @@ class Simulation:
 
     def _generate_block(self, calls: list[WarmCall], txs: list[SimTx]) -> SimBlock:
         height = self.app.store.version + 1
-        env = Env(self.rng, self.state_context(), height, self.accounts, self.memory)
+        env = Env(self.rng, self.state_context(), height, self.accounts, self.memory, self.key_of)
         sequences = BlockSequences()
         txs.extend(self._recheck_mempool(height, sequences, calls))
         rejected_included = False
@@ -577,17 +580,19 @@ class Simulation:
         fields = fault.fault.apply(env, fields)
         raw = sign_fields(msgs, key, fields)
         must_fail = fault.fault.must_fail
+        fault_name = fault.name
         if self.rng.randrange(100) < self.config.mutate_percent:
             how, raw = mutate(self.rng, raw)
             kind, must_fail = f"mutated/{how}", True
+            fault_name = "mutated"  # its results are not an honest tx's (fault "none")
         self.stats.ops[kind] += 1
         self.stats.faults[fault.name] += 1
         self.stats.msg_types.update(pb.type_url(msg) for msg in msgs)
-        return SimTx(raw, kind, fault.name, must_fail), signer, fields["sequence"]
+        return SimTx(raw, kind, fault_name, must_fail), signer, fields["sequence"]
 
     def _more_msgs(self, env: Env, signer: bytes) -> list[pb.Message]:
         """One or two more messages signed by ``signer`` (operations see only that account)."""
-        alone = Env(env.rng, env.ctx, env.height, [signer], env.memory)
+        alone = Env(env.rng, env.ctx, env.height, [signer], env.memory, env.key_of)
         extra: list[pb.Message] = []
         for _ in range(self.rng.randrange(1, 3)):
             msgs = self._pick_operation().run(alone) or []

@@ -5,13 +5,19 @@
 from __future__ import annotations
 
 import argparse
+import decimal
 import hashlib
 import sys
 from pathlib import Path
 
 from aivm.ai import runtime
 from aivm.cli import common as cli
-from aivm.modules.ai.client import AiClient
+from aivm.client.storage import StorageClient, StorageError
+from aivm.modules.ai.client import AiClient, Registered
+from aivm.modules.ai.comparison import KINDS, Rule, parse_rule
+from aivm.types.errors import AivmError
+
+DEFAULT_REST = "http://127.0.0.1:1317"
 
 
 def _values(text: list[str]) -> list[int | str]:
@@ -25,8 +31,18 @@ def _values(text: list[str]) -> list[int | str]:
 
 
 def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
+    if args.offchain:
+        _register_offchain(s, args)
+        return
+    if not args.artifact:
+        raise cli.CliError("give the DSM artifact file (or --offchain for an off-chain model)")
+    if args.artifact_cid or args.artifact_sha256 or args.artifact_size or args.blocks:
+        raise cli.CliError(
+            "--artifact-cid/--artifact-sha256/--artifact-size/--blocks need --offchain"
+        )
+    _rule(args.comparison, _decimal(args.atol, "--atol"), _decimal(args.rtol, "--rtol"), False)
     artifact = Path(args.artifact).read_bytes()
-    program = runtime.load(artifact)  # fail early, locally, with the runtime's message
+    program = runtime.load(artifact)
     wallet = cli.keyring_wallet(s, args.from_)
     print(
         f"register {args.name} {args.version} ({len(artifact)} bytes, "
@@ -46,17 +62,104 @@ def cmd_register(s: cli.Settings, args: argparse.Namespace) -> None:
             input_schema=args.input_schema,
             output_schema=args.output_schema,
             model_card_cid=args.model_card_cid,
+            format=args.format,
+            comparison=args.comparison,
             gas=s.gas,
         )
+    _emit_registered(s, done, "onchain", "exact")
+
+
+def _register_offchain(s: cli.Settings, args: argparse.Namespace) -> None:
+    """``--offchain``: upload the file (or name a stored object), pay its retention and
+    register, in one tx after the upload."""
+    by_cid = bool(args.artifact_cid or args.artifact_sha256 or args.artifact_size)
+    if bool(args.artifact) == by_cid:
+        raise cli.CliError(
+            "give the artifact file, or --artifact-cid, --artifact-sha256 and --artifact-size"
+        )
+    if by_cid and not (args.artifact_cid and args.artifact_sha256 and args.artifact_size):
+        raise cli.CliError("--artifact-cid, --artifact-sha256 and --artifact-size go together")
+    if args.artifact and not args.blocks:
+        raise cli.CliError("uploading the artifact needs --blocks (retention to pay)")
+    if args.artifact and not Path(args.artifact).is_file():
+        raise cli.CliError(f"{args.artifact} is not a file")
+    atol, rtol = _decimal(args.atol, "--atol"), _decimal(args.rtol, "--rtol")
+    rule = _rule(args.comparison, atol, rtol, True)
+    wallet = cli.keyring_wallet(s, args.from_)
+    what = args.artifact or args.artifact_cid
+    print(
+        f"register off-chain {args.name} {args.version} ({what}, {args.format or 'onnx'}, compared "
+        f"{rule.kind}) as {wallet.address}",
+        file=sys.stderr,
+    )
+    cli.confirm(s, "confirm upload and transaction before signing and broadcasting")
+    try:
+        with s.client() as client:
+            done = AiClient(client).register_model(
+                wallet,
+                Path(args.artifact) if args.artifact else None,
+                args.name,
+                args.version,
+                price=args.price or (),
+                tags=args.tag or (),
+                license=args.license,
+                input_schema=args.input_schema,
+                output_schema=args.output_schema,
+                model_card_cid=args.model_card_cid,
+                offchain=True,
+                format=args.format or "onnx",
+                artifact_cid=args.artifact_cid,
+                artifact_sha256=args.artifact_sha256,
+                artifact_size=args.artifact_size,
+                retention_blocks=args.blocks,
+                comparison=args.comparison,
+                atol=atol,
+                rtol=rtol,
+                content=StorageClient(args.rest or DEFAULT_REST),
+                gas=s.gas,
+            )
+    except StorageError as exc:
+        raise cli.CliError(f"content store: {exc}") from None
+    _emit_registered(s, done, "offchain", rule.kind)
+
+
+def _emit_registered(s: cli.Settings, done: Registered, path: str, comparison: str) -> None:
     cli.emit(
         s,
         {
             "model_id": str(done.model_id),
             "version": done.version,
+            "execution_path": path,
+            "artifact_cid": done.artifact_cid,
+            "comparison": comparison,
             "txhash": done.txhash,
             "gas_used": str(done.gas_used),
         },
     )
+
+
+def _rule(kind: str, atol: str, rtol: str, offchain: bool) -> Rule:
+    """The rule the chain will store, checked here first: the chain's message and code."""
+    try:
+        return parse_rule(kind, atol, rtol, offchain=offchain)
+    except AivmError as exc:
+        raise cli.CliError(
+            f"{exc.error.description} ({exc.codespace} code {exc.code}): {exc.detail}"
+        ) from None
+
+
+def _decimal(text: str, flag: str) -> str:
+    """A tolerance as the chain's plain decimal: ``1e-4`` → ``0.0001`` (exact, no floats)."""
+    if not text:
+        return ""
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise cli.CliError(f"{flag}: not a number: {text!r}") from None
+    if not value.is_finite() or not -40 <= value.adjusted() <= 40:
+        raise cli.CliError(f"{flag}: not a finite number of sensible size: {text!r}")
+    plain = format(value, "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
 
 
 def cmd_infer(s: cli.Settings, args: argparse.Namespace) -> None:
@@ -188,11 +291,22 @@ def register(
         txai,
         "register",
         cmd_register,
-        "Register an on-chain (DSM) model or a new version",
+        "Register a model or a new version: on-chain (DSM artifact in the tx) or off-chain "
+        "(--offchain: the file is uploaded to the content store and its retention paid in the "
+        "same tx, or an object already stored is named by --artifact-cid/-sha256/-size)",
         "  aivm tx ai register credit.dsm --name credit --version 1.0.0 --price 100ucgpt "
-        "--tag credit --from alice --yes",
+        "--tag credit --from alice --yes\n"
+        "  aivm tx ai register lm.onnx --offchain --format onnx --blocks 100000 --name tiny-lm "
+        "--version 1.0.0 --comparison tolerance --atol 1e-4 --rtol 1e-3 --from alice --yes\n"
+        "  aivm tx ai register --offchain --artifact-cid bafy... --artifact-sha256 HEX "
+        "--artifact-size 123456 --comparison tokens --name lm --version 1.1.0 --from alice --yes",
     )
-    p.add_argument("artifact", help="DSM artifact file (made by `aivm ai import`)")
+    p.add_argument(
+        "artifact",
+        nargs="?",
+        help="DSM artifact file (made by `aivm ai import`); with --offchain, the model file to "
+        "upload (ONNX, ...)",
+    )
     p.add_argument("--name", required=True, help="model name (lowercase, unique on chain)")
     p.add_argument("--version", required=True, help="semantic version, e.g. 1.0.0")
     p.add_argument(
@@ -203,6 +317,35 @@ def register(
     p.add_argument("--input-schema", default="", help="JSON describing the input")
     p.add_argument("--output-schema", default="", help="JSON describing the output")
     p.add_argument("--model-card-cid", default="", help="CID of the model card (aivm storage put)")
+    p.add_argument(
+        "--offchain", action="store_true", help="an off-chain model (run by compute providers)"
+    )
+    p.add_argument(
+        "--format",
+        default="",
+        help="artifact format (default: onnx off-chain, aivm-dsm/1 on-chain)",
+    )
+    p.add_argument("--artifact-cid", default="", help="off-chain: CID of an object already stored")
+    p.add_argument("--artifact-sha256", default="", help="off-chain: its sha256 (hex)")
+    p.add_argument("--artifact-size", type=int, default=0, help="off-chain: its size in bytes")
+    p.add_argument(
+        "--blocks",
+        type=int,
+        default=0,
+        help="off-chain: blocks of storage retention to pay for the artifact in the same tx "
+        "(required when uploading; with --artifact-cid, extends your record)",
+    )
+    p.add_argument(
+        "--comparison",
+        choices=KINDS,
+        default="",
+        help="how redundant off-chain results are compared (default exact)",
+    )
+    p.add_argument("--atol", default="", help="tolerance: absolute, e.g. 1e-4 (default 0.00001)")
+    p.add_argument("--rtol", default="", help="tolerance: relative, e.g. 1e-3 (default 0.001)")
+    p.add_argument(
+        "--rest", default=None, help=f"REST gateway of the node (default {DEFAULT_REST})"
+    )
     p.add_argument("--from", dest="from_", required=True, help="key name of the owner")
 
     p = leaf(

@@ -9,6 +9,11 @@ Example::
         ai = AiClient(client)          # or: ai = client.modules.ai
         registered = ai.register_model(wallet, artifact, name="credit", version="1.0.0",
                                        price="100ucgpt", tags=["credit"])
+        # an off-chain model: uploaded to the content store, retention paid, registered
+        # (one tx), its redundant results compared element-wise within a tolerance
+        lm = ai.register_model(wallet, "lm.onnx", "tiny-lm", "1.0.0", offchain=True,
+                               retention_blocks=100_000, comparison="tolerance",
+                               atol="0.0001", rtol="0.001")
         result = ai.infer(wallet, registered.model_id, ["0.42", "35", "1200.5"])
         print(result.output, result.execution_id)
         assert ai.verify_execution(result.execution_id).ok   # re-run locally, same bytes
@@ -19,14 +24,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aivm.ai import runtime
 from aivm.client.client import Client, CoinsLike, to_coins
 from aivm.client.results import TxResult
+from aivm.client.storage import StorageClient
 from aivm.client.wallet import Wallet
 from aivm.crypto.cid import cid_of
+from aivm.modules.storage.client import StorageTxClient
 from aivm.types import pb
-from aivm.types.protogen import ai_pb2
+from aivm.types.protogen import ai_pb2, storage_pb2
 
 QUERY = "/aivm.ai.v1.Query/"
 STATUS_NAMES = {
@@ -44,6 +52,8 @@ class Registered:
     version: str
     txhash: str
     gas_used: int
+    artifact_cid: str = ""
+    """The artifact's CID (for an off-chain model: where providers fetch it)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ class AiClient:
     def register_model(
         self,
         wallet: Wallet,
-        artifact: bytes,
+        artifact: bytes | str | Path | None,
         name: str,
         version: str,
         *,
@@ -94,34 +104,118 @@ class AiClient:
         input_schema: str = "",
         output_schema: str = "",
         model_card_cid: str = "",
+        offchain: bool = False,
+        format: str = "",
+        artifact_cid: str = "",
+        artifact_sha256: bytes | str = b"",
+        artifact_size: int = 0,
+        retention_blocks: int = 0,
+        comparison: str = "",
+        atol: str = "",
+        rtol: str = "",
+        content: StorageClient | None = None,
         gas: int | str = "auto",
         timeout: float = 30.0,
     ) -> Registered:
-        """Register an on-chain (DSM) model, or a new version of one ``wallet`` owns."""
+        """Register a model, or a new version of one ``wallet`` owns.
+
+        On-chain (the default): ``artifact`` is the DSM artifact (bytes or a file), carried in
+        the message. Off-chain (``offchain=True``, ``format`` default ``onnx``): ``artifact``
+        (bytes or a file) is uploaded to the node's content store (``content``, default
+        ``client.storage``) and ``wallet``'s storage record of it is paid for
+        ``retention_blocks`` blocks in the same tx as the registration; or ``artifact`` is
+        None and ``artifact_cid``, ``artifact_sha256`` (bytes or hex) and ``artifact_size``
+        name an object already in the content store — with ``retention_blocks`` its record is
+        created or extended in the same tx (root block fetched from ``content``), without,
+        ``wallet`` must already keep a record of it.
+
+        ``comparison`` (``exact`` | ``tolerance`` | ``tokens``; default ``exact``) is how the
+        compute module compares redundant results; ``atol``/``rtol`` are decimal strings for
+        ``tolerance`` (empty: 0.00001 and 0.001). See ``src/aivm/modules/ai/README.md``.
+        """
         msg = ai_pb2.MsgRegisterModel(
             owner=wallet.address,
             name=name,
             version=version,
-            artifact_cid=cid_of(artifact),
-            artifact_sha256=hashlib.sha256(artifact).digest(),
-            format=runtime.FORMAT,
-            execution_path="onchain",
             input_schema=input_schema,
             output_schema=output_schema,
-            price=[
-                pb.coin.Coin(denom=c.denom, amount=str(c.amount)) for c in to_coins(price, "ucgpt")
-            ]
-            if price
-            else [],
+            price=_price(price),
             license=license,
             model_card_cid=model_card_cid,
             tags=list(tags),
-            artifact=artifact,
-            artifact_size=len(artifact),
+            comparison=comparison,
+            comparison_atol=atol,
+            comparison_rtol=rtol,
         )
-        result = self._submit(wallet, msg, gas, timeout)
+        msgs: list[pb.Message] = []
+        if offchain:
+            store = self._offchain_artifact(
+                wallet,
+                msg,
+                artifact,
+                cid=artifact_cid,
+                sha256=artifact_sha256,
+                size=artifact_size,
+                retention_blocks=retention_blocks,
+                content=content or self.client.storage,
+            )
+            msgs.extend(store)
+            msg.format = format or "onnx"
+        else:
+            if artifact is None:
+                raise ValueError("an on-chain model needs its artifact")
+            data = artifact if isinstance(artifact, bytes) else Path(artifact).read_bytes()
+            msg.artifact_cid, msg.artifact_sha256 = cid_of(data), hashlib.sha256(data).digest()
+            msg.format, msg.execution_path = format or runtime.FORMAT, "onchain"
+            msg.artifact, msg.artifact_size = data, len(data)
+        msgs.append(msg)
+        sent = self.client.sign_and_broadcast(wallet, msgs, gas=gas)
+        result = self.client.wait_for_tx(sent.hash, timeout=timeout)
         model_id = int(result.attribute("aivm.ai.v1.EventRegisterModel", "model_id"))
-        return Registered(model_id, version, result.hash, result.gas_used)
+        return Registered(model_id, version, result.hash, result.gas_used, msg.artifact_cid)
+
+    def _offchain_artifact(
+        self,
+        wallet: Wallet,
+        msg: ai_pb2.MsgRegisterModel,
+        artifact: bytes | str | Path | None,
+        *,
+        cid: str,
+        sha256: bytes | str,
+        size: int,
+        retention_blocks: int,
+        content: StorageClient,
+    ) -> list[storage_pb2.MsgStoreObject]:
+        """Fill ``msg``'s off-chain artifact fields (uploading ``artifact`` when given); the
+        MsgStoreObject paying ``wallet``'s retention of it, when ``retention_blocks``."""
+        msg.execution_path = "offchain"
+        source: bytes | Path | None = None
+        if artifact is not None:
+            if not retention_blocks:
+                raise ValueError("uploading an off-chain artifact needs retention_blocks")
+            source = artifact if isinstance(artifact, bytes) else Path(artifact)
+            stat = content.put(source)
+            if cid and cid != stat.cid:
+                raise ValueError(f"artifact has CID {stat.cid}, not {cid}")
+            cid, size, digest = stat.cid, stat.size, _sha256_of(source)
+            if sha256 and _digest_bytes(sha256) != digest:
+                raise ValueError("artifact_sha256 does not match the artifact")
+        else:
+            if not (cid and sha256 and size):
+                raise ValueError(
+                    "an off-chain model needs its artifact, or artifact_cid, artifact_sha256 "
+                    "and artifact_size"
+                )
+            digest = _digest_bytes(sha256)
+        msg.artifact_cid, msg.artifact_sha256, msg.artifact_size = cid, digest, size
+        if not retention_blocks:
+            return []
+        root = StorageTxClient(self.client).root_block(cid, source=source, content=content)
+        return [
+            storage_pb2.MsgStoreObject(
+                owner=wallet.address, cid=cid, retention_blocks=retention_blocks, root_block=root
+            )
+        ]
 
     def infer(
         self,
@@ -230,6 +324,28 @@ class AiClient:
         return Verification(
             execution_id, ok, list(record.output), local, record.model_sha256.hex(), detail
         )
+
+
+def _price(price: CoinsLike) -> list[pb.coin.Coin]:
+    if not price:
+        return []
+    return [pb.coin.Coin(denom=c.denom, amount=str(c.amount)) for c in to_coins(price, "ucgpt")]
+
+
+def _sha256_of(source: bytes | Path) -> bytes:
+    """sha256 of bytes or of a file (streamed)."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).digest()
+    with source.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def _digest_bytes(value: bytes | str) -> bytes:
+    """A sha256 given as bytes or hex; ValueError unless 32 bytes."""
+    digest = bytes.fromhex(value) if isinstance(value, str) else bytes(value)
+    if len(digest) != 32:
+        raise ValueError("artifact_sha256 must be 32 bytes (64 hex digits)")
+    return digest
 
 
 # The helper class ``client.modules.ai`` builds, once per Client

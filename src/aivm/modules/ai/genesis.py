@@ -9,6 +9,7 @@ from google.protobuf import json_format
 
 from aivm.ai import runtime
 from aivm.modules.addr import addr_bytes
+from aivm.modules.ai.comparison import parse_rule
 from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.ai.params import AiParams
 from aivm.modules.framework import Context
@@ -34,7 +35,8 @@ def _parse(data: dict[str, Any]) -> tuple[AiParams, ai_pb2.GenesisState]:
 
 
 def validate_genesis(data: dict[str, Any]) -> None:
-    """Check params, unique ids/names, and that every on-chain version's artifact is present."""
+    """Check params, unique ids/names, that every on-chain version's artifact is present and
+    that every version's comparison rule is valid."""
     params, state = _parse(data)
     ids = [m.id for m in state.models]
     names = [m.name for m in state.models]
@@ -46,6 +48,17 @@ def validate_genesis(data: dict[str, Any]) -> None:
             raise ErrInvalidRequest.wrap(f"version of unknown model {version.model_id}")
         if version.execution_path == "onchain" and version.artifact_sha256 not in hashes:
             raise ErrInvalidRequest.wrap(f"artifact of model {version.model_id} missing")
+        try:
+            parse_rule(
+                version.comparison,
+                version.comparison_atol,
+                version.comparison_rtol,
+                offchain=version.execution_path == "offchain",
+            )
+        except AivmError as exc:
+            raise ErrInvalidRequest.wrap(
+                f"model {version.model_id} {version.version}: {exc}"
+            ) from exc
     for artifact in state.artifacts:
         try:
             runtime.load(artifact, params.limits, params.gas)

@@ -10,6 +10,7 @@ from typing import Protocol
 from aivm.ai import runtime
 from aivm.crypto.cid import CidError, cid_of, validate_cid
 from aivm.modules.addr import addr_bytes
+from aivm.modules.ai.comparison import parse_rule
 from aivm.modules.ai.errors import (
     ErrArtifactMismatch,
     ErrInvalidModel,
@@ -91,6 +92,12 @@ def validate_register(msg: ai_pb2.MsgRegisterModel) -> None:
     if len(msg.license) > MAX_LICENSE_CHARS:
         raise ErrInvalidModel.wrap(f"license exceeds {MAX_LICENSE_CHARS} characters")
     coins_from_proto(msg.price)
+    parse_rule(
+        msg.comparison,
+        msg.comparison_atol,
+        msg.comparison_rtol,
+        offchain=msg.execution_path == OFFCHAIN,
+    )
     if msg.execution_path == ONCHAIN:
         if msg.format != runtime.FORMAT:
             raise ErrInvalidModel.wrap(f"on-chain models use format {runtime.FORMAT!r}")
@@ -169,6 +176,12 @@ def handle_register(
             raise ErrModelExists.wrap(f"{msg.name!r} belongs to {model.owner}")
         if semver_core(msg.version) <= semver_core(model.latest_version):
             raise ErrVersionOrder.wrap(f"{msg.version} is not above {model.latest_version}")
+    comparison, atol, rtol = parse_rule(
+        msg.comparison,
+        msg.comparison_atol,
+        msg.comparison_rtol,
+        offchain=msg.execution_path == OFFCHAIN,
+    ).fields()
     version = ai_pb2.ModelVersion(
         model_id=model.id,
         version=msg.version,
@@ -186,6 +199,9 @@ def handle_register(
         created_height=ctx.header.height,
         updated_height=ctx.header.height,
         artifact_size=msg.artifact_size,
+        comparison=comparison,
+        comparison_atol=atol,
+        comparison_rtol=rtol,
     )
     if msg.execution_path == ONCHAIN:
         _accept_onchain_artifact(keeper, ctx, msg, version)
@@ -210,6 +226,7 @@ def handle_register(
         ("owner", model.owner),
         ("execution_path", msg.execution_path),
         ("artifact_cid", msg.artifact_cid),
+        ("comparison", comparison),
     )
     return ai_pb2.MsgRegisterModelResponse(model_id=model.id, version=msg.version)
 

@@ -3,7 +3,8 @@
 Registrations carry small DSM models generated here (linear scorers, small MLPs with
 requantization and skips, lookup tables, tree ensembles, scorecards) and, now and then, an
 artifact that must be refused: bytes that are no model, a hash or CID that does not match, a
-model that could overflow, an off-chain model without a storage record. Names are drawn from
+model that could overflow, an off-chain model without a storage record, a comparison rule
+an on-chain model may not declare (or that is malformed). Names are drawn from
 a small pool or the owner's own models, so taken names, new versions and version ordering are
 exercised too. Inferences pick a registered model (or an id that does not exist) and an input
 row that fits, or is too short, out of range, or given as decimal strings.
@@ -170,7 +171,7 @@ def bad_register_msg(owner: str, name: str, version: str, rng: Rng) -> ai_pb2.Ms
     """A registration the chain must refuse, for one of several reasons."""
     artifact = runtime.serialize(random_model(rng))
     msg = register_msg(owner, name, version, artifact, rng)
-    flaw = rng.randrange(0, 9)
+    flaw = rng.randrange(0, 10)
     if flaw == 0:  # not a DSM model at all
         junk = rng.randbytes(rng.randrange(1, 200))
         msg.artifact, msg.artifact_cid = junk, cid_of(junk)
@@ -194,8 +195,12 @@ def bad_register_msg(owner: str, name: str, version: str, rng: Rng) -> ai_pb2.Ms
     elif flaw == 7:  # an off-chain model nobody stored
         msg.execution_path, msg.format, msg.artifact_size = "offchain", "onnx", len(artifact)
         msg.ClearField("artifact")
-    else:
+    elif flaw == 8:
         msg.artifact_size = len(msg.artifact) + 1
+    else:  # a comparison rule an on-chain model may not declare, or no rule at all (ai/13)
+        msg.comparison = rng.choice(["tolerance", "tokens", "fuzzy"])
+        if rng.randrange(0, 2):
+            msg.comparison_rtol = rng.choice(["0.5", "2", "-1", "1e-3"])
     return msg
 
 

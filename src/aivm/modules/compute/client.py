@@ -1,5 +1,6 @@
-"""Python SDK for the ``compute`` module (provider registry): register and manage a provider,
-and read providers, asks and slash records.
+"""Python SDK for the ``compute`` module: register and manage a provider, read providers,
+asks and slash records; submit and follow jobs (``run`` does it all: upload, submit, wait,
+download, digest check; see ``src/aivm/worker/README.md`` for the input/output conventions).
 
 Example::
 
@@ -13,13 +14,23 @@ Example::
         compute.register(wallet, 100_000_000, hardware, ["onnxruntime"],
                          [compute.offer(1, "1.0.0", 250)], capacity=4, moniker="rack-7")
         print([(a.operator, a.price_per_unit) for a in compute.asks(1, "1.0.0")])
+        done = compute.run(wallet, 1, "1.0.0", encode_tensor_input(x), max_price_per_unit=300)
+        print(done.job.id, done.metadata["shape"], len(done.output))   # raw float32 bytes
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from aivm.client.client import Client
+from aivm.client.errors import ClientError, TxTimeoutError
 from aivm.client.results import TxResult
 from aivm.client.wallet import Wallet
 from aivm.modules.compute import compute_pb2
@@ -38,6 +49,120 @@ TIER_BY_NAME = {
     "standard": compute_pb2.TIER_STANDARD,
     "high_performance": compute_pb2.TIER_HIGH_PERFORMANCE,
 }
+
+
+# --- jobs ---
+
+SLA_BY_NAME = {
+    "standard": compute_pb2.SLA_CLASS_STANDARD,
+    "fast": compute_pb2.SLA_CLASS_FAST,
+    "batch": compute_pb2.SLA_CLASS_BATCH,
+}
+MODE_BY_NAME = {
+    "instant": compute_pb2.MATCH_MODE_INSTANT,
+    "auction": compute_pb2.MATCH_MODE_AUCTION,
+}
+JOB_STATE_BY_NAME = {
+    name.removeprefix("JOB_STATE_").lower(): value
+    for name, value in compute_pb2.JobState.items()
+    if value != compute_pb2.JOB_STATE_UNSPECIFIED
+}
+FINAL_STATES = frozenset(
+    {
+        compute_pb2.JOB_STATE_COMPLETED,
+        compute_pb2.JOB_STATE_EXPIRED_UNMATCHED,
+        compute_pb2.JOB_STATE_PROVIDER_TIMEOUT,
+        compute_pb2.JOB_STATE_REJECTED_RESULT,
+        compute_pb2.JOB_STATE_CANCELLED,
+        compute_pb2.JOB_STATE_UNSERVABLE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A job the chain accepted: its id and the tx."""
+
+    job_id: int
+    tx: TxResult
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :meth:`ComputeClient.run` returns: the completed job, its accepted output bytes
+    (digest-checked) and the accepted result's ``runtime_metadata`` (``dtype``, ``shape``)."""
+
+    job: compute_pb2.Job
+    output: bytes
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_job(job: compute_pb2.Job) -> str:
+    """``job 7 EXPIRED_UNMATCHED (NO_PROVIDER: detail)``: the state and why."""
+    text = f"job {job.id} {compute_pb2.JobState.Name(job.state).removeprefix('JOB_STATE_')}"
+    reasons = []
+    if job.no_match_reason:
+        reasons.append(
+            compute_pb2.NoMatchReason.Name(job.no_match_reason).removeprefix("NO_MATCH_REASON_")
+        )
+    if job.reason_detail:
+        reasons.append(job.reason_detail)
+    return f"{text} ({': '.join(reasons)})" if reasons else text
+
+
+class JobFailedError(ClientError):
+    """A job ended in a final state other than COMPLETED (``job`` holds it)."""
+
+    def __init__(self, job: compute_pb2.Job) -> None:
+        super().__init__(f"{describe_job(job)}; refunded {job.refunded or 0}ucgpt")
+        self.job = job
+
+
+class JobTimeoutError(TxTimeoutError):
+    """A job was not COMPLETED within the time the caller waited (``job``: its last state)."""
+
+    def __init__(self, job: compute_pb2.Job, timeout: float) -> None:
+        super().__init__(f"{describe_job(job)} after waiting {timeout:g} s")
+        self.job = job
+
+
+def job_stage(job: compute_pb2.Job) -> tuple[str, str]:
+    """(stage, detail) of a job that is not final, for progress displays."""
+    state = job.state
+    if state in (compute_pb2.JOB_STATE_OPEN, compute_pb2.JOB_STATE_AUCTION):
+        return "waiting for match", describe_job(job)
+    if state == compute_pb2.JOB_STATE_RUNNING:
+        done = sum(
+            1 for a in job.assignments if a.status == compute_pb2.ASSIGNMENT_STATUS_SUBMITTED
+        )
+        return "running", f"{done}/{job.redundancy or 1} results"
+    if state == compute_pb2.JOB_STATE_PENDING_ACCEPTANCE:
+        return "challenge window", f"accepted at height {job.accept_height}"
+    return compute_pb2.JobState.Name(state).lower(), ""
+
+
+def accepted_metadata(job: compute_pb2.Job) -> dict[str, Any]:
+    """The ``runtime_metadata`` JSON of the first result whose digest is the accepted one."""
+    for assignment in job.assignments:
+        result = assignment.result
+        if result.output_digest == job.output_digest and result.runtime_metadata:
+            try:
+                found = json.loads(result.runtime_metadata)
+            except ValueError:
+                return {}
+            return found if isinstance(found, dict) else {}
+    return {}
+
+
+def inline_output(job: compute_pb2.Job) -> bytes | None:
+    """The accepted output of a completed job when a result carries it inline: the
+    ``comparison_data`` of a result whose sha256 is the job's ``output_digest`` (providers put
+    outputs up to the chain's ``max_comparison_bytes`` there); None when none does."""
+    for assignment in job.assignments:
+        data = bytes(assignment.result.comparison_data)
+        if data and hashlib.sha256(data).digest() == job.output_digest:
+            return data
+    return None
 
 
 def _coin(amount: int) -> pb.coin.Coin:
@@ -208,6 +333,370 @@ class ComputeClient:
             SERVICE + "SlashRecords", request, compute_pb2.QuerySlashRecordsResponse
         )
         return list(response.records)
+
+    # --- jobs ---
+
+    def submit_job(
+        self,
+        wallet: Wallet,
+        model_id: int,
+        version: str,
+        max_price_per_unit: int,
+        *,
+        input_cid: str = "",
+        input_inline: bytes = b"",
+        input_digest: bytes = b"",
+        units: int = 1,
+        deadline_blocks: int = 100,
+        sla_class: str = "standard",
+        verification_level: int = 0,
+        redundancy: int = 1,
+        mode: str = "instant",
+        min_tier: str = "entry",
+        timeout: float = 30.0,
+    ) -> SubmittedJob:
+        """Submit a job (escrow is locked); the input is a CID or inline bytes, and
+        ``input_digest`` (sha256) defaults to the inline bytes' digest."""
+        if not input_digest and not input_cid:
+            input_digest = hashlib.sha256(input_inline).digest()
+        msg = compute_pb2.MsgSubmitJob(
+            client=wallet.address,
+            model_id=model_id,
+            version=version,
+            input_cid=input_cid,
+            input_inline=input_inline,
+            input_digest=input_digest,
+            units=units,
+            max_price_per_unit=str(max_price_per_unit),
+            deadline_blocks=deadline_blocks,
+            sla_class=SLA_BY_NAME[sla_class],
+            verification_level=verification_level,
+            redundancy=redundancy,
+            mode=MODE_BY_NAME[mode],
+            min_tier=TIER_BY_NAME[min_tier],
+        )
+        result = self._submit(wallet, msg, timeout)
+        return SubmittedJob(self._job_id(result, wallet.address), result)
+
+    def _job_id(self, result: TxResult, client: str) -> int:
+        """The new job's id: the ``job_id`` attribute of the tx's events, else the client's
+        newest job."""
+        for event in result.events:
+            value = event.get("job_id")
+            if event.type == "compute_job_submit" and value is not None and value.isdigit():
+                return int(value)
+        jobs = self.jobs(client=client)
+        if not jobs:
+            raise ClientError(f"tx {result.hash} was included but the chain shows no job")
+        return max(j.id for j in jobs)
+
+    def cancel_job(self, wallet: Wallet, job_id: int) -> TxResult:
+        """Cancel an unmatched job (the escrow is refunded)."""
+        return self._submit(wallet, compute_pb2.MsgCancelJob(client=wallet.address, job_id=job_id))
+
+    def top_up_job(
+        self,
+        wallet: Wallet,
+        job_id: int,
+        max_price_per_unit: int | None = None,
+        extend_blocks: int = 0,
+    ) -> TxResult:
+        """Raise the max price (the escrow grows) and/or extend the deadline."""
+        msg = compute_pb2.MsgTopUpJob(
+            client=wallet.address,
+            job_id=job_id,
+            max_price_per_unit="" if max_price_per_unit is None else str(max_price_per_unit),
+            extend_blocks=extend_blocks,
+        )
+        return self._submit(wallet, msg)
+
+    @staticmethod
+    def result_msg(
+        provider: str,
+        job_id: int,
+        output_cid: str,
+        output_digest: bytes,
+        comparison_data: bytes = b"",
+        runtime: str = "",
+        runtime_metadata: str = "",
+        evidence: bytes = b"",
+    ) -> compute_pb2.MsgSubmitResult:
+        """A ``MsgSubmitResult`` (the provider node sends several in one tx)."""
+        return compute_pb2.MsgSubmitResult(
+            provider=provider,
+            job_id=job_id,
+            output_cid=output_cid,
+            output_digest=output_digest,
+            comparison_data=comparison_data,
+            runtime=runtime,
+            runtime_metadata=runtime_metadata,
+            evidence=evidence,
+        )
+
+    def submit_result(
+        self,
+        wallet: Wallet,
+        job_id: int,
+        output_cid: str,
+        output_digest: bytes,
+        comparison_data: bytes = b"",
+        runtime: str = "",
+        runtime_metadata: str = "",
+        evidence: bytes = b"",
+    ) -> TxResult:
+        """Submit the result of a job ``wallet`` (a provider) is assigned to."""
+        msg = self.result_msg(
+            wallet.address,
+            job_id,
+            output_cid,
+            output_digest,
+            comparison_data,
+            runtime,
+            runtime_metadata,
+            evidence,
+        )
+        return self._submit(wallet, msg)
+
+    def report_unservable(self, wallet: Wallet, job_id: int, detail: str) -> TxResult:
+        """Tell the chain the job's input could not be fetched (no penalty)."""
+        msg = compute_pb2.MsgReportUnservable(provider=wallet.address, job_id=job_id, detail=detail)
+        return self._submit(wallet, msg)
+
+    def settle_job(self, wallet: Wallet, job_id: int) -> TxResult:
+        """Settle a job whose challenge window has passed (anyone may)."""
+        return self._submit(wallet, compute_pb2.MsgSettleJob(sender=wallet.address, job_id=job_id))
+
+    def job(self, job_id: int) -> compute_pb2.Job:
+        """One job."""
+        request = compute_pb2.QueryJobRequest(job_id=job_id)
+        found: compute_pb2.Job = self.client.query(
+            SERVICE + "Job", request, compute_pb2.QueryJobResponse
+        ).job
+        return found
+
+    def jobs(
+        self,
+        client: str = "",
+        provider: str = "",
+        state: str | None = None,
+        page_size: int = 100,
+    ) -> list[compute_pb2.Job]:
+        """Every job (of ``client``, assigned to ``provider``, in ``state``), by id."""
+        request = compute_pb2.QueryJobsRequest(
+            client=client,
+            provider=provider,
+            state=JOB_STATE_BY_NAME[state] if state else 0,  # type: ignore[arg-type]
+        )
+        request.pagination.limit = page_size
+        found: list[compute_pb2.Job] = []
+        while True:
+            response = self.client.query(SERVICE + "Jobs", request, compute_pb2.QueryJobsResponse)
+            found.extend(response.jobs)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
+    def provider_stats(self, operator: str) -> compute_pb2.QueryProviderStatsResponse:
+        """A provider's SLA record, success rate, response time, availability, reputation."""
+        request = compute_pb2.QueryProviderStatsRequest(operator=operator)
+        return self.client.query(
+            SERVICE + "ProviderStats", request, compute_pb2.QueryProviderStatsResponse
+        )
+
+    def reference_price(
+        self, model_id: int, version: str, tier: str = "entry"
+    ) -> compute_pb2.ReferencePrice:
+        """The reference price of a model version in a tier."""
+        request = compute_pb2.QueryReferencePriceRequest(
+            model_id=model_id, version=version, tier=TIER_BY_NAME[tier]
+        )
+        found: compute_pb2.ReferencePrice = self.client.query(
+            SERVICE + "ReferencePrice", request, compute_pb2.QueryReferencePriceResponse
+        ).price
+        return found
+
+    def run(
+        self,
+        wallet: Wallet,
+        model_id: int,
+        version: str,
+        data: bytes | str | Path,
+        max_price_per_unit: int,
+        units: int = 1,
+        redundancy: int = 1,
+        *,
+        deadline_blocks: int = 100,
+        sla_class: str = "standard",
+        min_tier: str = "entry",
+        timeout: float = 300.0,
+        poll: float = 0.2,
+        progress: Callable[[str, str], None] | None = None,
+    ) -> RunResult:
+        """Run a model version on the market: upload the input (bytes, or a file's path)
+        when it is larger than the inline limit, submit the job, wait until it is COMPLETED,
+        and return the accepted output, checked against the job's ``output_digest`` (taken
+        from the accepted result's ``comparison_data`` when the output was small enough to
+        travel inline, else downloaded by ``output_cid``: see :meth:`fetch_output`).
+
+        ``progress(stage, detail)`` is called as the job moves (stages ``upload``,
+        ``submitted``, ``waiting for match``, ``running``, ``challenge window``,
+        ``inline`` or ``download``, ``done``). Raises :class:`JobFailedError` when the job
+        ends in any other final state (its state, reason and detail in the message) and
+        :class:`JobTimeoutError` after ``timeout`` seconds.
+        """
+        report = progress or (lambda stage, detail: None)
+        payload = data if isinstance(data, bytes) else Path(data).read_bytes()
+        digest = hashlib.sha256(payload).digest()
+        inline_max = self.params().max_inline_input_bytes
+        cid = ""
+        if len(payload) > inline_max:
+            report("upload", f"{len(payload)} bytes to the content store")
+            cid = self.client.storage.put(payload).cid
+        submitted = self.submit_job(
+            wallet,
+            model_id,
+            version,
+            max_price_per_unit,
+            input_cid=cid,
+            input_inline=b"" if cid else payload,
+            input_digest=digest,
+            units=units,
+            deadline_blocks=deadline_blocks,
+            sla_class=sla_class,
+            redundancy=redundancy,
+            min_tier=min_tier,
+        )
+        report("submitted", f"job {submitted.job_id} at height {submitted.tx.height}")
+        job = self.wait_job(submitted.job_id, timeout, poll, report)
+        return self.fetch_output(job, report)
+
+    def wait_job(
+        self,
+        job_id: int,
+        timeout: float = 300.0,
+        poll: float = 0.2,
+        progress: Callable[[str, str], None] | None = None,
+    ) -> compute_pb2.Job:
+        """Poll a job until it is COMPLETED; :class:`JobFailedError` on another final
+        state, :class:`JobTimeoutError` after ``timeout`` seconds."""
+        report = progress or (lambda stage, detail: None)
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            job = self.job(job_id)
+            if job.state == compute_pb2.JOB_STATE_COMPLETED:
+                return job
+            if job.state in FINAL_STATES:
+                raise JobFailedError(job)
+            stage, detail = job_stage(job)
+            if f"{stage}|{detail}" != last:
+                report(stage, detail)
+                last = f"{stage}|{detail}"
+            if time.monotonic() >= deadline:
+                raise JobTimeoutError(job, timeout)
+            time.sleep(poll)
+
+    def fetch_output(
+        self, job: compute_pb2.Job, progress: Callable[[str, str], None] | None = None
+    ) -> RunResult:
+        """A completed job's accepted output, checked against the job's ``output_digest``.
+
+        Outputs up to the chain's ``max_comparison_bytes`` travel inline: a result's
+        ``comparison_data`` that hashes to the digest is the output, and nothing is
+        downloaded (stage ``inline``). Otherwise the output is downloaded from the content
+        store by the job's ``output_cid`` (stage ``download``)."""
+        report = progress or (lambda stage, detail: None)
+        output = inline_output(job)
+        if output is not None:
+            report("inline", f"{len(output)} bytes in the accepted result")
+        else:
+            report("download", job.output_cid)
+            with tempfile.TemporaryDirectory() as tmp:
+                target = Path(tmp) / "output"
+                self.client.storage.get(job.output_cid, target)
+                output = target.read_bytes()
+        if hashlib.sha256(output).digest() != job.output_digest:
+            raise ClientError(
+                f"job {job.id}: the output {job.output_cid} does not match the accepted digest"
+            )
+        report("done", f"{len(output)} bytes")
+        return RunResult(job, output, accepted_metadata(job))
+
+    # --- payment channels ---
+
+    def open_channel(
+        self, wallet: Wallet, provider: str, deposit: int, duration_blocks: int
+    ) -> TxResult:
+        """Open a payment channel to ``provider`` with ``deposit`` ucgpt, expiring after
+        ``duration_blocks``; the new id is :meth:`channel_id_of` the result."""
+        msg = compute_pb2.MsgOpenChannel(
+            client=wallet.address,
+            provider=provider,
+            deposit=_coin(deposit),
+            duration_blocks=duration_blocks,
+        )
+        return self._submit(wallet, msg)
+
+    @staticmethod
+    def channel_id_of(result: TxResult) -> int:
+        """The id of the channel an :meth:`open_channel` tx opened."""
+        return int(result.attribute("compute_channel_open", "channel_id"))
+
+    def topup_channel(self, wallet: Wallet, channel_id: int, amount: int) -> TxResult:
+        """Add ``amount`` ucgpt to an open channel's deposit (the client only)."""
+        msg = compute_pb2.MsgTopUpChannel(
+            client=wallet.address, channel_id=channel_id, amount=_coin(amount)
+        )
+        return self._submit(wallet, msg)
+
+    def redeem_voucher(
+        self, wallet: Wallet, channel_id: int, cumulative: int, signature: bytes
+    ) -> TxResult:
+        """Present the client's voucher for ``cumulative`` ucgpt in total (by the provider, or
+        the client presenting a later one); it pays after the challenge period."""
+        msg = compute_pb2.MsgRedeemVoucher(
+            provider=wallet.address,
+            channel_id=channel_id,
+            cumulative_amount=str(cumulative),
+            signature=signature,
+        )
+        return self._submit(wallet, msg)
+
+    def close_channel(self, wallet: Wallet, channel_id: int) -> TxResult:
+        """Close: at once by the provider, after the challenge period by the client."""
+        msg = compute_pb2.MsgCloseChannel(sender=wallet.address, channel_id=channel_id)
+        return self._submit(wallet, msg)
+
+    def channel(self, channel_id: int) -> compute_pb2.Channel:
+        """A payment channel."""
+        request = compute_pb2.QueryChannelRequest(channel_id=channel_id)
+        response = self.client.query(SERVICE + "Channel", request, compute_pb2.QueryChannelResponse)
+        found: compute_pb2.Channel = response.channel
+        return found
+
+    def channels(
+        self, client: str = "", provider: str = "", page_size: int = 100
+    ) -> list[compute_pb2.Channel]:
+        """Every channel (of ``client``, to ``provider``), page by page."""
+        request = compute_pb2.QueryChannelsRequest(client=client, provider=provider)
+        request.pagination.limit = page_size
+        found: list[compute_pb2.Channel] = []
+        while True:
+            response = self.client.query(
+                SERVICE + "Channels", request, compute_pb2.QueryChannelsResponse
+            )
+            found.extend(response.channels)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
+    @staticmethod
+    def sign_voucher(wallet: Wallet, chain_id: str, channel_id: int, cumulative: int) -> bytes:
+        """Off line, as the channel's client: the 64-byte signature of a voucher paying
+        ``cumulative`` ucgpt in total over ``channel_id`` on ``chain_id``."""
+        from aivm.modules.compute.channels import sign_voucher
+
+        return sign_voucher(wallet.private_key.bytes, chain_id, channel_id, cumulative)
 
 
 # The helper class ``client.modules.compute`` builds, once per Client.

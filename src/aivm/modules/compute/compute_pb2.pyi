@@ -23,6 +23,62 @@ class ProviderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROVIDER_STATUS_PAUSED: _ClassVar[ProviderStatus]
     PROVIDER_STATUS_EXITING: _ClassVar[ProviderStatus]
     PROVIDER_STATUS_JAILED: _ClassVar[ProviderStatus]
+
+class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
+    JOB_STATE_OPEN: _ClassVar[JobState]
+    JOB_STATE_AUCTION: _ClassVar[JobState]
+    JOB_STATE_RUNNING: _ClassVar[JobState]
+    JOB_STATE_PENDING_ACCEPTANCE: _ClassVar[JobState]
+    JOB_STATE_COMPLETED: _ClassVar[JobState]
+    JOB_STATE_EXPIRED_UNMATCHED: _ClassVar[JobState]
+    JOB_STATE_PROVIDER_TIMEOUT: _ClassVar[JobState]
+    JOB_STATE_REJECTED_RESULT: _ClassVar[JobState]
+    JOB_STATE_CANCELLED: _ClassVar[JobState]
+    JOB_STATE_UNSERVABLE: _ClassVar[JobState]
+
+class NoMatchReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NO_MATCH_REASON_UNSPECIFIED: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_NO_PROVIDER: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_PRICE_TOO_LOW: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_TIER_UNAVAILABLE: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_CAPACITY_FULL: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_UNAVAILABLE: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_TOO_FEW_PROVIDERS: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_DEADLINE_TOO_SHORT: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_NO_BIDS: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_INPUT_UNAVAILABLE: _ClassVar[NoMatchReason]
+    NO_MATCH_REASON_RUNTIME_MISSING: _ClassVar[NoMatchReason]
+
+class MatchMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MATCH_MODE_INSTANT: _ClassVar[MatchMode]
+    MATCH_MODE_AUCTION: _ClassVar[MatchMode]
+
+class SlaClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SLA_CLASS_STANDARD: _ClassVar[SlaClass]
+    SLA_CLASS_FAST: _ClassVar[SlaClass]
+    SLA_CLASS_BATCH: _ClassVar[SlaClass]
+
+class AssignmentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ASSIGNMENT_STATUS_UNSPECIFIED: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_RUNNING: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_SUBMITTED: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_AGREED: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_DISAGREED: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_TIMED_OUT: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_UNSERVABLE: _ClassVar[AssignmentStatus]
+    ASSIGNMENT_STATUS_RELEASED: _ClassVar[AssignmentStatus]
+
+class ChannelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_STATE_UNSPECIFIED: _ClassVar[ChannelState]
+    CHANNEL_STATE_OPEN: _ClassVar[ChannelState]
+    CHANNEL_STATE_CLOSING: _ClassVar[ChannelState]
 TIER_UNSPECIFIED: Tier
 TIER_ENTRY: Tier
 TIER_STANDARD: Tier
@@ -32,6 +88,44 @@ PROVIDER_STATUS_ACTIVE: ProviderStatus
 PROVIDER_STATUS_PAUSED: ProviderStatus
 PROVIDER_STATUS_EXITING: ProviderStatus
 PROVIDER_STATUS_JAILED: ProviderStatus
+JOB_STATE_UNSPECIFIED: JobState
+JOB_STATE_OPEN: JobState
+JOB_STATE_AUCTION: JobState
+JOB_STATE_RUNNING: JobState
+JOB_STATE_PENDING_ACCEPTANCE: JobState
+JOB_STATE_COMPLETED: JobState
+JOB_STATE_EXPIRED_UNMATCHED: JobState
+JOB_STATE_PROVIDER_TIMEOUT: JobState
+JOB_STATE_REJECTED_RESULT: JobState
+JOB_STATE_CANCELLED: JobState
+JOB_STATE_UNSERVABLE: JobState
+NO_MATCH_REASON_UNSPECIFIED: NoMatchReason
+NO_MATCH_REASON_NO_PROVIDER: NoMatchReason
+NO_MATCH_REASON_PRICE_TOO_LOW: NoMatchReason
+NO_MATCH_REASON_TIER_UNAVAILABLE: NoMatchReason
+NO_MATCH_REASON_CAPACITY_FULL: NoMatchReason
+NO_MATCH_REASON_UNAVAILABLE: NoMatchReason
+NO_MATCH_REASON_TOO_FEW_PROVIDERS: NoMatchReason
+NO_MATCH_REASON_DEADLINE_TOO_SHORT: NoMatchReason
+NO_MATCH_REASON_NO_BIDS: NoMatchReason
+NO_MATCH_REASON_INPUT_UNAVAILABLE: NoMatchReason
+NO_MATCH_REASON_RUNTIME_MISSING: NoMatchReason
+MATCH_MODE_INSTANT: MatchMode
+MATCH_MODE_AUCTION: MatchMode
+SLA_CLASS_STANDARD: SlaClass
+SLA_CLASS_FAST: SlaClass
+SLA_CLASS_BATCH: SlaClass
+ASSIGNMENT_STATUS_UNSPECIFIED: AssignmentStatus
+ASSIGNMENT_STATUS_RUNNING: AssignmentStatus
+ASSIGNMENT_STATUS_SUBMITTED: AssignmentStatus
+ASSIGNMENT_STATUS_AGREED: AssignmentStatus
+ASSIGNMENT_STATUS_DISAGREED: AssignmentStatus
+ASSIGNMENT_STATUS_TIMED_OUT: AssignmentStatus
+ASSIGNMENT_STATUS_UNSERVABLE: AssignmentStatus
+ASSIGNMENT_STATUS_RELEASED: AssignmentStatus
+CHANNEL_STATE_UNSPECIFIED: ChannelState
+CHANNEL_STATE_OPEN: ChannelState
+CHANNEL_STATE_CLOSING: ChannelState
 
 class Hardware(_message.Message):
     __slots__ = ("gpu_model", "gpu_count", "gpu_memory_mib", "cpu_cores", "memory_mib")
@@ -125,8 +219,196 @@ class ReasonCode(_message.Message):
     module: str
     def __init__(self, code: _Optional[int] = ..., name: _Optional[str] = ..., module: _Optional[str] = ...) -> None: ...
 
+class JobResult(_message.Message):
+    __slots__ = ("output_cid", "output_digest", "comparison_data", "runtime", "runtime_metadata", "evidence", "submitted_height")
+    OUTPUT_CID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_DATA_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_METADATA_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    output_cid: str
+    output_digest: bytes
+    comparison_data: bytes
+    runtime: str
+    runtime_metadata: str
+    evidence: bytes
+    submitted_height: int
+    def __init__(self, output_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., runtime: _Optional[str] = ..., runtime_metadata: _Optional[str] = ..., evidence: _Optional[bytes] = ..., submitted_height: _Optional[int] = ...) -> None: ...
+
+class Assignment(_message.Message):
+    __slots__ = ("provider", "price_per_unit", "matched_height", "deadline_height", "status", "result", "paid")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    price_per_unit: str
+    matched_height: int
+    deadline_height: int
+    status: AssignmentStatus
+    result: JobResult
+    paid: str
+    def __init__(self, provider: _Optional[str] = ..., price_per_unit: _Optional[str] = ..., matched_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., status: _Optional[_Union[AssignmentStatus, str]] = ..., result: _Optional[_Union[JobResult, _Mapping]] = ..., paid: _Optional[str] = ...) -> None: ...
+
+class SealedBid(_message.Message):
+    __slots__ = ("provider", "commitment", "price_per_unit", "revealed", "deposit")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    commitment: bytes
+    price_per_unit: str
+    revealed: bool
+    deposit: str
+    def __init__(self, provider: _Optional[str] = ..., commitment: _Optional[bytes] = ..., price_per_unit: _Optional[str] = ..., revealed: bool = ..., deposit: _Optional[str] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("id", "client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "min_tier", "sla_class", "verification_level", "redundancy", "mode", "state", "no_match_reason", "reason_detail", "escrow", "created_height", "deadline_height", "assignments", "bids", "bid_commit_end_height", "bid_reveal_end_height", "escalations", "accept_height", "output_cid", "output_digest", "protocol_fee", "refunded", "finished_height")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_CID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_INLINE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_TIER_FIELD_NUMBER: _ClassVar[int]
+    SLA_CLASS_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    NO_MATCH_REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ESCROW_FIELD_NUMBER: _ClassVar[int]
+    CREATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    BIDS_FIELD_NUMBER: _ClassVar[int]
+    BID_COMMIT_END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BID_REVEAL_END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_CID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FEE_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    client: str
+    model_id: int
+    version: str
+    input_cid: str
+    input_inline: bytes
+    input_digest: bytes
+    units: int
+    max_price_per_unit: str
+    min_tier: Tier
+    sla_class: SlaClass
+    verification_level: int
+    redundancy: int
+    mode: MatchMode
+    state: JobState
+    no_match_reason: NoMatchReason
+    reason_detail: str
+    escrow: str
+    created_height: int
+    deadline_height: int
+    assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
+    bids: _containers.RepeatedCompositeFieldContainer[SealedBid]
+    bid_commit_end_height: int
+    bid_reveal_end_height: int
+    escalations: int
+    accept_height: int
+    output_cid: str
+    output_digest: bytes
+    protocol_fee: str
+    refunded: str
+    finished_height: int
+    def __init__(self, id: _Optional[int] = ..., client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., min_tier: _Optional[_Union[Tier, str]] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., verification_level: _Optional[int] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., no_match_reason: _Optional[_Union[NoMatchReason, str]] = ..., reason_detail: _Optional[str] = ..., escrow: _Optional[str] = ..., created_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[SealedBid, _Mapping]]] = ..., bid_commit_end_height: _Optional[int] = ..., bid_reveal_end_height: _Optional[int] = ..., escalations: _Optional[int] = ..., accept_height: _Optional[int] = ..., output_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., protocol_fee: _Optional[str] = ..., refunded: _Optional[str] = ..., finished_height: _Optional[int] = ...) -> None: ...
+
+class ProviderStats(_message.Message):
+    __slots__ = ("operator", "assigned", "accepted", "timeouts", "disagreed", "unservable", "response_blocks_total", "results", "downtime_blocks", "earned", "active_jobs", "recent_violations", "violation_window_start")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUTS_FIELD_NUMBER: _ClassVar[int]
+    DISAGREED_FIELD_NUMBER: _ClassVar[int]
+    UNSERVABLE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_BLOCKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    EARNED_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    VIOLATION_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    assigned: int
+    accepted: int
+    timeouts: int
+    disagreed: int
+    unservable: int
+    response_blocks_total: int
+    results: int
+    downtime_blocks: int
+    earned: str
+    active_jobs: int
+    recent_violations: int
+    violation_window_start: int
+    def __init__(self, operator: _Optional[str] = ..., assigned: _Optional[int] = ..., accepted: _Optional[int] = ..., timeouts: _Optional[int] = ..., disagreed: _Optional[int] = ..., unservable: _Optional[int] = ..., response_blocks_total: _Optional[int] = ..., results: _Optional[int] = ..., downtime_blocks: _Optional[int] = ..., earned: _Optional[str] = ..., active_jobs: _Optional[int] = ..., recent_violations: _Optional[int] = ..., violation_window_start: _Optional[int] = ...) -> None: ...
+
+class ReferencePrice(_message.Message):
+    __slots__ = ("model_id", "version", "tier", "price_per_unit", "updated_height")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    model_id: int
+    version: str
+    tier: Tier
+    price_per_unit: str
+    updated_height: int
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., price_per_unit: _Optional[str] = ..., updated_height: _Optional[int] = ...) -> None: ...
+
+class Channel(_message.Message):
+    __slots__ = ("id", "client", "provider", "client_pubkey", "deposit", "redeemed", "claimed", "claim_final_height", "state", "close_height", "opened_height", "expiry_height")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_PUBKEY_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FINAL_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    client: str
+    provider: str
+    client_pubkey: bytes
+    deposit: str
+    redeemed: str
+    claimed: str
+    claim_final_height: int
+    state: ChannelState
+    close_height: int
+    opened_height: int
+    expiry_height: int
+    def __init__(self, id: _Optional[int] = ..., client: _Optional[str] = ..., provider: _Optional[str] = ..., client_pubkey: _Optional[bytes] = ..., deposit: _Optional[str] = ..., redeemed: _Optional[str] = ..., claimed: _Optional[str] = ..., claim_final_height: _Optional[int] = ..., state: _Optional[_Union[ChannelState, str]] = ..., close_height: _Optional[int] = ..., opened_height: _Optional[int] = ..., expiry_height: _Optional[int] = ...) -> None: ...
+
 class Params(_message.Message):
-    __slots__ = ("min_collateral", "heartbeat_timeout_blocks", "max_offers", "max_capacity", "initial_reputation", "jail_duration_ns", "max_slash_records")
+    __slots__ = ("min_collateral", "heartbeat_timeout_blocks", "max_offers", "max_capacity", "initial_reputation", "jail_duration_ns", "max_slash_records", "max_inline_input_bytes", "max_comparison_bytes", "max_redundancy", "max_escalations", "max_deadline_blocks", "sla_response_blocks", "challenge_window_blocks", "protocol_fee", "max_match_jobs_per_block", "max_asks_per_book", "max_settlements_per_block", "bid_window_blocks", "reveal_window_blocks", "bid_deposit", "reputation_alpha", "min_reputation", "max_sla_violations", "sla_window_blocks", "sla_slash_fraction", "wrong_result_slash_fraction", "reference_price_step", "target_utilization", "channel_challenge_blocks", "max_channel_blocks")
     MIN_COLLATERAL_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_TIMEOUT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     MAX_OFFERS_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +416,30 @@ class Params(_message.Message):
     INITIAL_REPUTATION_FIELD_NUMBER: _ClassVar[int]
     JAIL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     MAX_SLASH_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_INLINE_INPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_COMPARISON_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
+    MAX_ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEADLINE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    SLA_RESPONSE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FEE_FIELD_NUMBER: _ClassVar[int]
+    MAX_MATCH_JOBS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    MAX_ASKS_PER_BOOK_FIELD_NUMBER: _ClassVar[int]
+    MAX_SETTLEMENTS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    BID_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    BID_DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    MIN_REPUTATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_SLA_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    SLA_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    SLA_SLASH_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    WRONG_RESULT_SLASH_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PRICE_STEP_FIELD_NUMBER: _ClassVar[int]
+    TARGET_UTILIZATION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_CHALLENGE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHANNEL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     min_collateral: str
     heartbeat_timeout_blocks: int
     max_offers: int
@@ -141,17 +447,55 @@ class Params(_message.Message):
     initial_reputation: str
     jail_duration_ns: int
     max_slash_records: int
-    def __init__(self, min_collateral: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., max_offers: _Optional[int] = ..., max_capacity: _Optional[int] = ..., initial_reputation: _Optional[str] = ..., jail_duration_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ...) -> None: ...
+    max_inline_input_bytes: int
+    max_comparison_bytes: int
+    max_redundancy: int
+    max_escalations: int
+    max_deadline_blocks: int
+    sla_response_blocks: _containers.RepeatedScalarFieldContainer[int]
+    challenge_window_blocks: int
+    protocol_fee: str
+    max_match_jobs_per_block: int
+    max_asks_per_book: int
+    max_settlements_per_block: int
+    bid_window_blocks: int
+    reveal_window_blocks: int
+    bid_deposit: str
+    reputation_alpha: str
+    min_reputation: str
+    max_sla_violations: int
+    sla_window_blocks: int
+    sla_slash_fraction: str
+    wrong_result_slash_fraction: str
+    reference_price_step: str
+    target_utilization: str
+    channel_challenge_blocks: int
+    max_channel_blocks: int
+    def __init__(self, min_collateral: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., max_offers: _Optional[int] = ..., max_capacity: _Optional[int] = ..., initial_reputation: _Optional[str] = ..., jail_duration_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ..., max_inline_input_bytes: _Optional[int] = ..., max_comparison_bytes: _Optional[int] = ..., max_redundancy: _Optional[int] = ..., max_escalations: _Optional[int] = ..., max_deadline_blocks: _Optional[int] = ..., sla_response_blocks: _Optional[_Iterable[int]] = ..., challenge_window_blocks: _Optional[int] = ..., protocol_fee: _Optional[str] = ..., max_match_jobs_per_block: _Optional[int] = ..., max_asks_per_book: _Optional[int] = ..., max_settlements_per_block: _Optional[int] = ..., bid_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., bid_deposit: _Optional[str] = ..., reputation_alpha: _Optional[str] = ..., min_reputation: _Optional[str] = ..., max_sla_violations: _Optional[int] = ..., sla_window_blocks: _Optional[int] = ..., sla_slash_fraction: _Optional[str] = ..., wrong_result_slash_fraction: _Optional[str] = ..., reference_price_step: _Optional[str] = ..., target_utilization: _Optional[str] = ..., channel_challenge_blocks: _Optional[int] = ..., max_channel_blocks: _Optional[int] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "providers", "slash_records")
+    __slots__ = ("params", "providers", "slash_records", "jobs", "stats", "reference_prices", "channels", "next_job_id", "next_channel_id", "pending_protocol_fees")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     SLASH_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PRICES_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    PENDING_PROTOCOL_FEES_FIELD_NUMBER: _ClassVar[int]
     params: Params
     providers: _containers.RepeatedCompositeFieldContainer[Provider]
     slash_records: _containers.RepeatedCompositeFieldContainer[SlashRecord]
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ...) -> None: ...
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    stats: _containers.RepeatedCompositeFieldContainer[ProviderStats]
+    reference_prices: _containers.RepeatedCompositeFieldContainer[ReferencePrice]
+    channels: _containers.RepeatedCompositeFieldContainer[Channel]
+    next_job_id: int
+    next_channel_id: int
+    pending_protocol_fees: str
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., stats: _Optional[_Iterable[_Union[ProviderStats, _Mapping]]] = ..., reference_prices: _Optional[_Iterable[_Union[ReferencePrice, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., next_job_id: _Optional[int] = ..., next_channel_id: _Optional[int] = ..., pending_protocol_fees: _Optional[str] = ...) -> None: ...
 
 class MsgRegisterProvider(_message.Message):
     __slots__ = ("operator", "collateral", "hardware", "runtimes", "offers", "capacity", "moniker", "description")
@@ -268,6 +612,222 @@ class MsgUnjailProvider(_message.Message):
 class MsgUnjailProviderResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class MsgSubmitJob(_message.Message):
+    __slots__ = ("client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "deadline_blocks", "sla_class", "verification_level", "redundancy", "mode", "min_tier")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_CID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_INLINE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    SLA_CLASS_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MIN_TIER_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    model_id: int
+    version: str
+    input_cid: str
+    input_inline: bytes
+    input_digest: bytes
+    units: int
+    max_price_per_unit: str
+    deadline_blocks: int
+    sla_class: SlaClass
+    verification_level: int
+    redundancy: int
+    mode: MatchMode
+    min_tier: Tier
+    def __init__(self, client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., deadline_blocks: _Optional[int] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., verification_level: _Optional[int] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., min_tier: _Optional[_Union[Tier, str]] = ...) -> None: ...
+
+class MsgSubmitJobResponse(_message.Message):
+    __slots__ = ("job_id", "escrow")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ESCROW_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    escrow: str
+    def __init__(self, job_id: _Optional[int] = ..., escrow: _Optional[str] = ...) -> None: ...
+
+class MsgCancelJob(_message.Message):
+    __slots__ = ("client", "job_id")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    job_id: int
+    def __init__(self, client: _Optional[str] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class MsgCancelJobResponse(_message.Message):
+    __slots__ = ("refunded",)
+    REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    refunded: str
+    def __init__(self, refunded: _Optional[str] = ...) -> None: ...
+
+class MsgTopUpJob(_message.Message):
+    __slots__ = ("client", "job_id", "max_price_per_unit", "extend_blocks")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    EXTEND_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    job_id: int
+    max_price_per_unit: str
+    extend_blocks: int
+    def __init__(self, client: _Optional[str] = ..., job_id: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., extend_blocks: _Optional[int] = ...) -> None: ...
+
+class MsgTopUpJobResponse(_message.Message):
+    __slots__ = ("escrow",)
+    ESCROW_FIELD_NUMBER: _ClassVar[int]
+    escrow: str
+    def __init__(self, escrow: _Optional[str] = ...) -> None: ...
+
+class MsgSubmitResult(_message.Message):
+    __slots__ = ("provider", "job_id", "output_cid", "output_digest", "comparison_data", "runtime", "runtime_metadata", "evidence")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_CID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_DATA_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_METADATA_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    job_id: int
+    output_cid: str
+    output_digest: bytes
+    comparison_data: bytes
+    runtime: str
+    runtime_metadata: str
+    evidence: bytes
+    def __init__(self, provider: _Optional[str] = ..., job_id: _Optional[int] = ..., output_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., runtime: _Optional[str] = ..., runtime_metadata: _Optional[str] = ..., evidence: _Optional[bytes] = ...) -> None: ...
+
+class MsgSubmitResultResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgReportUnservable(_message.Message):
+    __slots__ = ("provider", "job_id", "detail")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    job_id: int
+    detail: str
+    def __init__(self, provider: _Optional[str] = ..., job_id: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class MsgReportUnservableResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgCommitBid(_message.Message):
+    __slots__ = ("provider", "job_id", "commitment")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    job_id: int
+    commitment: bytes
+    def __init__(self, provider: _Optional[str] = ..., job_id: _Optional[int] = ..., commitment: _Optional[bytes] = ...) -> None: ...
+
+class MsgCommitBidResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgRevealBid(_message.Message):
+    __slots__ = ("provider", "job_id", "price_per_unit", "salt")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    job_id: int
+    price_per_unit: str
+    salt: bytes
+    def __init__(self, provider: _Optional[str] = ..., job_id: _Optional[int] = ..., price_per_unit: _Optional[str] = ..., salt: _Optional[bytes] = ...) -> None: ...
+
+class MsgRevealBidResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgSettleJob(_message.Message):
+    __slots__ = ("sender", "job_id")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    job_id: int
+    def __init__(self, sender: _Optional[str] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class MsgSettleJobResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgOpenChannel(_message.Message):
+    __slots__ = ("client", "provider", "deposit", "duration_blocks")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    provider: str
+    deposit: _coin_pb2.Coin
+    duration_blocks: int
+    def __init__(self, client: _Optional[str] = ..., provider: _Optional[str] = ..., deposit: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., duration_blocks: _Optional[int] = ...) -> None: ...
+
+class MsgOpenChannelResponse(_message.Message):
+    __slots__ = ("channel_id",)
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    channel_id: int
+    def __init__(self, channel_id: _Optional[int] = ...) -> None: ...
+
+class MsgTopUpChannel(_message.Message):
+    __slots__ = ("client", "channel_id", "amount")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    channel_id: int
+    amount: _coin_pb2.Coin
+    def __init__(self, client: _Optional[str] = ..., channel_id: _Optional[int] = ..., amount: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ...) -> None: ...
+
+class MsgTopUpChannelResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgRedeemVoucher(_message.Message):
+    __slots__ = ("provider", "channel_id", "cumulative_amount", "signature")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    channel_id: int
+    cumulative_amount: str
+    signature: bytes
+    def __init__(self, provider: _Optional[str] = ..., channel_id: _Optional[int] = ..., cumulative_amount: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class MsgRedeemVoucherResponse(_message.Message):
+    __slots__ = ("final_height",)
+    FINAL_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    final_height: int
+    def __init__(self, final_height: _Optional[int] = ...) -> None: ...
+
+class MsgCloseChannel(_message.Message):
+    __slots__ = ("sender", "channel_id")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    channel_id: int
+    def __init__(self, sender: _Optional[str] = ..., channel_id: _Optional[int] = ...) -> None: ...
+
+class MsgCloseChannelResponse(_message.Message):
+    __slots__ = ("close_height",)
+    CLOSE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    close_height: int
+    def __init__(self, close_height: _Optional[int] = ...) -> None: ...
 
 class MsgUpdateParams(_message.Message):
     __slots__ = ("authority", "params")
@@ -386,3 +946,101 @@ class QueryReasonCodesResponse(_message.Message):
     CODES_FIELD_NUMBER: _ClassVar[int]
     codes: _containers.RepeatedCompositeFieldContainer[ReasonCode]
     def __init__(self, codes: _Optional[_Iterable[_Union[ReasonCode, _Mapping]]] = ...) -> None: ...
+
+class QueryJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class QueryJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+
+class QueryJobsRequest(_message.Message):
+    __slots__ = ("client", "provider", "state", "pagination")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    provider: str
+    state: JobState
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, client: _Optional[str] = ..., provider: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryJobsResponse(_message.Message):
+    __slots__ = ("jobs", "pagination")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class QueryProviderStatsRequest(_message.Message):
+    __slots__ = ("operator",)
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    def __init__(self, operator: _Optional[str] = ...) -> None: ...
+
+class QueryProviderStatsResponse(_message.Message):
+    __slots__ = ("stats", "success_rate", "mean_response_blocks", "availability", "reputation")
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RESPONSE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_FIELD_NUMBER: _ClassVar[int]
+    stats: ProviderStats
+    success_rate: str
+    mean_response_blocks: str
+    availability: str
+    reputation: str
+    def __init__(self, stats: _Optional[_Union[ProviderStats, _Mapping]] = ..., success_rate: _Optional[str] = ..., mean_response_blocks: _Optional[str] = ..., availability: _Optional[str] = ..., reputation: _Optional[str] = ...) -> None: ...
+
+class QueryReferencePriceRequest(_message.Message):
+    __slots__ = ("model_id", "version", "tier")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    model_id: int
+    version: str
+    tier: Tier
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ...) -> None: ...
+
+class QueryReferencePriceResponse(_message.Message):
+    __slots__ = ("price",)
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    price: ReferencePrice
+    def __init__(self, price: _Optional[_Union[ReferencePrice, _Mapping]] = ...) -> None: ...
+
+class QueryChannelRequest(_message.Message):
+    __slots__ = ("channel_id",)
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    channel_id: int
+    def __init__(self, channel_id: _Optional[int] = ...) -> None: ...
+
+class QueryChannelResponse(_message.Message):
+    __slots__ = ("channel",)
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    channel: Channel
+    def __init__(self, channel: _Optional[_Union[Channel, _Mapping]] = ...) -> None: ...
+
+class QueryChannelsRequest(_message.Message):
+    __slots__ = ("client", "provider", "pagination")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    client: str
+    provider: str
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, client: _Optional[str] = ..., provider: _Optional[str] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryChannelsResponse(_message.Message):
+    __slots__ = ("channels", "pagination")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedCompositeFieldContainer[Channel]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...

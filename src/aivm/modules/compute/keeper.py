@@ -241,9 +241,12 @@ class ComputeKeeper:
         record = self.get_provider(ctx, operator)
         return record is not None and self.record_available(ctx, record)
 
-    def record_available(self, ctx: Context, record: compute_pb2.Provider) -> bool:
-        """:meth:`is_available` of a record already read."""
-        params = self.get_params(ctx)
+    def record_available(
+        self, ctx: Context, record: compute_pb2.Provider, params: ComputeParams | None = None
+    ) -> bool:
+        """:meth:`is_available` of a record already read (``params``: the current params,
+        when the caller has them)."""
+        params = params or self.get_params(ctx)
         return (
             record.status == ACTIVE
             and ctx.header.height - record.last_seen_height <= params.heartbeat_timeout_blocks
@@ -357,11 +360,35 @@ class ComputeKeeper:
         return record
 
     def heartbeat(self, ctx: Context, operator: bytes) -> compute_pb2.Provider:
-        """Set ``last_seen_height`` to this block (not while exiting)."""
+        """Set ``last_seen_height`` to this block (not while exiting); a gap longer than
+        ``heartbeat_timeout_blocks`` is recorded as downtime in the provider's SLA record."""
         record = self._require_not_exiting(ctx, operator)
+        self._seen(ctx, record)
+        return record
+
+    def _seen(self, ctx: Context, record: compute_pb2.Provider) -> None:
+        gap = ctx.header.height - record.last_seen_height
+        timeout = self.get_params(ctx).heartbeat_timeout_blocks
+        if gap > timeout and record.status == ACTIVE:
+            key = keys.stats_key(addr_bytes(record.operator))
+            raw = self._store(ctx).get(key)
+            stats = compute_pb2.ProviderStats.FromString(raw) if raw else None
+            if stats is None:
+                stats = compute_pb2.ProviderStats(operator=record.operator, earned="0")
+            stats.downtime_blocks += gap - timeout
+            self._store(ctx).set(key, stats.SerializeToString())
         record.last_seen_height = ctx.header.height
         self.set_provider(ctx, record)
-        return record
+
+    def heartbeat_if_registered(self, ctx: Context, operator: bytes) -> None:
+        """A result counts as a heartbeat (job activity keeps a provider available)."""
+        record = self.get_provider(ctx, operator)
+        if record is not None and record.status != EXITING:
+            self._seen(ctx, record)
+
+    def provider_exists(self, ctx: Context, operator: bytes) -> bool:
+        """Whether ``operator`` is a registered provider (any status)."""
+        return self.get_provider(ctx, operator) is not None
 
     def pause(self, ctx: Context, operator: bytes) -> compute_pb2.Provider:
         """ACTIVE → PAUSED; offers leave the index."""

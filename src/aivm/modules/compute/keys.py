@@ -9,6 +9,18 @@
 - ``0x04 | completion time(8) | op → 0x01``: the exit queue (EXITING providers)
 - ``0x05 | op | id(8) → SlashRecord``: slash records of a provider
 - ``0x06 → next slash record id``
+- ``0x07 | id(8) → Job``; ``0x08 → next job id``
+- ``0x09 | id(8) → 0x01``: the match queue (jobs that need providers), walked from the cursor
+  ``0x0A → id(8)`` at most ``max_match_jobs_per_block`` entries a block
+- ``0x0B | height(8) | id(8)``: job deadlines; ``0x0C | height(8) | id(8) | op``: assignment
+  deadlines; ``0x0D | height(8) | id(8)``: settlements due (challenge window over);
+  ``0x12 | height(8) | id(8)``: auctions to clear (reveal window over)
+- ``0x0E | op → ProviderStats``
+- ``0x0F | model_id(8) | len(version) | version | tier(1) → ReferencePrice``
+- ``0x13 → pending protocol fees`` (decimal ucgpt): settled jobs' fees, moved to the fee
+  collector at EndBlock
+- ``0x10 | op(client) | id(8)`` and ``0x11 | op(provider) | id(8)``: jobs by client / provider
+- ``0x20 … 0x2F``: payment channels (:mod:`aivm.modules.compute.channels`)
 """
 
 from __future__ import annotations
@@ -26,6 +38,19 @@ OFFER = b"\x03"
 EXIT_QUEUE = b"\x04"
 SLASH = b"\x05"
 NEXT_SLASH_ID = b"\x06"
+JOB = b"\x07"
+NEXT_JOB_ID = b"\x08"
+MATCH_QUEUE = b"\x09"
+MATCH_CURSOR = b"\x0a"
+JOB_DEADLINES = b"\x0b"
+ASSIGNMENT_DEADLINES = b"\x0c"
+SETTLE_QUEUE = b"\x0d"
+STATS = b"\x0e"
+REFERENCE_PRICE = b"\x0f"
+JOBS_BY_CLIENT = b"\x10"
+JOBS_BY_PROVIDER = b"\x11"
+AUCTION_QUEUE = b"\x12"
+PENDING_FEES = b"\x13"
 MARKER = b"\x01"
 
 PRICE_BYTES = 16
@@ -111,3 +136,33 @@ def exit_key(completion_time_ns: int, address: bytes) -> bytes:
 def slash_prefix(address: bytes) -> bytes:
     """Prefix of a provider's slash records."""
     return SLASH + op_key(address)
+
+
+def job_key(job_id: int) -> bytes:
+    """Key of a job record."""
+    return JOB + u64(job_id)
+
+
+def height_job_key(queue: bytes, height: int, job_id: int) -> bytes:
+    """Key of a job in a height-ordered queue (deadlines, settlements, auctions)."""
+    return queue + u64(max(height, 0)) + u64(job_id)
+
+
+def assignment_deadline_key(height: int, job_id: int, provider: bytes) -> bytes:
+    """Key of an assignment in the assignment-deadline queue."""
+    return ASSIGNMENT_DEADLINES + u64(max(height, 0)) + u64(job_id) + op_key(provider)
+
+
+def stats_key(address: bytes) -> bytes:
+    """Key of a provider's SLA record."""
+    return STATS + op_key(address)
+
+
+def reference_price_key(model_id: int, version: str, tier: int) -> bytes:
+    """Key of the reference price of a model version in a tier."""
+    return REFERENCE_PRICE + version_prefix(model_id, version)[1:] + bytes([tier])
+
+
+def party_job_key(index: bytes, address: bytes, job_id: int) -> bytes:
+    """Key of a job in the by-client or by-provider index."""
+    return index + op_key(address) + u64(job_id)

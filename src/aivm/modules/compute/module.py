@@ -1,8 +1,10 @@
-"""The compute AppModule (first slice: the provider registry): messages, queries, genesis,
-and EndBlock, which returns the collateral of the exits that completed.
+"""The compute AppModule: providers, jobs and payment channels — messages, queries, genesis,
+and EndBlock (auctions, assignment and job deadlines, matching, settlement, reference prices,
+channel payouts, then exits).
 
-Listed after ``ai`` (offers name ai model versions, which must exist and run off-chain).
-No BeginBlock. EndBlock reads only the due entries of the exit queue.
+Listed after ``ai`` (offers and jobs name ai model versions, which must exist and run
+off-chain). No BeginBlock. EndBlock reads only due queue entries and at most
+``max_match_jobs_per_block`` / ``max_settlements_per_block`` jobs.
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from aivm.modules.ai.keeper import AiKeeper
+from aivm.modules.auth.keeper import AccountKeeper
 from aivm.modules.authority import AuthorityKeeper
 from aivm.modules.authority.update_params import update_params_route
 from aivm.modules.bank.keeper import BankKeeper
 from aivm.modules.compute import compute_pb2, genesis, keys, msgs, queries, rest
+from aivm.modules.compute.channels import (
+    CHANNEL_REST_ROUTES,
+    ChannelKeeper,
+    channel_msg_routes,
+    channel_query_routes,
+)
+from aivm.modules.compute.job_msgs import job_msg_routes
+from aivm.modules.compute.job_queries import JOB_REST_ROUTES, job_query_routes
+from aivm.modules.compute.jobs import JobKeeper
 from aivm.modules.compute.keeper import ComputeKeeper, UnbondingTimeSource
 from aivm.modules.compute.params import ComputeParams, params_from_proto
 from aivm.modules.framework import (
@@ -28,14 +40,20 @@ from aivm.modules.framework import (
 
 
 class ComputeModule:
-    """Compute providers: registry, offers index, exits, slashing and jailing API."""
+    """Compute providers, jobs and payment channels."""
 
     name = "compute"
     consensus_version = 1
 
-    def __init__(self, keeper: ComputeKeeper, authority: AuthorityKeeper) -> None:
+    def __init__(
+        self, keeper: ComputeKeeper, authority: AuthorityKeeper, accounts: AccountKeeper
+    ) -> None:
         self.keeper = keeper
         self.authority = authority
+        self.jobs = JobKeeper(keeper)
+        self.channels = ChannelKeeper(
+            keeper.bank, accounts, keeper.module_address, keeper.get_params, keeper.provider_exists
+        )
 
     def msg_routes(self) -> Sequence[MsgRoute]:
         """The provider messages and MsgUpdateParams."""
@@ -46,14 +64,27 @@ class ComputeModule:
             _parse_params,
             self.keeper.set_params,
         )
-        return [*msgs.msg_routes(self.keeper), update]
+        return [
+            *msgs.msg_routes(self.keeper),
+            *job_msg_routes(self.jobs),
+            *channel_msg_routes(self.channels),
+            update,
+        ]
 
     def query_routes(self) -> Sequence[QueryRoute]:
-        """Params, Provider, Providers, Asks, SlashRecords, ReasonCodes."""
-        return queries.query_routes(self.keeper)
+        """Providers (Params, Provider, Providers, Asks, SlashRecords, ReasonCodes), jobs
+        (Job, Jobs, ProviderStats, ReferencePrice) and channels (Channel, Channels)."""
+        return [
+            *queries.query_routes(self.keeper),
+            *job_query_routes(self.jobs),
+            *channel_query_routes(self.channels),
+        ]
 
     def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
-        """Return the collateral of the exits due at this block's time."""
+        """Jobs (auctions, deadlines, matching, settlement, reference prices), channel
+        payouts, then the exits due at this block's time."""
+        self.jobs.end_block(ctx)
+        self.channels.end_block(ctx)
         self.keeper.complete_exits(ctx)
         return []
 
@@ -66,12 +97,12 @@ class ComputeModule:
         genesis.validate_genesis(data)
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
-        """Write the state and check the compute account holds the collateral."""
-        genesis.init_genesis(self.keeper, ctx, data)
+        """Write the state and check the compute account holds exactly what it owes."""
+        genesis.init_genesis(self, ctx, data)
 
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read the state back."""
-        return genesis.export_genesis(self.keeper, ctx)
+        return genesis.export_genesis(self, ctx)
 
 
 def _parse_params(ctx: Context | None, proto: compute_pb2.Params) -> ComputeParams:
@@ -81,8 +112,10 @@ def _parse_params(ctx: Context | None, proto: compute_pb2.Params) -> ComputePara
 def _build(keepers: Keepers) -> tuple[ComputeModule, ComputeKeeper]:
     staking = keepers.find("staking", object)
     source = cast(UnbondingTimeSource, staking) if hasattr(staking, "get_params") else None
-    keeper = ComputeKeeper(keepers.get("bank", BankKeeper), keepers.get("ai", AiKeeper), source)
-    return ComputeModule(keeper, keepers.get("authority", AuthorityKeeper)), keeper
+    bank = keepers.get("bank", BankKeeper)
+    keeper = ComputeKeeper(bank, keepers.get("ai", AiKeeper), source)
+    module = ComputeModule(keeper, keepers.get("authority", AuthorityKeeper), bank.accounts)
+    return module, keeper
 
 
 DEFINITION = ModuleDefinition(
@@ -91,5 +124,5 @@ DEFINITION = ModuleDefinition(
     store_prefix=keys.STORE_PREFIX,
     build=_build,
     module_accounts={keys.MODULE_ACCOUNT: ("burner",)},
-    rest_routes=rest.ROUTES,
+    rest_routes=(*rest.ROUTES, *JOB_REST_ROUTES, *CHANNEL_REST_ROUTES),
 )

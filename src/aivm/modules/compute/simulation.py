@@ -19,8 +19,10 @@ from aivm.crypto.cid import cid_of
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.authority.simulation import claimed_authority
 from aivm.modules.compute import compute_pb2
+from aivm.modules.compute.channels import channel_sim_ops
 from aivm.modules.compute.genesis import account_problems
 from aivm.modules.compute.invariants import check_exit_queue, check_offer_index
+from aivm.modules.compute.job_simulation import job_operations
 from aivm.modules.compute.keeper import OFFCHAIN, ComputeKeeper
 from aivm.modules.compute.module import ComputeModule
 from aivm.modules.compute.validation import RUNTIMES
@@ -167,7 +169,7 @@ def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
         return [compute_pb2.MsgUpdateParams(authority=authority, params=params)]
 
     def slash_jail(env: SimEnv) -> Sequence[pb.Message] | None:
-        problems = check_slash_and_jail(keeper, env, pick_provider(env))
+        problems = check_slash_and_jail(module, env, pick_provider(env))
         if problems:
             raise AssertionError("compute slash_jail: " + "; ".join(problems))
         return None  # nothing to send: no message slashes
@@ -185,12 +187,15 @@ def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
         "update_params": WeightedOperation(1, update_params),
         "offchain_model": WeightedOperation(1, offchain_model),
         "slash_jail": WeightedOperation(2, slash_jail),
+        **job_operations(module.jobs),
+        **channel_sim_ops(module.channels),
     }
 
 
-def check_slash_and_jail(keeper: ComputeKeeper, env: SimEnv, operator: str) -> list[str]:
+def check_slash_and_jail(module: ComputeModule, env: SimEnv, operator: str) -> list[str]:
     """Slash ``operator`` by a random fraction and jail it on a branch of the committed
     state; return what went wrong (the branch is dropped)."""
+    keeper: ComputeKeeper = module.keeper
     header = replace(env.ctx.header, height=env.height)
     ctx = Context(CacheStore(env.ctx.store), GasMeter(None), header, ExecMode.FINALIZE)
     address = addr_bytes(operator)
@@ -211,7 +216,7 @@ def check_slash_and_jail(keeper: ComputeKeeper, env: SimEnv, operator: str) -> l
         problems.append(f"burned {burned}, expected {expected}")
     return (
         problems
-        + account_problems(keeper, ctx)
+        + account_problems(keeper, ctx, module.jobs, module.channels)
         + check_offer_index(ctx, keeper)
         + check_exit_queue(ctx, keeper)
     )

@@ -453,12 +453,14 @@ class RolesKeeper:
                 operator=addr_str(address), selection_score=str(score), bond=str(bond)
             )
             store.set(keys.active_key(role, address), member.SerializeToString())
-            if address in was:
-                continue
             record = self.get_operator(ctx, address, role)
-            if record is not None:
+            if record is not None and record.status != roles_pb2.OPERATOR_STATUS_ACTIVE:
+                # a member that unbonded everything and registered again in one block is
+                # still in the set but was written back as STANDBY
                 record.status = roles_pb2.OPERATOR_STATUS_ACTIVE
                 store.set(keys.operator_key(role, address), record.SerializeToString())
+            if address in was:
+                continue
             ctx.emit(
                 events.ACTIVE_ENTER,
                 ("operator", addr_str(address)),

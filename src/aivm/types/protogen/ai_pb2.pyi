@@ -35,7 +35,7 @@ class Model(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., owner: _Optional[str] = ..., latest_version: _Optional[str] = ..., created_height: _Optional[int] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("model_id", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "status", "status_reason", "created_height", "updated_height", "gas_per_row", "input_width", "artifact_size", "load_gas")
+    __slots__ = ("model_id", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "status", "status_reason", "created_height", "updated_height", "gas_per_row", "input_width", "artifact_size", "load_gas", "comparison", "comparison_atol", "comparison_rtol")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_CID_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,9 @@ class ModelVersion(_message.Message):
     INPUT_WIDTH_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_SIZE_FIELD_NUMBER: _ClassVar[int]
     LOAD_GAS_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_ATOL_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_RTOL_FIELD_NUMBER: _ClassVar[int]
     model_id: int
     version: str
     artifact_cid: str
@@ -76,7 +79,10 @@ class ModelVersion(_message.Message):
     input_width: int
     artifact_size: int
     load_gas: int
-    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., created_height: _Optional[int] = ..., updated_height: _Optional[int] = ..., gas_per_row: _Optional[int] = ..., input_width: _Optional[int] = ..., artifact_size: _Optional[int] = ..., load_gas: _Optional[int] = ...) -> None: ...
+    comparison: str
+    comparison_atol: str
+    comparison_rtol: str
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., created_height: _Optional[int] = ..., updated_height: _Optional[int] = ..., gas_per_row: _Optional[int] = ..., input_width: _Optional[int] = ..., artifact_size: _Optional[int] = ..., load_gas: _Optional[int] = ..., comparison: _Optional[str] = ..., comparison_atol: _Optional[str] = ..., comparison_rtol: _Optional[str] = ...) -> None: ...
 
 class ExecutionRecord(_message.Message):
     __slots__ = ("id", "model_id", "version", "input_hash", "input", "output", "output_hash", "gas", "caller", "height", "price_paid", "model_sha256")
@@ -153,7 +159,7 @@ class GenesisState(_message.Message):
     def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., versions: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ..., artifacts: _Optional[_Iterable[bytes]] = ..., executions: _Optional[_Iterable[_Union[ExecutionRecord, _Mapping]]] = ...) -> None: ...
 
 class MsgRegisterModel(_message.Message):
-    __slots__ = ("owner", "name", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "artifact", "artifact_size")
+    __slots__ = ("owner", "name", "version", "artifact_cid", "artifact_sha256", "format", "execution_path", "input_schema", "output_schema", "price", "license", "model_card_cid", "tags", "artifact", "artifact_size", "comparison", "comparison_atol", "comparison_rtol")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +175,9 @@ class MsgRegisterModel(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_ATOL_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_RTOL_FIELD_NUMBER: _ClassVar[int]
     owner: str
     name: str
     version: str
@@ -184,7 +193,10 @@ class MsgRegisterModel(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     artifact: bytes
     artifact_size: int
-    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., artifact: _Optional[bytes] = ..., artifact_size: _Optional[int] = ...) -> None: ...
+    comparison: str
+    comparison_atol: str
+    comparison_rtol: str
+    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., format: _Optional[str] = ..., execution_path: _Optional[str] = ..., input_schema: _Optional[str] = ..., output_schema: _Optional[str] = ..., price: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., license: _Optional[str] = ..., model_card_cid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., artifact: _Optional[bytes] = ..., artifact_size: _Optional[int] = ..., comparison: _Optional[str] = ..., comparison_atol: _Optional[str] = ..., comparison_rtol: _Optional[str] = ...) -> None: ...
 
 class MsgRegisterModelResponse(_message.Message):
     __slots__ = ("model_id", "version")
