@@ -554,8 +554,9 @@ def _roles(world: FuzzWorld, key: PrivKey) -> None:
 def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
     """Register the small stored object as an off-chain model (id 4) and a compute provider
     offering it; update, heartbeat, top up, pause and resume, leaving it ACTIVE; open, top up
-    and redeem a voucher on a payment channel to it, so fuzzed compute messages reach the
-    handlers past ValidateBasic."""
+    and redeem a voucher on a payment channel to it; submit job 1 (instant: matched to the
+    provider, left RUNNING) and job 2 (auction, with the provider's sealed bid), so fuzzed
+    compute messages reach the handlers past ValidateBasic."""
     offchain = ai_pb2.MsgRegisterModel(
         owner=acc_address(owner.pubkey.address()),
         name="fuzz-offchain",
@@ -608,6 +609,28 @@ def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
         signature=sign_voucher(owner.bytes, CHAIN_ID, 1, 2500),
     )
     _deliver(world, operator, voucher)
+    # jobs: 1 instant (RUNNING on the provider), 2 auction (a sealed bid in)
+    from aivm.modules.compute.jobs import commitment_of
+
+    data = b"fuzz job input"
+    for mode in (compute_pb2.MATCH_MODE_INSTANT, compute_pb2.MATCH_MODE_AUCTION):
+        job = compute_pb2.MsgSubmitJob(
+            client=client,
+            model_id=4,
+            version="1.0.0",
+            input_inline=data,
+            input_digest=hashlib.sha256(data).digest(),
+            units=1,
+            max_price_per_unit="1000",
+            deadline_blocks=5_000,
+            redundancy=1,
+            mode=mode,
+        )
+        _deliver(world, owner, job)
+    bid = compute_pb2.MsgCommitBid(
+        provider=address, job_id=2, commitment=commitment_of(2, 500, b"fuzz salt")
+    )
+    _deliver(world, operator, bid)
 
 
 def _ok(result: pb.abci.ExecTxResult | None) -> bool:

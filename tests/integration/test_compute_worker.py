@@ -462,6 +462,74 @@ def test_job_commands_over_the_cli(
         assert "(compute code" in err, err
 
 
+def set_bid_windows(market: Market, blocks: int) -> None:
+    """``bid_window_blocks`` and ``reveal_window_blocks`` by MsgUpdateParams (dev0 is the
+    devnet's params authority)."""
+    with market.client() as client:
+        params = client.modules.compute.params()
+        params.bid_window_blocks = params.reveal_window_blocks = blocks
+        authority = market.wallets[PROVIDER]
+        msg = compute_pb2.MsgUpdateParams(authority=authority.address, params=params)
+        sent = client.sign_and_broadcast(authority, [msg])
+        assert client.wait_for_tx(sent.hash, timeout=30).code == 0
+
+
+def test_sealed_bid_over_the_cli(
+    market: Market,
+    provider: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An auction job submitted with ``--mode auction`` takes the provider's ``commit-bid``
+    (its salt kept in the home), refuses a reveal in the commit window, takes ``reveal-bid``
+    (price and salt read back from the home) and is won by the only bid, at the job's max
+    price (the second price when there is no second bid); the node then serves it."""
+    import json
+
+    from cli_runner import cli_runner, import_keys
+
+    set_bid_windows(market, 25)
+    try:
+        run = cli_runner(market.endpoint.rpc_url, tmp_path / "home", capsys, monkeypatch)
+        run = import_keys(import_keys(run, market.endpoint, CLIENT), market.endpoint, PROVIDER)
+        (tmp_path / "x.npy").write_bytes(formats.encode_tensor_input(market.digits[5:6]))
+        wait = ("--yes", "--wait", "-o", "json")
+        code, out, err = run(
+            "tx", "compute", "submit-job", f"{market.model_id}:1.0.0",
+            "--input-file", str(tmp_path / "x.npy"), "--max-price", str(PRICE * 2),
+            "--mode", "auction", "--sla-class", "batch", "--deadline-blocks", "400",
+            "--from", f"dev{CLIENT}", *wait,
+        )  # fmt: skip
+        assert code == 0 and json.loads(out)["code"] == 0, err + out
+        job_id = int(json.loads(out)["job_id"])
+        provider_key = ("--from", f"dev{PROVIDER}", *wait)
+        code, out, err = run(
+            "tx", "compute", "commit-bid", str(job_id), "--price", str(PRICE), *provider_key
+        )
+        assert code == 0 and json.loads(out)["code"] == 0, err + out
+        saved = json.loads((tmp_path / "home" / "compute-bids.json").read_text())
+        assert saved[f"{job_id}/{market.wallets[PROVIDER].address}"]["price"] == str(PRICE)
+        code, out, err = run("tx", "compute", "reveal-bid", str(job_id), *provider_key)
+        assert code == 1 and "(compute code 23)" in err, err + out  # still the commit window
+        with market.client() as client:
+            compute = client.modules.compute
+            commit_end = compute.job(job_id).bid_commit_end_height
+            while client.status().latest_block_height <= commit_end:
+                time.sleep(0.1)
+            code, out, err = run("tx", "compute", "reveal-bid", str(job_id), *provider_key)
+            assert code == 0 and json.loads(out)["code"] == 0, err + out
+            done = compute.wait_job(job_id, timeout=120)
+        assert [(a.provider, a.price_per_unit) for a in done.assignments] == [
+            (market.wallets[PROVIDER].address, str(PRICE * 2))
+        ]
+        assert done.state == compute_pb2.JOB_STATE_COMPLETED
+        code, out, err = run("query", "compute", "reason-codes", "-o", "json")
+        assert code == 0 and "wrong_result" in out, err
+    finally:
+        set_bid_windows(market, 5)
+
+
 # -- three providers, one of them lying -------------------------------------------------------
 
 

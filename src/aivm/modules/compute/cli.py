@@ -1,7 +1,8 @@
 """compute commands: ``aivm tx compute register-provider|update-provider|add-collateral|
 heartbeat|pause|resume|exit|unjail`` and ``aivm query compute params|provider|providers|asks|
 slash-records``; jobs: ``aivm tx compute submit-job|cancel-job|top-up-job|submit-result|
-report-unservable|settle-job``, ``aivm query compute job|jobs|provider-stats|reference-price``
+report-unservable|settle-job|commit-bid|reveal-bid``, ``aivm query compute job|jobs|
+provider-stats|reference-price|reason-codes``
 and ``aivm compute run`` (the provider node's ``aivm provider …`` is ``aivm.cli.provider``).
 A tx command returns once CheckTx accepted the tx; ``--wait`` waits for the
 block (``--timeout`` seconds) and shows the tx's result. ``aivm.cli.main`` finds this file
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -351,6 +354,54 @@ def cmd_settle_job(s: cli.Settings, args: argparse.Namespace) -> None:
         _emit_job_tx(s, ComputeClient(client).settle_job(wallet, args.job_id))
 
 
+def _bids_file(s: cli.Settings) -> Path:
+    return Path(s.home) / "compute-bids.json"
+
+
+def cmd_commit_bid(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli.keyring_wallet(s, args.from_)
+    salt = bytes.fromhex(args.salt) if args.salt else os.urandom(16)
+    price = _amount(args.price)
+    with cli.tx_client(s, args) as client:
+        result = ComputeClient(client).commit_bid(wallet, args.job_id, price, salt)
+    saved = _load_bids(s)
+    saved[f"{args.job_id}/{wallet.address}"] = {"price": str(price), "salt": salt.hex()}
+    path = _bids_file(s)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+    print(f"salt {salt.hex()} kept in {path} for reveal-bid", file=sys.stderr)
+    _emit_job_tx(s, result)
+
+
+def _load_bids(s: cli.Settings) -> dict[str, dict[str, str]]:
+    path = _bids_file(s)
+    if not path.exists():
+        return {}
+    loaded: dict[str, dict[str, str]] = json.loads(path.read_text())
+    return loaded
+
+
+def cmd_reveal_bid(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli.keyring_wallet(s, args.from_)
+    saved = _load_bids(s).get(f"{args.job_id}/{wallet.address}", {})
+    price_text = args.price or saved.get("price")
+    salt_text = args.salt or saved.get("salt")
+    if price_text is None or salt_text is None:
+        raise cli.CliError(
+            f"no saved bid for job {args.job_id} by {wallet.address} in {_bids_file(s)}: "
+            "give --price and --salt"
+        )
+    price, salt = _amount(price_text), bytes.fromhex(salt_text)
+    with cli.tx_client(s, args) as client:
+        _emit_job_tx(s, ComputeClient(client).reveal_bid(wallet, args.job_id, price, salt))
+
+
+def cmd_reason_codes(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        codes = ComputeClient(client).reason_codes()
+    cli.emit(s, {"codes": [cli.proto_json(c) for c in codes]})
+
+
 # -- query compute (jobs) ---------------------------------------------------------------------
 
 
@@ -531,7 +582,36 @@ def register_jobs(tx: cli.Group, query: cli.Group, leaf: cli.Leaf) -> None:
     )
     p.add_argument("job_id", type=int)
     _tx_flags(p)
+    p = leaf(
+        tx,
+        "commit-bid",
+        cmd_commit_bid,
+        "Commit a sealed bid on an auction job (the salt is kept in <home>/compute-bids.json)",
+        "  aivm tx compute commit-bid 7 --price 90 --from provider --yes",
+    )
+    p.add_argument("job_id", type=int)
+    p.add_argument("--price", required=True, help="price per unit, ucgpt")
+    p.add_argument("--salt", help="hex salt (default: 16 random bytes)")
+    _tx_flags(p)
+    p = leaf(
+        tx,
+        "reveal-bid",
+        cmd_reveal_bid,
+        "Reveal a sealed bid after the commit window (price and salt from commit-bid's file)",
+        "  aivm tx compute reveal-bid 7 --from provider --yes",
+    )
+    p.add_argument("job_id", type=int)
+    p.add_argument("--price", help="price per unit (default: the one commit-bid kept)")
+    p.add_argument("--salt", help="hex salt (default: the one commit-bid kept)")
+    _tx_flags(p)
 
+    leaf(
+        query,
+        "reason-codes",
+        cmd_reason_codes,
+        "Registered provider slash reason codes",
+        "  aivm query compute reason-codes",
+    )
     p = leaf(query, "job", cmd_job, "A job", "  aivm query compute job 7")
     p.add_argument("job_id", type=int)
     p = leaf(

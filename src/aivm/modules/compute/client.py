@@ -38,6 +38,14 @@ from aivm.modules.compute.queries import SERVICE
 from aivm.types import pb
 from aivm.types.coin import BOND_DENOM
 
+
+def bid_commitment(job_id: int, price_per_unit: int, salt: bytes) -> bytes:
+    """The sealed-bid commitment the chain checks a reveal against:
+    ``sha256(job_id (8 bytes BE) ‖ price decimal ‖ 0x00 ‖ salt)``."""
+    body = job_id.to_bytes(8, "big") + str(price_per_unit).encode() + b"\x00" + salt
+    return hashlib.sha256(body).digest()
+
+
 STATUS_BY_NAME = {
     "active": compute_pb2.PROVIDER_STATUS_ACTIVE,
     "paused": compute_pb2.PROVIDER_STATUS_PAUSED,
@@ -465,6 +473,32 @@ class ComputeClient:
     def settle_job(self, wallet: Wallet, job_id: int) -> TxResult:
         """Settle a job whose challenge window has passed (anyone may)."""
         return self._submit(wallet, compute_pb2.MsgSettleJob(sender=wallet.address, job_id=job_id))
+
+    def commit_bid(self, wallet: Wallet, job_id: int, price_per_unit: int, salt: bytes) -> TxResult:
+        """A sealed bid on an auction job: only the commitment to (price, salt) goes on chain;
+        keep the salt to reveal it after the commit window (``bid_deposit`` is locked)."""
+        msg = compute_pb2.MsgCommitBid(
+            provider=wallet.address,
+            job_id=job_id,
+            commitment=bid_commitment(job_id, price_per_unit, salt),
+        )
+        return self._submit(wallet, msg)
+
+    def reveal_bid(self, wallet: Wallet, job_id: int, price_per_unit: int, salt: bytes) -> TxResult:
+        """Reveal a sealed bid during the reveal window."""
+        msg = compute_pb2.MsgRevealBid(
+            provider=wallet.address, job_id=job_id, price_per_unit=str(price_per_unit), salt=salt
+        )
+        return self._submit(wallet, msg)
+
+    def reason_codes(self) -> list[compute_pb2.ReasonCode]:
+        """The registered provider slash reason codes."""
+        response = self.client.query(
+            SERVICE + "ReasonCodes",
+            compute_pb2.QueryReasonCodesRequest(),
+            compute_pb2.QueryReasonCodesResponse,
+        )
+        return list(response.codes)
 
     def job(self, job_id: int) -> compute_pb2.Job:
         """One job."""
