@@ -787,8 +787,10 @@ class JobKeeper:
     def report_unservable(
         self, ctx: Context, provider: bytes, job_id: int, detail: str
     ) -> compute_pb2.Job:
-        """A matched provider cannot fetch the input: its assignment ends without penalty;
-        the job is re-matched, or ends UNSERVABLE (refund) once two providers said so."""
+        """A matched provider cannot fetch the input, or the model cannot take it (a
+        malformed inline input): its assignment ends without penalty; the job is re-matched,
+        or ends UNSERVABLE (refund) once two providers said so. The chain cannot check
+        either claim, so one report alone never ends a job."""
         job = self.require_job(ctx, job_id)
         a = self._running_assignment(ctx, job, provider)
         self._release_capacity(ctx, a)
