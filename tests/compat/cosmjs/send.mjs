@@ -189,7 +189,7 @@ async function cometChecks(auto, to, ws) {
 
 function firstEvent(stream) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no websocket event within 30 s")), 30_000);
+    const timer = setTimeout(() => reject(new Error("no websocket event within 60 s")), 60_000);
     const listener = {
       next: (event) => {
         clearTimeout(timer);
