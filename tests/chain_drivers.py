@@ -100,12 +100,12 @@ def _wait_rest(rest_url: str, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def devnet_chain(tmp: Path) -> Iterator[ChainEndpoint]:
+def devnet_chain(tmp: Path, accounts: int = FUNDED_ACCOUNTS) -> Iterator[ChainEndpoint]:
     from aivm.node.home import DEV_ACCOUNT_BALANCE, DEVNET_CHAIN_ID
 
     home = tmp / "home"
     with DevnetRestThread(
-        home, block_time_ms=DEVNET_BLOCK_TIME_MS, rpc_frontend=True, accounts=FUNDED_ACCOUNTS
+        home, block_time_ms=DEVNET_BLOCK_TIME_MS, rpc_frontend=True, accounts=accounts
     ) as node:
         endpoint = ChainEndpoint(
             driver="devnet",

@@ -22,6 +22,7 @@ from aivm.modules import (
     slashing,
     staking,
     storage,
+    verify,
 )
 from aivm.modules.framework import ModuleDefinition
 
@@ -38,4 +39,5 @@ MODULES: tuple[ModuleDefinition, ...] = (
     storage.DEFINITION,
     ai.DEFINITION,
     compute.DEFINITION,
+    verify.DEFINITION,
 )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from aivm.cli import provider as provider_commands
+from aivm.cli import verifier as verifier_commands
 from aivm.cli.common import (
     CLIENT_CONFIG,
     DEFAULT_CHAIN_ID,
@@ -664,6 +665,7 @@ def build_parser() -> Parser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
 
     provider_commands.register(subs, leaf, branch)
+    verifier_commands.register(subs, leaf, branch)
 
     keys = branch(subs, "keys", "Manage the local keyring")
     p = leaf(

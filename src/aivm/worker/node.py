@@ -361,21 +361,7 @@ class ProviderNode:
 
     def _artifact(self, version: Any) -> Path:
         """The model file in the cache, downloaded by CID and checked against its sha256."""
-        digest = bytes(version.artifact_sha256)
-        path = self.cache / "artifacts" / digest.hex()
-        if path.exists() and hashlib.sha256(path.read_bytes()).digest() == digest:
-            return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        self.storage.get(version.artifact_cid, path)
-        if hashlib.sha256(path.read_bytes()).digest() != digest:
-            path.unlink()
-            raise formats.FormatError(f"artifact {version.artifact_cid} does not match its sha256")
-        self.log(
-            f"model {version.model_id} v{version.version}: fetched artifact "
-            f"({size_text(path.stat().st_size)}) in {(time.perf_counter() - start) * 1e3:.0f} ms"
-        )
-        return path
+        return fetch_artifact(self.storage, self.cache, version, self.log)
 
     def _fetch_input(self, item: Work, msgs: list[pb.Message]) -> bool:
         """The job's input (inline or from the content store), digest-checked; an input that
@@ -647,6 +633,26 @@ class ProviderNode:
         if seconds:
             self.log(f"holding {seconds:g} s after '{step}' ({HOLD_ENV})")
             time.sleep(seconds)
+
+
+def fetch_artifact(storage: StorageClient, cache: Path, version: Any, log: Log) -> Path:
+    """``version``'s model file in ``cache/artifacts``, downloaded by CID and checked against
+    its sha256 (a cached file is re-checked; a mismatch is deleted and raises FormatError)."""
+    digest = bytes(version.artifact_sha256)
+    path = cache / "artifacts" / digest.hex()
+    if path.exists() and hashlib.sha256(path.read_bytes()).digest() == digest:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    storage.get(version.artifact_cid, path)
+    if hashlib.sha256(path.read_bytes()).digest() != digest:
+        path.unlink()
+        raise formats.FormatError(f"artifact {version.artifact_cid} does not match its sha256")
+    log(
+        f"model {version.model_id} v{version.version}: fetched artifact "
+        f"({size_text(path.stat().st_size)}) in {(time.perf_counter() - start) * 1e3:.0f} ms"
+    )
+    return path
 
 
 def wrong(output: formats.Output | None, rule: str) -> formats.Output | None:

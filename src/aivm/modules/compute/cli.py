@@ -25,6 +25,7 @@ from aivm.client.results import TxResult
 from aivm.client.wallet import Wallet
 from aivm.modules.compute import compute_pb2
 from aivm.modules.compute.client import (
+    CRITICALITY_BY_NAME,
     JOB_STATE_BY_NAME,
     MODE_BY_NAME,
     SLA_BY_NAME,
@@ -304,6 +305,7 @@ def cmd_submit_job(s: cli.Settings, args: argparse.Namespace) -> None:
             units=args.units,
             deadline_blocks=args.deadline_blocks,
             sla_class=args.sla_class,
+            criticality=args.criticality,
             redundancy=args.redundancy,
             mode=args.mode,
             min_tier=args.min_tier,
@@ -481,6 +483,7 @@ def cmd_compute_run(s: cli.Settings, args: argparse.Namespace) -> None:
                 deadline_blocks=args.deadline_blocks,
                 sla_class=args.sla_class,
                 min_tier=args.min_tier,
+                criticality=args.criticality,
                 timeout=args.timeout,
                 progress=progress,
             )
@@ -506,6 +509,13 @@ def _job_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline-blocks", type=int, default=100, help="default 100")
     p.add_argument("--sla-class", choices=sorted(SLA_BY_NAME), default="standard")
     p.add_argument("--min-tier", choices=sorted(TIER_BY_NAME), default="entry")
+    p.add_argument(
+        "--criticality",
+        choices=list(CRITICALITY_BY_NAME),
+        default="low",
+        help="how critical the result is: the verification policy picks the methods it must "
+        "pass before payment (`aivm query verify policy`; default low)",
+    )
 
 
 def register_jobs(tx: cli.Group, query: cli.Group, leaf: cli.Leaf) -> None:

@@ -66,6 +66,12 @@ SLA_BY_NAME = {
     "fast": compute_pb2.SLA_CLASS_FAST,
     "batch": compute_pb2.SLA_CLASS_BATCH,
 }
+CRITICALITY_BY_NAME = {
+    "low": compute_pb2.CRITICALITY_LOW,
+    "medium": compute_pb2.CRITICALITY_MEDIUM,
+    "high": compute_pb2.CRITICALITY_HIGH,
+    "critical": compute_pb2.CRITICALITY_CRITICAL,
+}
 MODE_BY_NAME = {
     "instant": compute_pb2.MATCH_MODE_INSTANT,
     "auction": compute_pb2.MATCH_MODE_AUCTION,
@@ -144,6 +150,9 @@ def job_stage(job: compute_pb2.Job) -> tuple[str, str]:
             1 for a in job.assignments if a.status == compute_pb2.ASSIGNMENT_STATUS_SUBMITTED
         )
         return "running", f"{done}/{job.redundancy or 1} results"
+    if state == compute_pb2.JOB_STATE_PENDING_ACCEPTANCE and job.verification_hold:
+        level = compute_pb2.Criticality.Name(job.criticality).removeprefix("CRITICALITY_")
+        return "verifying", f"{level.lower()} criticality: payment waits for its methods"
     if state == compute_pb2.JOB_STATE_PENDING_ACCEPTANCE:
         return "challenge window", f"accepted at height {job.accept_height}"
     return compute_pb2.JobState.Name(state).lower(), ""
@@ -357,7 +366,7 @@ class ComputeClient:
         units: int = 1,
         deadline_blocks: int = 100,
         sla_class: str = "standard",
-        verification_level: int = 0,
+        criticality: str = "low",
         redundancy: int = 1,
         mode: str = "instant",
         min_tier: str = "entry",
@@ -378,7 +387,7 @@ class ComputeClient:
             max_price_per_unit=str(max_price_per_unit),
             deadline_blocks=deadline_blocks,
             sla_class=SLA_BY_NAME[sla_class],
-            verification_level=verification_level,
+            criticality=CRITICALITY_BY_NAME[criticality],
             redundancy=redundancy,
             mode=MODE_BY_NAME[mode],
             min_tier=TIER_BY_NAME[min_tier],
@@ -562,6 +571,7 @@ class ComputeClient:
         deadline_blocks: int = 100,
         sla_class: str = "standard",
         min_tier: str = "entry",
+        criticality: str = "low",
         timeout: float = 300.0,
         poll: float = 0.2,
         progress: Callable[[str, str], None] | None = None,
@@ -597,6 +607,7 @@ class ComputeClient:
             units=units,
             deadline_blocks=deadline_blocks,
             sla_class=sla_class,
+            criticality=criticality,
             redundancy=redundancy,
             min_tier=min_tier,
         )

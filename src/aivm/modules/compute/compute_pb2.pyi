@@ -57,6 +57,13 @@ class MatchMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MATCH_MODE_INSTANT: _ClassVar[MatchMode]
     MATCH_MODE_AUCTION: _ClassVar[MatchMode]
 
+class Criticality(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CRITICALITY_LOW: _ClassVar[Criticality]
+    CRITICALITY_MEDIUM: _ClassVar[Criticality]
+    CRITICALITY_HIGH: _ClassVar[Criticality]
+    CRITICALITY_CRITICAL: _ClassVar[Criticality]
+
 class SlaClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SLA_CLASS_STANDARD: _ClassVar[SlaClass]
@@ -112,6 +119,10 @@ NO_MATCH_REASON_INPUT_UNAVAILABLE: NoMatchReason
 NO_MATCH_REASON_RUNTIME_MISSING: NoMatchReason
 MATCH_MODE_INSTANT: MatchMode
 MATCH_MODE_AUCTION: MatchMode
+CRITICALITY_LOW: Criticality
+CRITICALITY_MEDIUM: Criticality
+CRITICALITY_HIGH: Criticality
+CRITICALITY_CRITICAL: Criticality
 SLA_CLASS_STANDARD: SlaClass
 SLA_CLASS_FAST: SlaClass
 SLA_CLASS_BATCH: SlaClass
@@ -270,7 +281,7 @@ class SealedBid(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., commitment: _Optional[bytes] = ..., price_per_unit: _Optional[str] = ..., revealed: bool = ..., deposit: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "min_tier", "sla_class", "verification_level", "redundancy", "mode", "state", "no_match_reason", "reason_detail", "escrow", "created_height", "deadline_height", "assignments", "bids", "bid_commit_end_height", "bid_reveal_end_height", "escalations", "accept_height", "output_cid", "output_digest", "protocol_fee", "refunded", "finished_height")
+    __slots__ = ("id", "client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "min_tier", "sla_class", "criticality", "redundancy", "mode", "state", "no_match_reason", "reason_detail", "escrow", "created_height", "deadline_height", "assignments", "bids", "bid_commit_end_height", "bid_reveal_end_height", "escalations", "accept_height", "output_cid", "output_digest", "protocol_fee", "refunded", "finished_height", "verification_hold")
     ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -282,7 +293,7 @@ class Job(_message.Message):
     MAX_PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
     MIN_TIER_FIELD_NUMBER: _ClassVar[int]
     SLA_CLASS_FIELD_NUMBER: _ClassVar[int]
-    VERIFICATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CRITICALITY_FIELD_NUMBER: _ClassVar[int]
     REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +313,7 @@ class Job(_message.Message):
     PROTOCOL_FEE_FIELD_NUMBER: _ClassVar[int]
     REFUNDED_FIELD_NUMBER: _ClassVar[int]
     FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_HOLD_FIELD_NUMBER: _ClassVar[int]
     id: int
     client: str
     model_id: int
@@ -313,7 +325,7 @@ class Job(_message.Message):
     max_price_per_unit: str
     min_tier: Tier
     sla_class: SlaClass
-    verification_level: int
+    criticality: Criticality
     redundancy: int
     mode: MatchMode
     state: JobState
@@ -333,7 +345,8 @@ class Job(_message.Message):
     protocol_fee: str
     refunded: str
     finished_height: int
-    def __init__(self, id: _Optional[int] = ..., client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., min_tier: _Optional[_Union[Tier, str]] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., verification_level: _Optional[int] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., no_match_reason: _Optional[_Union[NoMatchReason, str]] = ..., reason_detail: _Optional[str] = ..., escrow: _Optional[str] = ..., created_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[SealedBid, _Mapping]]] = ..., bid_commit_end_height: _Optional[int] = ..., bid_reveal_end_height: _Optional[int] = ..., escalations: _Optional[int] = ..., accept_height: _Optional[int] = ..., output_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., protocol_fee: _Optional[str] = ..., refunded: _Optional[str] = ..., finished_height: _Optional[int] = ...) -> None: ...
+    verification_hold: bool
+    def __init__(self, id: _Optional[int] = ..., client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., min_tier: _Optional[_Union[Tier, str]] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., no_match_reason: _Optional[_Union[NoMatchReason, str]] = ..., reason_detail: _Optional[str] = ..., escrow: _Optional[str] = ..., created_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[SealedBid, _Mapping]]] = ..., bid_commit_end_height: _Optional[int] = ..., bid_reveal_end_height: _Optional[int] = ..., escalations: _Optional[int] = ..., accept_height: _Optional[int] = ..., output_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., protocol_fee: _Optional[str] = ..., refunded: _Optional[str] = ..., finished_height: _Optional[int] = ..., verification_hold: bool = ...) -> None: ...
 
 class ProviderStats(_message.Message):
     __slots__ = ("operator", "assigned", "accepted", "timeouts", "disagreed", "unservable", "response_blocks_total", "results", "downtime_blocks", "earned", "active_jobs", "recent_violations", "violation_window_start")
@@ -614,7 +627,7 @@ class MsgUnjailProviderResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgSubmitJob(_message.Message):
-    __slots__ = ("client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "deadline_blocks", "sla_class", "verification_level", "redundancy", "mode", "min_tier")
+    __slots__ = ("client", "model_id", "version", "input_cid", "input_inline", "input_digest", "units", "max_price_per_unit", "deadline_blocks", "sla_class", "criticality", "redundancy", "mode", "min_tier")
     CLIENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -625,7 +638,7 @@ class MsgSubmitJob(_message.Message):
     MAX_PRICE_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     SLA_CLASS_FIELD_NUMBER: _ClassVar[int]
-    VERIFICATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CRITICALITY_FIELD_NUMBER: _ClassVar[int]
     REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     MIN_TIER_FIELD_NUMBER: _ClassVar[int]
@@ -639,11 +652,11 @@ class MsgSubmitJob(_message.Message):
     max_price_per_unit: str
     deadline_blocks: int
     sla_class: SlaClass
-    verification_level: int
+    criticality: Criticality
     redundancy: int
     mode: MatchMode
     min_tier: Tier
-    def __init__(self, client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., deadline_blocks: _Optional[int] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., verification_level: _Optional[int] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., min_tier: _Optional[_Union[Tier, str]] = ...) -> None: ...
+    def __init__(self, client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., input_cid: _Optional[str] = ..., input_inline: _Optional[bytes] = ..., input_digest: _Optional[bytes] = ..., units: _Optional[int] = ..., max_price_per_unit: _Optional[str] = ..., deadline_blocks: _Optional[int] = ..., sla_class: _Optional[_Union[SlaClass, str]] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., redundancy: _Optional[int] = ..., mode: _Optional[_Union[MatchMode, str]] = ..., min_tier: _Optional[_Union[Tier, str]] = ...) -> None: ...
 
 class MsgSubmitJobResponse(_message.Message):
     __slots__ = ("job_id", "escrow")

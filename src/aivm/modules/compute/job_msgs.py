@@ -28,8 +28,6 @@ from aivm.types.numbers import parse_digits
 
 MAX_UNITS = 10**12
 MAX_SALT_BYTES = 64
-VERIFICATION_LEVELS = (0,)
-"""Levels a job may ask for today: 0 (challenge window). Issue 15 adds the methods."""
 J = compute_pb2
 
 
@@ -73,11 +71,7 @@ def validate_submit(msg: compute_pb2.MsgSubmitJob) -> None:
     _enum(msg.min_tier, J.Tier, "min_tier")
     if msg.redundancy <= 0:
         raise ErrInvalidJob.wrap("redundancy must be at least 1")
-    if msg.verification_level not in VERIFICATION_LEVELS:
-        raise ErrInvalidJob.wrap(
-            f"verification level {msg.verification_level} is not available yet "
-            "(0: challenge window; stronger methods are planned, issue 15)"
-        )
+    _enum(msg.criticality, J.Criticality, "criticality")
 
 
 def handle_submit(

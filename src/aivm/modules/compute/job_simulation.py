@@ -67,6 +67,7 @@ def job_operations(jobs: JobKeeper) -> dict[str, WeightedOperation]:
             deadline_blocks=deadline,
             redundancy=env.rng.choice((1, 1, 2, 3)),
             mode=mode,
+            criticality=env.rng.choice((0, 0, 1, 2, 3)),  # type: ignore[arg-type]
         )
         roll = env.rng.randrange(0, 12)
         if roll == 0:

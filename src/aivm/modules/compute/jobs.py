@@ -27,6 +27,7 @@ from aivm.modules.compute.errors import (
     ErrJobState,
     ErrNotAssigned,
 )
+from aivm.modules.compute.hooks import AcceptPlan
 from aivm.modules.compute.keeper import ComputeKeeper, to_int
 from aivm.modules.compute.matching import Matcher, Search
 from aivm.modules.compute.params import ComputeParams
@@ -285,7 +286,7 @@ class JobKeeper:
             max_price_per_unit=str(max_price),
             min_tier=msg.min_tier or J.TIER_ENTRY,
             sla_class=msg.sla_class,
-            verification_level=msg.verification_level,
+            criticality=msg.criticality,
             redundancy=msg.redundancy,
             mode=msg.mode,
             state=OPEN,
@@ -329,6 +330,8 @@ class JobKeeper:
                 f"blocks the {J.SlaClass.Name(msg.sla_class)} class needs "
                 "(SLA response time, plus the bid and reveal windows in auction mode)"
             )
+        if self.providers.hooks is not None:
+            self.providers.hooks.check_submit(ctx, msg)
 
     def cancel(self, ctx: Context, client: bytes, job_id: int) -> int:
         """Cancel an OPEN or AUCTION job that has no provider yet: refund the escrow (and
@@ -750,10 +753,13 @@ class JobKeeper:
         accepted = pool[pivot].result
         job.output_cid, job.output_digest = accepted.output_cid, accepted.output_digest
         job.state = PENDING
-        job.accept_height = ctx.header.height + params.challenge_window_blocks
         self._store(ctx).delete(keys.MATCH_QUEUE + keys.u64(job.id))
         self._unqueue(ctx, keys.JOB_DEADLINES, job.deadline_height, job.id)
-        self._queue(ctx, keys.SETTLE_QUEUE, job.accept_height, job.id)
+        plan = self._accept_plan(ctx, job, params)
+        job.accept_height = ctx.header.height + plan.window_blocks
+        job.verification_hold = plan.hold
+        if not plan.hold:
+            self._queue(ctx, keys.SETTLE_QUEUE, job.accept_height, job.id)
         ctx.emit(
             events.JOB_ACCEPTED,
             ("job_id", str(job.id)),
@@ -761,7 +767,55 @@ class JobKeeper:
             ("output_digest", job.output_digest.hex()),
             ("agreeing", str(len(agreeing))),
             ("accept_height", str(job.accept_height)),
+            ("verification_hold", "true" if plan.hold else "false"),
         )
+
+    def _accept_plan(self, ctx: Context, job: compute_pb2.Job, params: ComputeParams) -> AcceptPlan:
+        """The verification module's plan for an accepted result; without one, the
+        ``challenge_window_blocks`` param and no hold."""
+        if self.providers.hooks is None:
+            return AcceptPlan(params.challenge_window_blocks, hold=False)
+        return self.providers.hooks.on_accepted(ctx, job)
+
+    # -- verification outcomes (called by the verify module) ------------------------------
+
+    def release_verified(self, ctx: Context, job_id: int) -> None:
+        """The job's verification passed: it settles once its challenge window is over (at
+        the EndBlock of ``max(accept_height, this block)``, or the next block's when this
+        block's compute EndBlock already ran). A job not held is left alone."""
+        job = self.get_job(ctx, job_id)
+        if job is None or job.state != PENDING or not job.verification_hold:
+            return
+        job.verification_hold = False
+        job.accept_height = max(job.accept_height, ctx.header.height)
+        self._queue(ctx, keys.SETTLE_QUEUE, job.accept_height, job.id)
+        self.set_job(ctx, job)
+
+    def reject_verified(
+        self, ctx: Context, job_id: int, detail: str, penalty_multiple: int | None
+    ) -> compute_pb2.Job | None:
+        """The job's verification failed. With ``penalty_multiple`` (None: the result could
+        not be judged, nobody is at fault) every provider whose result was accepted is
+        treated as wrong — unpaid, reputation outcome 0 — and its collateral is slashed by
+        ``penalty_multiple × its pay`` (capped at the collateral; 0: the
+        ``wrong_result_slash_fraction`` param instead). The job ends REJECTED_RESULT and the
+        client is refunded. Never raises (EndBlock)."""
+        job = self.get_job(ctx, job_id)
+        if job is None or job.state != PENDING:
+            return None
+        params = self.providers.get_params(ctx)
+        for a in job.assignments:
+            if a.status != A_AGREED:
+                continue
+            if penalty_multiple is None:
+                a.status = A_RELEASED
+            else:
+                pay = to_int(a.price_per_unit) * job.units
+                self._penalise_wrong(ctx, job, a, params, penalty_multiple * pay)
+        self._unqueue(ctx, keys.SETTLE_QUEUE, job.accept_height, job.id)
+        job.verification_hold = False
+        self._finish(ctx, job, J.JOB_STATE_REJECTED_RESULT, detail)
+        return job
 
     def _penalise_wrong(
         self,
@@ -769,20 +823,27 @@ class JobKeeper:
         job: compute_pb2.Job,
         a: compute_pb2.Assignment,
         params: ComputeParams,
+        penalty: int = 0,
     ) -> None:
+        """A wrong result: unpaid, counted, reputation outcome 0, and a slash of the
+        provider's collateral — ``penalty`` ucgpt when given, else the
+        ``wrong_result_slash_fraction`` param."""
         a.status = A_DISAGREED
         operator = addr_bytes(a.provider)
         stats = self.get_stats(ctx, operator)
         stats.disagreed += 1
         self.set_stats(ctx, stats)
         self._reputation(ctx, operator, Dec.zero(), params)
-        if params.wrong_result_slash_fraction.is_positive() and self.providers.get_provider(
-            ctx, operator
-        ):
+        record = self.providers.get_provider(ctx, operator)
+        if record is None:
+            return
+        fraction = params.wrong_result_slash_fraction
+        collateral = to_int(record.collateral)
+        if penalty > 0 and collateral > 0:
+            fraction = min(Dec.from_int(penalty).quo(Dec.from_int(collateral)), Dec.one())
+        if fraction.is_positive():
             evidence = hashlib.sha256(keys.u64(job.id) + a.result.output_digest).digest()
-            self.providers.slash_provider(
-                ctx, operator, params.wrong_result_slash_fraction, REASON_WRONG_RESULT, evidence
-            )
+            self.providers.slash_provider(ctx, operator, fraction, REASON_WRONG_RESULT, evidence)
 
     def report_unservable(
         self, ctx: Context, provider: bytes, job_id: int, detail: str
@@ -922,7 +983,7 @@ class JobKeeper:
         done = 0
         for key in self._due(ctx, keys.SETTLE_QUEUE, params.max_settlements_per_block):
             job = self.get_job(ctx, int.from_bytes(key[8:16], "big"))
-            if job is None or job.state != PENDING:
+            if job is None or job.state != PENDING or job.verification_hold:
                 self._store(ctx).delete(keys.SETTLE_QUEUE + key)
                 continue
             self._settle(ctx, job, params)
@@ -934,6 +995,11 @@ class JobKeeper:
         job = self.require_job(ctx, job_id)
         if job.state != PENDING:
             raise ErrJobState.wrap(f"job {job_id} is {_state(job)}; nothing to settle")
+        if job.verification_hold:
+            raise ErrJobState.wrap(
+                f"job {job_id} is being verified (`aivm query verify session {job_id}`); "
+                "it settles once its methods pass"
+            )
         if ctx.header.height < job.accept_height:
             raise ErrJobState.wrap(f"the challenge window runs to height {job.accept_height}")
         self._settle(ctx, job, self.providers.get_params(ctx))
@@ -966,6 +1032,8 @@ class JobKeeper:
             ("job_id", str(job.id)),
             ("protocol_fee", f"{fees}{BOND_DENOM}"),
         )
+        if self.providers.hooks is not None:
+            self.providers.hooks.on_settled(ctx, job)
 
     # -- reputation and reference prices --------------------------------------------------
 
@@ -1063,7 +1131,8 @@ def expected_entries(job: compute_pb2.Job) -> set[bytes]:
     if job.state in FINAL_STATES:
         return out
     if job.state == PENDING:
-        out.add(keys.height_job_key(keys.SETTLE_QUEUE, job.accept_height, job.id))
+        if not job.verification_hold:  # a held job is queued when the verify module releases it
+            out.add(keys.height_job_key(keys.SETTLE_QUEUE, job.accept_height, job.id))
         return out
     out.add(keys.height_job_key(keys.JOB_DEADLINES, job.deadline_height, job.id))
     if job.state == AUCTION:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.ai.keeper import AiKeeper
@@ -34,6 +34,7 @@ from aivm.modules.compute.errors import (
     ErrUnknownModelVersion,
     ErrUnknownReason,
 )
+from aivm.modules.compute.hooks import VerificationHooks
 from aivm.modules.compute.params import (
     DEFAULT_PARAMS,
     FALLBACK_UNBONDING_TIME_NS,
@@ -48,6 +49,9 @@ from aivm.types.dec import Dec
 from aivm.types.errors import AivmError, ErrInvalidRequest
 from aivm.types.numbers import MAX_UINT256_DIGITS, parse_digits
 from aivm.types.protogen import ai_pb2
+
+if TYPE_CHECKING:
+    from aivm.modules.compute.jobs import JobKeeper
 
 OFFCHAIN = "offchain"
 OFFER_GAS = 2_000
@@ -120,6 +124,10 @@ class ComputeKeeper:
         self.bank = bank
         self.ai = ai
         self.staking = staking
+        self.hooks: VerificationHooks | None = None
+        """The verification module, when the app has one (it registers itself)."""
+        self.jobs: JobKeeper | None = None
+        """The job keeper (set by the compute module; other modules reach jobs through it)."""
         self._reasons: dict[int, Reason] = {}
         for code, name in BUILTIN_REASONS:
             self.register_reason(code, name, "compute")

@@ -51,6 +51,7 @@ class ComputeModule:
         self.keeper = keeper
         self.authority = authority
         self.jobs = JobKeeper(keeper)
+        keeper.jobs = self.jobs
         self.channels = ChannelKeeper(
             keeper.bank, accounts, keeper.module_address, keeper.get_params, keeper.provider_exists
         )

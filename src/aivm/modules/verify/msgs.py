@@ -1,0 +1,62 @@
+"""verify message handlers: MsgCommitVerdict and MsgRevealVerdict (signer: the validator)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aivm.modules.addr import addr_bytes
+from aivm.modules.framework import Context, MsgRoute
+from aivm.modules.verify import verify_pb2
+from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidVerdict
+from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
+
+MAX_COMPARISON_BYTES = 1 << 20
+"""Stateless bound; the compute param ``max_comparison_bytes`` is the real limit."""
+
+
+def _validator(msg: Any) -> list[bytes]:
+    return [addr_bytes(msg.validator)]
+
+
+def validate_commit(msg: verify_pb2.MsgCommitVerdict) -> None:
+    """Validator address, job id, a 32-byte commitment."""
+    addr_bytes(msg.validator)
+    if msg.job_id == 0:
+        raise ErrInvalidVerdict.wrap("job_id must be set")
+    if len(msg.commitment) != DIGEST:
+        raise ErrInvalidCommitment.wrap(f"commitment must be {DIGEST} bytes")
+
+
+def validate_reveal(msg: verify_pb2.MsgRevealVerdict) -> None:
+    """Validator address, job id, a 32-byte digest, a 16–64-byte salt, bounded inline data."""
+    addr_bytes(msg.validator)
+    if msg.job_id == 0:
+        raise ErrInvalidVerdict.wrap("job_id must be set")
+    if len(msg.output_digest) != DIGEST:
+        raise ErrInvalidVerdict.wrap(f"output_digest must be {DIGEST} bytes (sha256)")
+    if not MIN_SALT <= len(msg.salt) <= MAX_SALT:
+        raise ErrInvalidVerdict.wrap(f"salt must be {MIN_SALT} to {MAX_SALT} bytes")
+    if len(msg.comparison_data) > MAX_COMPARISON_BYTES:
+        raise ErrInvalidVerdict.wrap(f"comparison_data over {MAX_COMPARISON_BYTES} bytes")
+
+
+def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
+    """Commit and reveal (MsgUpdateParams is added by the module)."""
+
+    def commit(
+        ctx: Context, msg: verify_pb2.MsgCommitVerdict
+    ) -> verify_pb2.MsgCommitVerdictResponse:
+        keeper.commit(ctx, addr_bytes(msg.validator), msg.job_id, msg.commitment)
+        return verify_pb2.MsgCommitVerdictResponse()
+
+    def reveal(
+        ctx: Context, msg: verify_pb2.MsgRevealVerdict
+    ) -> verify_pb2.MsgRevealVerdictResponse:
+        agrees = keeper.reveal(ctx, addr_bytes(msg.validator), msg)
+        return verify_pb2.MsgRevealVerdictResponse(agrees=agrees)
+
+    return [
+        MsgRoute(verify_pb2.MsgCommitVerdict, _validator, validate_commit, commit),
+        MsgRoute(verify_pb2.MsgRevealVerdict, _validator, validate_reveal, reveal),
+    ]

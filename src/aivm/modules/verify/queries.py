@@ -1,0 +1,107 @@
+"""verify queries (``/aivm.verify.v1.Query/…``): Params, Policy, Session, Duties, Trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aivm.modules.addr import addr_bytes
+from aivm.modules.framework import Context, QueryRoute
+from aivm.modules.verify import verify_pb2
+from aivm.modules.verify.errors import ErrTrailNotFound
+from aivm.modules.verify.keeper import VerifyKeeper
+from aivm.modules.verify.params import AVAILABLE_METHODS, Rule
+
+SERVICE = "/aivm.verify.v1.Query/"
+V = verify_pb2
+
+
+def method_name(method: int) -> str:
+    """``reexecution``, ``sampling``, …"""
+    return V.Method.Name(method).removeprefix("METHOD_").lower()
+
+
+def criticality_name(criticality: int) -> str:
+    """``low``, ``medium``, ``high``, ``critical``."""
+    return V.Criticality.Name(criticality).removeprefix("CRITICALITY_").lower()
+
+
+def explain(rule: Rule, base_window: int) -> str:
+    """A policy rule in words."""
+    parts = []
+    for method in rule.methods:
+        if method == V.METHOD_REEXECUTION:
+            parts.append(f"{rule.validators} AI validators re-execute every job (majority decides)")
+        elif method == V.METHOD_SAMPLING:
+            percent = _percent(rule.sample_millionths)
+            parts.append(
+                f"{percent}% of jobs are re-executed by {rule.validators} AI validators, drawn "
+                "after the result is in"
+            )
+    window = max(base_window, rule.challenge_window_blocks)
+    text = "; ".join(parts) if parts else "no method: the challenge window only"
+    return f"{criticality_name(rule.criticality)}: {text}; paid after {window} blocks at least"
+
+
+def _percent(millionths: int) -> str:
+    whole, part = divmod(millionths, 10_000)
+    return f"{whole}.{part:04d}".rstrip("0").rstrip(".")
+
+
+def query_routes(keeper: VerifyKeeper) -> Sequence[QueryRoute]:
+    """The module's queries."""
+
+    def params(ctx: Context, req: verify_pb2.QueryParamsRequest) -> verify_pb2.QueryParamsResponse:
+        return V.QueryParamsResponse(params=keeper.get_params(ctx).to_proto())
+
+    def policy(ctx: Context, req: verify_pb2.QueryPolicyRequest) -> verify_pb2.QueryPolicyResponse:
+        current = keeper.get_params(ctx)
+        base = keeper.compute.get_params(ctx).challenge_window_blocks
+        proto = current.to_proto()
+        available = [method_name(m) for m in sorted(AVAILABLE_METHODS)]
+        return V.QueryPolicyResponse(
+            entries=[
+                V.PolicyEntry(rule=p, methods_available=available, explanation=explain(r, base))
+                for r, p in zip(current.policy, proto.policy, strict=True)
+            ]
+        )
+
+    def session(
+        ctx: Context, req: verify_pb2.QuerySessionRequest
+    ) -> verify_pb2.QuerySessionResponse:
+        return V.QuerySessionResponse(session=keeper.require_session(ctx, req.job_id))
+
+    def duties(ctx: Context, req: verify_pb2.QueryDutiesRequest) -> verify_pb2.QueryDutiesResponse:
+        validator = addr_bytes(req.validator)
+        out = V.QueryDutiesResponse()
+        for job_id in keeper.duties(ctx, validator):
+            found = keeper.get_session(ctx, job_id)
+            if found is None:
+                continue
+            for verdict in found.verdicts:
+                if verdict.validator != req.validator or verdict.round != found.round:
+                    continue
+                if not verdict.commitment:
+                    action, until = "commit", found.commit_end_height
+                else:
+                    action, until = "reveal", found.reveal_end_height
+                if not verdict.revealed:
+                    out.duties.add(
+                        job_id=job_id, round=found.round, action=action, until_height=until
+                    )
+        return out
+
+    def trail(ctx: Context, req: verify_pb2.QueryTrailRequest) -> verify_pb2.QueryTrailResponse:
+        found = keeper.get_trail(ctx, req.job_id)
+        if found is None:
+            raise ErrTrailNotFound.wrap(
+                f"job {req.job_id} has no trail (trails are written when a job is paid)"
+            )
+        return V.QueryTrailResponse(trail=found)
+
+    return [
+        QueryRoute(SERVICE + "Params", V.QueryParamsRequest, params),
+        QueryRoute(SERVICE + "Policy", V.QueryPolicyRequest, policy),
+        QueryRoute(SERVICE + "Session", V.QuerySessionRequest, session),
+        QueryRoute(SERVICE + "Duties", V.QueryDutiesRequest, duties),
+        QueryRoute(SERVICE + "Trail", V.QueryTrailRequest, trail),
+    ]

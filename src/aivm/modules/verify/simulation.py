@@ -1,0 +1,89 @@
+"""verify in the randomized simulation: drawn AI validators commit and reveal verdicts on
+sessions built by the compute operations. Most verdicts are honest (the sim's honest output
+of the job, :func:`aivm.modules.compute.job_simulation.honest_output`); about one in eight is
+a lie, one in ten commits and never reveals, and one in ten reveals with the wrong salt
+(refused: ErrRevealMismatch). The invariants then check queues, duties, holds and trails."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from aivm.modules.addr import addr_bytes
+from aivm.modules.compute.job_simulation import honest_output
+from aivm.modules.simulation import SimEnv, WeightedOperation
+from aivm.modules.verify import verify_pb2
+from aivm.modules.verify.keeper import verdict_commitment
+from aivm.modules.verify.module import VerifyModule
+from aivm.types import pb
+
+V = verify_pb2
+
+
+def operations(module: VerifyModule) -> dict[str, WeightedOperation]:
+    """commit_verdict and reveal_verdict, by name."""
+    keeper = module.keeper
+
+    def pending(env: SimEnv, status: int) -> list[tuple[verify_pb2.Session, str]]:
+        out = []
+        for session in keeper.iterate_sessions(env.ctx):
+            if session.status != status and not (
+                status == V.SESSION_STATUS_REVEAL and session.status == V.SESSION_STATUS_COMMIT
+            ):
+                continue
+            for verdict in session.verdicts:
+                if verdict.round == session.round and not verdict.revealed:
+                    out.append((session, verdict.validator))
+        return out
+
+    def commit_verdict(env: SimEnv) -> Sequence[pb.Message] | None:
+        found = [
+            (s, v)
+            for s, v in pending(env, V.SESSION_STATUS_COMMIT)
+            if env.height <= s.commit_end_height
+        ]
+        if not found or keeper.jobs is None:
+            return None
+        session, validator = env.rng.choice(found)
+        job = keeper.jobs.get_job(env.ctx, session.job_id)
+        if job is None:
+            return None
+        output = honest_output(job)
+        if env.rng.randrange(0, 8) == 0:
+            output = b"lie:" + env.rng.randbytes(16)
+        digest = hashlib.sha256(output).digest()
+        salt = env.rng.randbytes(16)
+        env.scratch("verify")[f"{session.job_id}/{session.round}/{validator}"] = (digest, salt)
+        commitment = verdict_commitment(
+            session.job_id, session.round, addr_bytes(validator), digest, salt
+        )
+        return [
+            V.MsgCommitVerdict(validator=validator, job_id=session.job_id, commitment=commitment)
+        ]
+
+    def reveal_verdict(env: SimEnv) -> Sequence[pb.Message] | None:
+        scratch = env.scratch("verify")
+        found = [
+            (s, v)
+            for s, v in pending(env, V.SESSION_STATUS_REVEAL)
+            if f"{s.job_id}/{s.round}/{v}" in scratch
+        ]
+        if not found:
+            return None
+        session, validator = env.rng.choice(found)
+        digest, salt = scratch[f"{session.job_id}/{session.round}/{validator}"]
+        roll = env.rng.randrange(0, 10)
+        if roll == 0:
+            return None  # this one never reveals: slashed at the deadline
+        if roll == 1:
+            salt = b"wrong salt, refused!"
+        return [
+            V.MsgRevealVerdict(
+                validator=validator, job_id=session.job_id, output_digest=digest, salt=salt
+            )
+        ]
+
+    return {
+        "commit_verdict": WeightedOperation(20, commit_verdict),
+        "reveal_verdict": WeightedOperation(20, reveal_verdict),
+    }

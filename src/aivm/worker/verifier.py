@@ -1,0 +1,173 @@
+"""The AI-validator verifier: re-executes the compute jobs this validator was drawn for and
+commits, then reveals, its verdicts (``aivm verifier start``).
+
+Each block it reads its duties (``/aivm.verify.v1.Query/Duties``):
+
+- **commit**: fetch the job's model (by CID, sha256-checked, cached) and input (inline or by
+  CID, digest-checked), run it exactly as a provider does (:func:`aivm.worker.node.
+  reference_output`: onnxruntime, one row at a time; token generation for token-rule models),
+  and commit ``sha256(domain ‖ job ‖ round ‖ address ‖ output digest ‖ salt)`` with a fresh
+  32-byte salt. The output digest, the inline output and the salt are written to
+  ``<home>/verifier/verdicts.json`` *before* the commit is sent, so a restarted verifier can
+  still reveal.
+- **reveal**: send the digest, the inline output (tolerance and token rules) and the salt.
+
+Test hooks (never set in production): ``AIVM_VERIFIER_FAULT=wrong-verdict`` commits the
+digest of an altered output (a lying validator); ``=silent`` commits but never reveals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from aivm.client.client import Client
+from aivm.client.errors import ChainError, ClientError
+from aivm.client.storage import StorageClient, StorageError
+from aivm.client.wallet import Wallet
+from aivm.worker import formats
+from aivm.worker.blocks import BlockFollower
+from aivm.worker.node import fetch_artifact, reference_output, wrong
+
+FAULT_ENV = "AIVM_VERIFIER_FAULT"
+Log = Callable[[str], None]
+
+
+class VerdictJournal:
+    """Committed verdicts not yet revealed, by ``job/round`` (a JSON file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, str]] = {}
+        if path.exists():
+            self.entries = json.loads(path.read_text())
+
+    def put(self, key: str, entry: dict[str, str]) -> None:
+        """Record (and flush) one verdict."""
+        self.entries[key] = entry
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.entries, indent=1))
+        tmp.replace(self.path)
+
+    def drop(self, key: str) -> None:
+        """Forget a revealed verdict."""
+        if self.entries.pop(key, None) is not None:
+            self.put_all()
+
+    def put_all(self) -> None:
+        """Rewrite the file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.entries, indent=1))
+
+
+class VerifierNode:
+    """An AI validator's re-execution daemon (see the module docstring)."""
+
+    def __init__(
+        self, home: Path, wallet: Wallet, client: Client, rest: str, log: Log | None = None
+    ) -> None:
+        self.home = home / "verifier"
+        self.wallet = wallet
+        self.address = wallet.address
+        self.client = client
+        self.compute: Any = client.modules.compute
+        self.ai: Any = client.modules.ai
+        self.verify: Any = client.modules.verify
+        self.storage = StorageClient(rest)
+        self.journal = VerdictJournal(self.home / "verdicts.json")
+        self.log: Log = log or (lambda line: print(line, flush=True))
+        self.fault = os.environ.get(FAULT_ENV, "")
+
+    def run(self, stop: threading.Event, rpc: str, poll_seconds: float = 0.5) -> None:
+        """One :meth:`step` per new block until ``stop`` is set."""
+        follower = BlockFollower(rpc, poll_seconds, self.log)
+        follower.start()
+        try:
+            height = follower.wait_beyond(0, 30)
+            self.log(f"verifier {self.address} started at height {height}")
+            while not stop.is_set():
+                try:
+                    self.step()
+                except (ClientError, requests.RequestException, OSError) as exc:
+                    self.log(f"round at height {height} failed: {exc}; retrying next block")
+                except Exception as exc:  # a long-lived daemon logs a bug and keeps going
+                    self.log(f"round at height {height} failed: {type(exc).__name__}: {exc}")
+                height = follower.wait_beyond(height, 5)
+        finally:
+            follower.stop()
+
+    def step(self) -> None:
+        """Serve every duty the chain shows for this validator."""
+        for duty in self.verify.duties(self.address):
+            key = f"{duty.job_id}/{duty.round}"
+            if duty.action == "commit" and key not in self.journal.entries:
+                self._commit(duty.job_id, key)
+            elif duty.action == "reveal":
+                self._reveal(duty.job_id, key)
+
+    def _commit(self, job_id: int, key: str) -> None:
+        job = self.compute.job(job_id)
+        version = self.ai.version(job.model_id, job.version)
+        rule = formats.comparison_rule(version)
+        try:
+            output = self._execute(job, version, rule)
+        except (StorageError, formats.FormatError, requests.RequestException) as exc:
+            self.log(f"job {job_id}: cannot re-execute ({exc}); no verdict")
+            return
+        if self.fault == "wrong-verdict":
+            changed = wrong(formats.Output(output, "", ()), rule)
+            output = changed.data if changed is not None else output
+            self.log(f"job {job_id}: altered the verdict ({FAULT_ENV})")
+        digest = hashlib.sha256(output).digest()
+        inline = output if formats.carries_comparison_data(rule) else b""
+        salt = os.urandom(32)
+        self.journal.put(key, {"digest": digest.hex(), "data": inline.hex(), "salt": salt.hex()})
+        try:
+            self.verify.commit(self.wallet, job_id, digest, salt)
+        except ChainError as exc:
+            self.log(f"job {job_id}: commit refused: {exc}")
+            self.journal.drop(key)
+            return
+        agrees = digest == bytes(job.output_digest)
+        self.log(f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted)")
+
+    def _reveal(self, job_id: int, key: str) -> None:
+        entry = self.journal.entries.get(key)
+        if entry is None or self.fault == "silent":
+            return
+        try:
+            result = self.verify.reveal(
+                self.wallet,
+                job_id,
+                bytes.fromhex(entry["digest"]),
+                bytes.fromhex(entry["salt"]),
+                bytes.fromhex(entry["data"]),
+            )
+        except ChainError as exc:
+            self.log(f"job {job_id}: reveal refused: {exc}")
+            return
+        self.journal.drop(key)
+        self.log(f"job {job_id}: revealed (tx {result.hash[:12]}…)")
+
+    def _execute(self, job: Any, version: Any, rule: str) -> bytes:
+        """Run the job as a provider would and return the output bytes."""
+        path = fetch_artifact(self.storage, self.home / "cache", version, self.log)
+        if job.input_cid:
+            target = self.home / "cache" / "inputs" / job.input_cid
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                self.storage.get(job.input_cid, target)
+            data = target.read_bytes()
+        else:
+            data = bytes(job.input_inline)
+        if hashlib.sha256(data).digest() != bytes(job.input_digest):
+            raise formats.FormatError("the input does not match the job's input digest")
+        return reference_output(path, data, rule)
