@@ -42,6 +42,7 @@ from aivm.modules.feemarket.keeper import required_fee
 from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.simulation import TxFields
 from aivm.modules.staking.genesis import gentx
+from aivm.modules.verify.simulation import sim_genesis as verify_sim_genesis
 from aivm.sim.bug_log import bug_log
 from aivm.sim.differential import DifferentialReplay, Divergence, never_restore
 from aivm.sim.ledger import Ledger
@@ -247,6 +248,7 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
         }
     if config.fee_market:
         app_state["feemarket"] = sim_market_genesis()
+    app_state["verify"] = verify_sim_genesis()
     return GenesisDoc(
         chain_id=CHAIN_ID,
         app_state=app_state,

@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from google.protobuf import json_format
+
 from aivm.modules.addr import addr_bytes
+from aivm.modules.authority.simulation import claimed_authority
 from aivm.modules.compute.job_simulation import honest_output
 from aivm.modules.simulation import SimEnv, WeightedOperation
 from aivm.modules.verify import verify_pb2
 from aivm.modules.verify.keeper import verdict_commitment
 from aivm.modules.verify.module import VerifyModule
+from aivm.modules.verify.params import default_params
 from aivm.types import pb
 
 V = verify_pb2
@@ -83,7 +87,31 @@ def operations(module: VerifyModule) -> dict[str, WeightedOperation]:
             )
         ]
 
+    def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
+        params = keeper.get_params(env.ctx).to_proto()
+        params.commit_blocks = env.rng.randrange(1, 12)
+        params.reveal_blocks = env.rng.randrange(1, 12)
+        params.policy[env.rng.randrange(0, 4)].validators = env.rng.randrange(1, 4)
+        if env.rng.randrange(0, 10) == 0:
+            params.policy[0].methods.append(V.METHOD_ZK)  # planned: refused
+        authority = claimed_authority(env, module.authority)
+        return [V.MsgUpdateParams(authority=authority, params=params)]
+
     return {
-        "commit_verdict": WeightedOperation(20, commit_verdict),
-        "reveal_verdict": WeightedOperation(20, reveal_verdict),
+        "commit_verdict": WeightedOperation(8, commit_verdict),
+        "reveal_verdict": WeightedOperation(8, reveal_verdict),
+        "update_params": WeightedOperation(1, update_params),
     }
+
+
+def sim_genesis() -> dict[str, object]:
+    """The simulation's verify genesis: every job is verified by a small committee (sampling
+    at a 100 % rate for low and medium, re-execution by 1–2 validators above), so a short
+    run reaches commits, reveals and tallies with the few AI validators it registers."""
+    params = default_params().to_proto()
+    for rule in params.policy:
+        rule.validators = 1 if rule.criticality < V.CRITICALITY_CRITICAL else 2
+        if V.METHOD_SAMPLING in rule.methods:
+            rule.sample_rate = "1.000000000000000000"
+    params.commit_blocks, params.reveal_blocks = 4, 4
+    return {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
