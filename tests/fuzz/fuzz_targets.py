@@ -67,6 +67,7 @@ from aivm.modules.framework import BlockHeader, Context, ExecMode
 from aivm.modules.roles import roles_pb2
 from aivm.modules.staking import StakingKeeper
 from aivm.modules.staking.genesis import gentx
+from aivm.modules.storage.keeper import DEFAULT_PARAMS as STORAGE_DEFAULTS
 from aivm.sim import fuzz
 from aivm.sim.fuzz import FuzzAccount, FuzzTx, Rng
 from aivm.store import (
@@ -668,6 +669,60 @@ def _challenges(world: FuzzWorld, challenger: PrivKey, proofs: list[bytes]) -> N
         responses = pb.sdk_abci.TxMsgData.FromString(result.data).msg_responses
         reopened = storage_pb2.MsgOpenChallengeResponse.FromString(responses[0].value)
         world.seeds.append(_answer(address, reopened, proofs))  # answers the open challenge
+    _scheduled_challenges(world, challenger, proofs)
+
+
+def _scheduled_challenges(world: FuzzWorld, holder: PrivKey, proofs: list[bytes]) -> None:
+    """Make ``holder`` the one data-role operator, so the next scheduling block assigns it
+    both objects and challenges it on each; answer the first (a seed), and keep as seeds the
+    answers to the second from the holder (left to expire: the miss slashes it during the
+    setup) and from a non-assignee (refused with storage/15)."""
+    address = acc_address(holder.pubkey.address())
+    register = roles_pb2.MsgRegisterRole(
+        operator=address,
+        role=roles_pb2.ROLE_DATA,
+        bond=pb.coin.Coin(denom=DENOM, amount=str(10**9)),
+        capability=roles_pb2.Capability(data=roles_pb2.DataCapability(storage_bytes=1 << 40)),
+        moniker="fuzz-holder",
+    )
+    if not _ok(_deliver(world, holder, register)):
+        return
+    interval = STORAGE_DEFAULTS.challenge_interval_blocks
+    while (world.chain.height + 1) % interval:
+        world.chain.block([])
+    world.chain.block([])
+    _, found = world.chain.query(
+        "/aivm.storage.v1.Query/AssignedChallenges",
+        storage_pb2.QueryAssignedChallengesRequest(assignee=address),
+        storage_pb2.QueryAssignedChallengesResponse,
+    )
+    answers = [_scheduled_answer(address, c, proofs) for c in found.challenges if c.cid]
+    if not answers:
+        world.setup_log.append("no scheduled challenge was assigned to the fuzz holder")
+        return
+    _deliver(world, holder, answers[0])
+    other = acc_address(next(a for a in world.accounts if a != holder.pubkey.address()))
+    for answer in answers[1:]:
+        world.seeds.append(answer)
+        stranger = storage_pb2.MsgAnswerChallenge()
+        stranger.CopyFrom(answer)
+        stranger.responder = other
+        world.seeds.append(stranger)
+
+
+def _scheduled_answer(
+    responder: str, challenge: storage_pb2.Challenge, proofs: list[bytes]
+) -> storage_pb2.MsgAnswerChallenge:
+    """The correct answer to a scheduled challenge on one of the two fuzz objects."""
+    index = challenge.chunk_index
+    if challenge.cid == cid_of(SMALL_OBJECT):
+        chunk, proof = SMALL_OBJECT, b""  # a one-chunk object is its own root
+    else:
+        chunk = LARGE_OBJECT[index * unixfs.CHUNK_SIZE : (index + 1) * unixfs.CHUNK_SIZE]
+        proof = proofs[index]
+    return storage_pb2.MsgAnswerChallenge(
+        responder=responder, challenge_id=challenge.id, chunk=chunk, proof=proof
+    )
 
 
 def _answer(

@@ -126,6 +126,50 @@ def cmd_tx_answer(s: cli.Settings, args: argparse.Namespace) -> None:
     cli.emit(s, {"challenge_id": str(args.challenge_id), "txhash": result.hash})
 
 
+def cmd_tx_answer_assigned(s: cli.Settings, args: argparse.Namespace) -> None:
+    wallet = cli.keyring_wallet(s, args.from_)
+    with s.client() as client:
+        cli.confirm(s, f"answer every open challenge assigned to {wallet.address}")
+        answered = StorageTxClient(client).answer_assigned(wallet, _rest(args))
+    cli.emit(
+        s,
+        {
+            "answered": [
+                {
+                    "challenge_id": str(a.challenge_id),
+                    "cid": a.cid,
+                    "chunk_index": str(a.chunk_index),
+                    "txhash": a.txhash,
+                    "error": a.error,
+                }
+                for a in answered
+            ]
+        },
+    )
+
+
+def cmd_query_holders(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli.emit(s, cli.proto_json(StorageTxClient(client).holders(args.cid)))
+
+
+def cmd_query_holder_objects(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cids = StorageTxClient(client).holder_objects(args.holder)
+    cli.emit(s, {"holder": args.holder, "cids": cids})
+
+
+def cmd_query_holder_stats(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        cli.emit(s, cli.proto_json(StorageTxClient(client).holder_stats(args.holder)))
+
+
+def cmd_query_assigned(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        found = StorageTxClient(client).assigned_challenges(args.assignee)
+    cli.emit(s, {"challenges": [cli.proto_json(c) for c in found]})
+
+
 def cmd_query_object(s: cli.Settings, args: argparse.Namespace) -> None:
     with s.client() as client:
         cli.emit(s, cli.proto_json(StorageTxClient(client).object(args.cid, args.owner or "")))
@@ -219,6 +263,16 @@ def register(
     p.add_argument("challenge_id", type=int)
     p.add_argument("--from", dest="from_", required=True)
     _rest_flag(p)
+    p = leaf(
+        txs,
+        "answer-assigned",
+        cmd_tx_answer_assigned,
+        "Answer every open scheduled challenge assigned to --from, with chunks and Merkle "
+        "paths from the node's content store (one tx)",
+        "  aivm tx storage answer-assigned --from holder --yes",
+    )
+    p.add_argument("--from", dest="from_", required=True)
+    _rest_flag(p)
 
     qs = branch(query, "storage", "Storage module queries")
     p = leaf(
@@ -242,3 +296,35 @@ def register(
         qs, "challenge", cmd_query_challenge, "A challenge", "  aivm query storage challenge 3"
     )
     p.add_argument("id", type=int)
+    p = leaf(
+        qs,
+        "holders",
+        cmd_query_holders,
+        "The data-role holders assigned to an object",
+        "  aivm query storage holders bafy...",
+    )
+    p.add_argument("cid")
+    p = leaf(
+        qs,
+        "holder-objects",
+        cmd_query_holder_objects,
+        "The objects a data-role holder is assigned",
+        "  aivm query storage holder-objects aivm1...",
+    )
+    p.add_argument("holder")
+    p = leaf(
+        qs,
+        "holder-stats",
+        cmd_query_holder_stats,
+        "A holder's missed and passed scheduled challenges",
+        "  aivm query storage holder-stats aivm1...",
+    )
+    p.add_argument("holder")
+    p = leaf(
+        qs,
+        "assigned",
+        cmd_query_assigned,
+        "The open scheduled challenges assigned to a holder",
+        "  aivm query storage assigned aivm1...",
+    )
+    p.add_argument("assignee")

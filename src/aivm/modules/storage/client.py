@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aivm.client.client import Client
+from aivm.client.errors import ChainError
 from aivm.client.results import TxResult
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
@@ -44,6 +45,24 @@ class Opened:
     challenge_id: int
     chunk_index: int
     txhash: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What :meth:`StorageTxClient.answer_assigned` did about one assigned challenge."""
+
+    challenge_id: int
+    cid: str
+    chunk_index: int
+    txhash: str
+    """The answering tx ('' when none was sent)."""
+    error: str = ""
+    """Why it was not answered ('' when the chain accepted the answer)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain accepted the answer."""
+        return not self.error
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,96 @@ class StorageTxClient:
         )
         return self._submit(wallet, msg)
 
+    def assigned_challenges(
+        self, assignee: str, page_size: int = 100
+    ) -> list[storage_pb2.Challenge]:
+        """Every open scheduled challenge naming ``assignee``, by id."""
+        found: list[storage_pb2.Challenge] = []
+        request = storage_pb2.QueryAssignedChallengesRequest(assignee=assignee)
+        request.pagination.limit = page_size
+        while True:
+            response = self.client.query(
+                QUERY + "AssignedChallenges", request, storage_pb2.QueryAssignedChallengesResponse
+            )
+            found.extend(response.challenges)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
+    def answer_assigned(
+        self, wallet: Wallet, content: StorageClient | None = None
+    ) -> list[Answered]:
+        """Answer every open challenge assigned to ``wallet`` from ``content`` (default: the
+        node's content store, ``client.storage``).
+
+        The answers go in one tx (a scheduled challenge leaves only ``holder_response_blocks``
+        blocks); if the chain refuses that tx, each answer is sent on its own so that one bad
+        chunk does not sink the others. A chunk the content store cannot serve is reported
+        and not sent.
+        """
+        store = content or self.client.storage
+        ready: list[tuple[storage_pb2.Challenge, storage_pb2.MsgAnswerChallenge]] = []
+        report: list[Answered] = []
+        for challenge in self.assigned_challenges(wallet.address):
+            try:
+                chunk, proof = store.chunk(challenge.cid, challenge.chunk_index)
+            except StorageError as exc:
+                report.append(_answered(challenge, "", f"no chunk to answer with: {exc}"))
+                continue
+            msg = storage_pb2.MsgAnswerChallenge(
+                responder=wallet.address, challenge_id=challenge.id, chunk=chunk, proof=proof
+            )
+            ready.append((challenge, msg))
+        if not ready:
+            return report
+        try:
+            result = self.client.wait_for_tx(
+                self.client.sign_and_broadcast(wallet, [msg for _, msg in ready]).hash
+            )
+            return report + [_answered(challenge, result.hash) for challenge, _ in ready]
+        except ChainError:
+            pass
+        for challenge, msg in ready:
+            try:
+                report.append(_answered(challenge, self._submit(wallet, msg).hash))
+            except ChainError as exc:
+                report.append(_answered(challenge, exc.txhash or "", str(exc)))
+        return report
+
+    def holders(self, cid: str) -> storage_pb2.ObjectHolders:
+        """The data-role holders assigned to ``cid``."""
+        response = self.client.query(
+            QUERY + "Holders",
+            storage_pb2.QueryHoldersRequest(cid=cid),
+            storage_pb2.QueryHoldersResponse,
+        )
+        found: storage_pb2.ObjectHolders = response.holders
+        return found
+
+    def holder_objects(self, holder: str, page_size: int = 100) -> list[str]:
+        """Every CID ``holder`` is assigned, in CID key order."""
+        found: list[str] = []
+        request = storage_pb2.QueryHolderObjectsRequest(holder=holder)
+        request.pagination.limit = page_size
+        while True:
+            response = self.client.query(
+                QUERY + "HolderObjects", request, storage_pb2.QueryHolderObjectsResponse
+            )
+            found.extend(response.cids)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
+    def holder_stats(self, holder: str) -> storage_pb2.HolderStats:
+        """``holder``'s missed and passed scheduled challenges."""
+        response = self.client.query(
+            QUERY + "HolderStats",
+            storage_pb2.QueryHolderStatsRequest(holder=holder),
+            storage_pb2.QueryHolderStatsResponse,
+        )
+        found: storage_pb2.HolderStats = response.stats
+        return found
+
     def object(self, cid: str, owner: str = "") -> storage_pb2.StoredObject:
         """``owner``'s record of ``cid``; without ``owner``, the first record of the CID."""
         request = storage_pb2.QueryObjectRequest(cid=cid, owner=owner)
@@ -167,6 +276,10 @@ class StorageTxClient:
         )
         found: storage_pb2.Challenge = response.challenge
         return found
+
+
+def _answered(challenge: storage_pb2.Challenge, txhash: str, error: str = "") -> Answered:
+    return Answered(challenge.id, challenge.cid, challenge.chunk_index, txhash, error)
 
 
 def fetch_root_block(content: StorageClient, cid: str) -> bytes:

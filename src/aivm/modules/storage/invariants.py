@@ -1,12 +1,16 @@
 """storage invariants, checked by the simulation after every block (:mod:`aivm.modules.simulation`):
 the module account holds exactly the retention its records say was paid, records agree with
-each other and with their keys, and challenges agree with their counter and the records."""
+each other and with their keys, challenges agree with their counter and the records, every CID
+with records has a holders entry whose holders are registered data-role operators (when the app
+has roles) and match the by-holder index, and the open scheduled challenges are exactly the
+assignee index."""
 
 from __future__ import annotations
 
 from aivm.crypto import unixfs
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context
+from aivm.modules.roles import roles_pb2
 from aivm.modules.simulation import Invariant
 from aivm.modules.storage import keys
 from aivm.modules.storage.keeper import StorageKeeper
@@ -18,12 +22,14 @@ from aivm.types.protogen import storage_pb2
 
 
 def invariants(module: StorageModule) -> dict[str, Invariant]:
-    """retention_paid, records and challenges, by name."""
+    """retention_paid, records, challenges, holders and assigned, by name."""
     keeper = module.keeper
     return {
         "retention_paid": lambda ctx: check_retention_paid(ctx, keeper),
         "records": lambda ctx: check_records(ctx, keeper),
         "challenges": lambda ctx: check_challenges(ctx, keeper),
+        "holders": lambda ctx: check_holders(ctx, keeper),
+        "assigned": lambda ctx: check_assigned(ctx, keeper),
     }
 
 
@@ -97,3 +103,46 @@ def check_challenges(ctx: Context, keeper: StorageKeeper) -> list[str]:
             f"{sorted(open_ids.items())}"
         )
     return problems
+
+
+def check_holders(ctx: Context, keeper: StorageKeeper) -> list[str]:
+    """One holders entry per CID with records (none for others); distinct holders, each a
+    registered data-role operator when the app has roles; the by-holder index is exactly the
+    entries' (holder, CID) pairs."""
+    problems: list[str] = []
+    cids = {record.cid for record in keeper.iterate_objects(ctx)}
+    entries = {entry.cid: entry for entry in keeper.iterate_holders(ctx)}
+    if set(entries) != cids:
+        problems.append(
+            f"holders entries {sorted(set(entries) ^ cids)} do not match the CIDs with records"
+        )
+    pairs: set[tuple[bytes, str]] = set()
+    for entry in entries.values():
+        addresses = [addr_bytes(holder) for holder in entry.holders]
+        if len(set(addresses)) != len(addresses):
+            problems.append(f"{entry.cid}: a holder is assigned twice")
+        pairs.update((address, entry.cid) for address in addresses)
+        roles = keeper.roles
+        for holder in entry.holders:
+            if (
+                roles is not None
+                and roles.get_operator(ctx, addr_bytes(holder), roles_pb2.ROLE_DATA) is None
+            ):
+                problems.append(f"{entry.cid}: holder {holder} is not a data-role operator")
+    indexed = set(keeper.iterate_by_holder(ctx))
+    if indexed != pairs:
+        problems.append(f"the by-holder index differs from the holders in {len(indexed ^ pairs)}")
+    return problems
+
+
+def check_assigned(ctx: Context, keeper: StorageKeeper) -> list[str]:
+    """The assignee index holds exactly the open challenges that name an assignee."""
+    wanted = {
+        (addr_bytes(c.assignee), c.id)
+        for c in keeper.iterate_challenges(ctx)
+        if c.assignee and c.status == storage_pb2.CHALLENGE_STATUS_OPEN
+    }
+    indexed = set(keeper.iterate_assigned(ctx))
+    if indexed != wanted:
+        return [f"the assignee index {sorted(indexed)} is not the open scheduled {sorted(wanted)}"]
+    return []

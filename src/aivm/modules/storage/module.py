@@ -20,9 +20,12 @@ from aivm.modules.framework import (
     QueryRoute,
     ValidatorUpdate,
 )
-from aivm.modules.storage import keys, msgs, rest
+from aivm.modules.roles.keeper import RolesKeeper
+from aivm.modules.storage import holders, keys, msgs, rest
+from aivm.modules.storage.errors import ErrObjectNotFound
 from aivm.modules.storage.keeper import (
     DEFAULT_PARAMS,
+    MAX_HOLDERS_PER_OBJECT,
     StorageKeeper,
     check_params,
     params_from_json,
@@ -55,7 +58,10 @@ class StorageModule:
         return [*msgs.msg_routes(self.keeper), update]
 
     def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
-        """Expire the open challenges whose deadline is this block (an event for each)."""
+        """Expire the open challenges whose deadline is this block (an event for each; a
+        scheduled one's assignee is penalised), then open this block's scheduled challenges
+        (:mod:`aivm.modules.storage.holders`)."""
+        penalised = False
         for challenge in self.keeper.expire_challenges(ctx):
             ctx.emit(
                 "aivm.storage.v1.EventChallengeExpired",
@@ -64,10 +70,19 @@ class StorageModule:
                 ("challenger", challenge.challenger),
                 ("deadline_height", str(challenge.deadline_height)),
             )
+            if challenge.assignee:
+                penalised = True
+                holders.record_miss(self.keeper, ctx, challenge)
+        if penalised and self.keeper.roles is not None:
+            # roles' EndBlock ran before this one: re-select the sets the penalties changed
+            # now, so no slashed operator stays active below its minimum bond for a block
+            self.keeper.roles.update_active_sets(ctx)
+        holders.schedule(self.keeper, ctx)
         return []
 
     def query_routes(self) -> Sequence[QueryRoute]:
-        """Params, Object, ObjectRecords, Challenge."""
+        """Params, Object, ObjectRecords, Challenge, Holders, HolderObjects, HolderStats,
+        AssignedChallenges."""
         keeper = self.keeper
 
         def params(
@@ -99,6 +114,7 @@ class StorageModule:
             return storage_pb2.QueryChallengeResponse(challenge=keeper.get_challenge(ctx, req.id))
 
         return [
+            *_holder_query_routes(keeper),
             QueryRoute(SERVICE + "Params", storage_pb2.QueryParamsRequest, params),
             QueryRoute(SERVICE + "Object", storage_pb2.QueryObjectRequest, object_),
             QueryRoute(
@@ -124,8 +140,11 @@ class StorageModule:
 
     def validate_genesis(self, data: dict[str, Any]) -> None:
         """Check params and records: valid CID and owner, one record per (CID, owner), a size
-        that fits the CID's kind, and the same size and chunks in every record of a CID."""
+        that fits the CID's kind, and the same size and chunks in every record of a CID; and
+        the holders (of CIDs that have records, distinct valid addresses), the holder stats
+        and the challenges' assignees."""
         state = self._parse(data)
+        _check_genesis_holders(state)
         seen: set[tuple[str, bytes]] = set()
         sizes: dict[str, tuple[int, int]] = {}
         for record in state.objects:
@@ -141,14 +160,27 @@ class StorageModule:
                 raise ErrInvalidRequest.wrap(f"records of {record.cid} disagree on its size")
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
-        """Write params, objects and challenges."""
+        """Write params, objects, challenges, holders (an entry for every CID with records;
+        its ``retained_until`` at least its records' latest) and holder stats."""
         state = self._parse(data)
+        _check_genesis_holders(state)
         self.keeper.set_params(ctx, state.params)
+        retained: dict[str, int] = {}
         for record in state.objects:
             self.keeper.set_object(ctx, record)
+            retained[record.cid] = max(retained.get(record.cid, 0), record.retained_until)
         for challenge in state.challenges:
             self.keeper.set_challenge(ctx, challenge)
         self.keeper.set_next_challenge_id(ctx, max((c.id for c in state.challenges), default=0) + 1)
+        entries = {entry.cid: entry for entry in state.holders}
+        for cid in sorted(retained):
+            entry = entries.get(cid) or storage_pb2.ObjectHolders(cid=cid)
+            entry.retained_until = max(entry.retained_until, retained[cid])
+            self.keeper.set_holders(ctx, entry)
+        for stats in state.holder_stats:
+            self.keeper.set_holder_stats(ctx, stats)
+        if state.schedule_cursor:
+            self.keeper.set_cursor(ctx, keys.cid_part(state.schedule_cursor))
 
     def export_genesis(self, ctx: Context) -> dict[str, Any]:
         """Read the storage state back."""
@@ -156,7 +188,12 @@ class StorageModule:
             params=self.keeper.get_params(ctx),
             objects=list(self.keeper.iterate_objects(ctx)),
             challenges=list(self.keeper.iterate_challenges(ctx)),
+            holders=list(self.keeper.iterate_holders(ctx)),
+            holder_stats=list(self.keeper.iterate_holder_stats(ctx)),
         )
+        cursor = self.keeper.get_cursor(ctx)
+        if cursor:
+            state.schedule_cursor = keys.cid_of_part(cursor)
         exported: dict[str, Any] = json_format.MessageToDict(
             state, preserving_proto_field_name=True
         )
@@ -174,6 +211,73 @@ def _check_genesis_record(record: storage_pb2.StoredObject) -> None:
     msgs.check_size_fits_cid(record.cid, record.size)
 
 
+def _check_genesis_holders(state: storage_pb2.GenesisState) -> None:
+    """Holders name CIDs with records, once each, with distinct valid addresses; stats and
+    assignees are valid addresses; the cursor, when set, is a valid CID."""
+    cids = {record.cid for record in state.objects}
+    seen: set[str] = set()
+    for entry in state.holders:
+        if entry.cid not in cids or entry.cid in seen:
+            raise ErrInvalidRequest.wrap(
+                f"storage genesis: holders of {entry.cid!r} repeat or name a CID without records"
+            )
+        seen.add(entry.cid)
+        addresses = [addr_bytes(holder) for holder in entry.holders]
+        if len(set(addresses)) != len(addresses) or len(addresses) > MAX_HOLDERS_PER_OBJECT:
+            raise ErrInvalidRequest.wrap(f"storage genesis: bad holder list of {entry.cid}")
+    stats = [addr_bytes(s.holder) for s in state.holder_stats]
+    if len(set(stats)) != len(stats):
+        raise ErrInvalidRequest.wrap("storage genesis: holder stats repeat a holder")
+    for challenge in state.challenges:
+        if challenge.assignee:
+            addr_bytes(challenge.assignee)
+    if state.schedule_cursor:
+        msgs.check_cid(state.schedule_cursor)
+
+
+def _holder_query_routes(keeper: StorageKeeper) -> list[QueryRoute]:
+    """Holders, HolderObjects, HolderStats, AssignedChallenges."""
+
+    def holders_(
+        ctx: Context, req: storage_pb2.QueryHoldersRequest
+    ) -> storage_pb2.QueryHoldersResponse:
+        msgs.check_cid(req.cid)
+        entry = keeper.get_holders(ctx, req.cid)
+        if entry is None:
+            raise ErrObjectNotFound.wrap(f"{req.cid} has no record")
+        return storage_pb2.QueryHoldersResponse(holders=entry)
+
+    def holder_objects(
+        ctx: Context, req: storage_pb2.QueryHolderObjectsRequest
+    ) -> storage_pb2.QueryHolderObjectsResponse:
+        pagination = req.pagination if req.HasField("pagination") else None
+        cids, page = keeper.holder_objects_page(ctx, req.holder, pagination)
+        return storage_pb2.QueryHolderObjectsResponse(cids=cids, pagination=page)
+
+    def holder_stats(
+        ctx: Context, req: storage_pb2.QueryHolderStatsRequest
+    ) -> storage_pb2.QueryHolderStatsResponse:
+        return storage_pb2.QueryHolderStatsResponse(stats=keeper.get_holder_stats(ctx, req.holder))
+
+    def assigned(
+        ctx: Context, req: storage_pb2.QueryAssignedChallengesRequest
+    ) -> storage_pb2.QueryAssignedChallengesResponse:
+        pagination = req.pagination if req.HasField("pagination") else None
+        found, page = keeper.assigned_page(ctx, req.assignee, pagination)
+        return storage_pb2.QueryAssignedChallengesResponse(challenges=found, pagination=page)
+
+    return [
+        QueryRoute(SERVICE + "Holders", storage_pb2.QueryHoldersRequest, holders_),
+        QueryRoute(
+            SERVICE + "HolderObjects", storage_pb2.QueryHolderObjectsRequest, holder_objects
+        ),
+        QueryRoute(SERVICE + "HolderStats", storage_pb2.QueryHolderStatsRequest, holder_stats),
+        QueryRoute(
+            SERVICE + "AssignedChallenges", storage_pb2.QueryAssignedChallengesRequest, assigned
+        ),
+    ]
+
+
 def _parse_params(ctx: Context | None, proto: storage_pb2.Params) -> storage_pb2.Params:
     params = storage_pb2.Params()
     params.CopyFrom(proto)
@@ -182,7 +286,7 @@ def _parse_params(ctx: Context | None, proto: storage_pb2.Params) -> storage_pb2
 
 
 def _build(keepers: Keepers) -> tuple[StorageModule, StorageKeeper]:
-    keeper = StorageKeeper(keepers.get("bank", BankKeeper))
+    keeper = StorageKeeper(keepers.get("bank", BankKeeper), keepers.find("roles", RolesKeeper))
     return StorageModule(keeper, keepers.get("authority", AuthorityKeeper)), keeper
 
 

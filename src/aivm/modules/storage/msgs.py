@@ -9,7 +9,7 @@ from aivm.crypto import unixfs
 from aivm.crypto.cid import CidError
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute
-from aivm.modules.storage import keys
+from aivm.modules.storage import holders, keys
 from aivm.modules.storage.errors import (
     ErrChallengeClosed,
     ErrHashMismatch,
@@ -17,6 +17,7 @@ from aivm.modules.storage.errors import (
     ErrInvalidCid,
     ErrInvalidRetention,
     ErrInvalidRootBlock,
+    ErrNotAssignee,
     ErrSizeMismatch,
     ErrTooLarge,
 )
@@ -85,6 +86,7 @@ def handle_store(
     del record.paid[:]
     record.paid.extend(coins_to_proto(total))
     keeper.set_object(ctx, record)
+    holders.on_store(keeper, ctx, msg.cid, record.retained_until)
     ctx.emit(
         "aivm.storage.v1.EventStoreObject",
         ("cid", msg.cid),
@@ -190,6 +192,10 @@ def handle_answer(
 ) -> storage_pb2.MsgAnswerChallengeResponse:
     """Verify the chunk and its Merkle path against the object's CID; close the challenge.
 
+    A scheduled challenge (one with an ``assignee``) takes only its assignee's answer
+    (ErrNotAssignee otherwise, checked before any hashing); its pass is recorded for the
+    assignee (:func:`aivm.modules.storage.holders.record_pass`). A user-opened challenge asks
+    whether the content is available at all and penalises nobody, so anyone may answer it.
     Gas: every byte of chunk and proof is hashed, every byte of the proof parsed.
     """
     challenge = keeper.get_challenge(ctx, msg.challenge_id)
@@ -200,6 +206,10 @@ def handle_answer(
     if ctx.header.height > challenge.deadline_height:  # imported open at genesis, say
         raise ErrChallengeClosed.wrap(
             f"challenge {challenge.id} expired at height {challenge.deadline_height}"
+        )
+    if challenge.assignee and addr_bytes(msg.responder) != addr_bytes(challenge.assignee):
+        raise ErrNotAssignee.wrap(
+            f"challenge {challenge.id} is assigned to {challenge.assignee}, not {msg.responder}"
         )
     record = keeper.first_record(ctx, challenge.cid)
     params = keeper.get_params(ctx)
@@ -219,6 +229,8 @@ def handle_answer(
         ("cid", challenge.cid),
         ("responder", msg.responder),
     )
+    if challenge.assignee:
+        holders.record_pass(keeper, ctx, challenge)
     return storage_pb2.MsgAnswerChallengeResponse()
 
 

@@ -26,4 +26,32 @@ ROUTES = (
         storage_pb2.QueryChallengeResponse,
         "An availability challenge.",
     ),
+    RestRoute(
+        "/aivm/storage/v1/holders/{cid}",
+        "/aivm.storage.v1.Query/Holders",
+        storage_pb2.QueryHoldersRequest,
+        storage_pb2.QueryHoldersResponse,
+        "The data-role holders assigned to a CID.",
+    ),
+    RestRoute(
+        "/aivm/storage/v1/holder_objects/{holder}",
+        "/aivm.storage.v1.Query/HolderObjects",
+        storage_pb2.QueryHolderObjectsRequest,
+        storage_pb2.QueryHolderObjectsResponse,
+        "The CIDs a holder is assigned (paginated).",
+    ),
+    RestRoute(
+        "/aivm/storage/v1/holder_stats/{holder}",
+        "/aivm.storage.v1.Query/HolderStats",
+        storage_pb2.QueryHolderStatsRequest,
+        storage_pb2.QueryHolderStatsResponse,
+        "A holder's missed and passed scheduled challenges.",
+    ),
+    RestRoute(
+        "/aivm/storage/v1/assigned_challenges/{assignee}",
+        "/aivm.storage.v1.Query/AssignedChallenges",
+        storage_pb2.QueryAssignedChallengesRequest,
+        storage_pb2.QueryAssignedChallengesResponse,
+        "The open scheduled challenges naming an assignee (paginated).",
+    ),
 )

@@ -5,7 +5,10 @@ records whose size the root block proves). The contents come from a small pool m
 run (a few single-chunk objects and one object of three chunks), so owners keep extending
 the same records and several owners hold the same CID. Faults: a root block that is not the
 CID's, a declared size that is not the proven one, a retention below the minimum, an unknown
-CID, a wrong chunk or a proof of another chunk.
+CID, a wrong chunk or a proof of another chunk. Scheduled challenges (opened by EndBlock for
+the data-role holders the roles operations register) are answered by their assignee
+(``answer_assigned``, sometimes with a wrong chunk) and by someone else (``answer_not_assignee``,
+always refused with ``storage/15``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aivm.crypto import unixfs
-from aivm.modules.addr import addr_str
+from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.authority.simulation import claimed_authority, scaled
 from aivm.modules.simulation import Rng, SimEnv, WeightedOperation
 from aivm.modules.storage import keys
@@ -83,6 +86,27 @@ def operations(module: StorageModule) -> dict[str, WeightedOperation]:
             )
         ]
 
+    def answer_assigned(env: SimEnv) -> Sequence[pb.Message] | None:
+        """The assignee answers one of its open scheduled challenges (1 in 10: wrong chunk)."""
+        challenge = _pick_assigned(env, keeper)
+        if challenge is None:
+            return None
+        answer = _answer_of(env, challenge, challenge.assignee)
+        if answer is not None and env.rng.randrange(0, 10) == 0:
+            answer.chunk = answer.chunk[:-1] + b"?" if answer.chunk else b"?"
+        return None if answer is None else [answer]
+
+    def answer_not_assignee(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Another account answers a scheduled challenge with the right chunk (refused)."""
+        challenge = _pick_assigned(env, keeper)
+        if challenge is None:
+            return None
+        others = [a for a in env.accounts if a != addr_bytes(challenge.assignee)]
+        if not others:
+            return None
+        answer = _answer_of(env, challenge, addr_str(env.rng.choice(others)))
+        return None if answer is None else [answer]
+
     def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
         """Challenge window, minimum retention and evidence gas moved within ±25%."""
         params = storage_pb2.Params()
@@ -101,6 +125,8 @@ def operations(module: StorageModule) -> dict[str, WeightedOperation]:
         "store": WeightedOperation(12, store),
         "open_challenge": WeightedOperation(5, open_challenge),
         "answer_challenge": WeightedOperation(3, answer_challenge),
+        "answer_assigned": WeightedOperation(2, answer_assigned),
+        "answer_not_assignee": WeightedOperation(1, answer_not_assignee),
     }
 
 
@@ -136,3 +162,27 @@ def _pick_challenge(env: SimEnv, keeper: StorageKeeper) -> storage_pb2.Challenge
     except AivmError:
         return None
     return challenge
+
+
+def _pick_assigned(env: SimEnv, keeper: StorageKeeper) -> storage_pb2.Challenge | None:
+    """One open scheduled challenge (None when there is none)."""
+    open_ids = [challenge_id for _, challenge_id in keeper.iterate_assigned(env.ctx)]
+    if not open_ids:
+        return None
+    return keeper.get_challenge(env.ctx, env.rng.choice(open_ids))
+
+
+def _answer_of(
+    env: SimEnv, challenge: storage_pb2.Challenge, responder: str
+) -> storage_pb2.MsgAnswerChallenge | None:
+    """The correct answer to ``challenge`` from ``responder`` (None for a CID not in the pool)."""
+    dag = {d.root_cid: d for d in content_pool(env)}.get(challenge.cid)
+    if dag is None:
+        return None
+    index = challenge.chunk_index
+    return storage_pb2.MsgAnswerChallenge(
+        responder=responder,
+        challenge_id=challenge.id,
+        chunk=dag.blocks[dag.leaves[index]],
+        proof=unixfs.chunk_proof(dag, index).encode(),
+    )

@@ -41,7 +41,7 @@ class StoredObject(_message.Message):
     def __init__(self, cid: _Optional[str] = ..., size: _Optional[int] = ..., chunks: _Optional[int] = ..., owner: _Optional[str] = ..., retained_until: _Optional[int] = ..., paid: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., references: _Optional[_Iterable[str]] = ..., created_height: _Optional[int] = ...) -> None: ...
 
 class Challenge(_message.Message):
-    __slots__ = ("id", "cid", "chunk_index", "challenger", "opened_height", "deadline_height", "status", "responder")
+    __slots__ = ("id", "cid", "chunk_index", "challenger", "opened_height", "deadline_height", "status", "responder", "assignee")
     ID_FIELD_NUMBER: _ClassVar[int]
     CID_FIELD_NUMBER: _ClassVar[int]
     CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class Challenge(_message.Message):
     DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     RESPONDER_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
     id: int
     cid: str
     chunk_index: int
@@ -58,33 +59,72 @@ class Challenge(_message.Message):
     deadline_height: int
     status: ChallengeStatus
     responder: str
-    def __init__(self, id: _Optional[int] = ..., cid: _Optional[str] = ..., chunk_index: _Optional[int] = ..., challenger: _Optional[str] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., status: _Optional[_Union[ChallengeStatus, str]] = ..., responder: _Optional[str] = ...) -> None: ...
+    assignee: str
+    def __init__(self, id: _Optional[int] = ..., cid: _Optional[str] = ..., chunk_index: _Optional[int] = ..., challenger: _Optional[str] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., status: _Optional[_Union[ChallengeStatus, str]] = ..., responder: _Optional[str] = ..., assignee: _Optional[str] = ...) -> None: ...
+
+class ObjectHolders(_message.Message):
+    __slots__ = ("cid", "holders", "assigned_height", "retained_until")
+    CID_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RETAINED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    cid: str
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    assigned_height: int
+    retained_until: int
+    def __init__(self, cid: _Optional[str] = ..., holders: _Optional[_Iterable[str]] = ..., assigned_height: _Optional[int] = ..., retained_until: _Optional[int] = ...) -> None: ...
+
+class HolderStats(_message.Message):
+    __slots__ = ("holder", "missed", "passed")
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    holder: str
+    missed: int
+    passed: int
+    def __init__(self, holder: _Optional[str] = ..., missed: _Optional[int] = ..., passed: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("price_per_kib_block", "max_object_size", "challenge_window", "min_retention", "gas_per_kib_hashed", "gas_per_byte_parsed")
+    __slots__ = ("price_per_kib_block", "max_object_size", "challenge_window", "min_retention", "gas_per_kib_hashed", "gas_per_byte_parsed", "holders_per_object", "challenge_interval_blocks", "max_scheduled_challenges_per_block", "holder_response_blocks", "missed_challenge_slash_fraction")
     PRICE_PER_KIB_BLOCK_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECT_SIZE_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_WINDOW_FIELD_NUMBER: _ClassVar[int]
     MIN_RETENTION_FIELD_NUMBER: _ClassVar[int]
     GAS_PER_KIB_HASHED_FIELD_NUMBER: _ClassVar[int]
     GAS_PER_BYTE_PARSED_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_PER_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_INTERVAL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCHEDULED_CHALLENGES_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_RESPONSE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MISSED_CHALLENGE_SLASH_FRACTION_FIELD_NUMBER: _ClassVar[int]
     price_per_kib_block: _containers.RepeatedCompositeFieldContainer[_coin_pb2.Coin]
     max_object_size: int
     challenge_window: int
     min_retention: int
     gas_per_kib_hashed: int
     gas_per_byte_parsed: int
-    def __init__(self, price_per_kib_block: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., max_object_size: _Optional[int] = ..., challenge_window: _Optional[int] = ..., min_retention: _Optional[int] = ..., gas_per_kib_hashed: _Optional[int] = ..., gas_per_byte_parsed: _Optional[int] = ...) -> None: ...
+    holders_per_object: int
+    challenge_interval_blocks: int
+    max_scheduled_challenges_per_block: int
+    holder_response_blocks: int
+    missed_challenge_slash_fraction: str
+    def __init__(self, price_per_kib_block: _Optional[_Iterable[_Union[_coin_pb2.Coin, _Mapping]]] = ..., max_object_size: _Optional[int] = ..., challenge_window: _Optional[int] = ..., min_retention: _Optional[int] = ..., gas_per_kib_hashed: _Optional[int] = ..., gas_per_byte_parsed: _Optional[int] = ..., holders_per_object: _Optional[int] = ..., challenge_interval_blocks: _Optional[int] = ..., max_scheduled_challenges_per_block: _Optional[int] = ..., holder_response_blocks: _Optional[int] = ..., missed_challenge_slash_fraction: _Optional[str] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "objects", "challenges")
+    __slots__ = ("params", "objects", "challenges", "holders", "holder_stats", "schedule_cursor")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     OBJECTS_FIELD_NUMBER: _ClassVar[int]
     CHALLENGES_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_STATS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_CURSOR_FIELD_NUMBER: _ClassVar[int]
     params: Params
     objects: _containers.RepeatedCompositeFieldContainer[StoredObject]
     challenges: _containers.RepeatedCompositeFieldContainer[Challenge]
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., objects: _Optional[_Iterable[_Union[StoredObject, _Mapping]]] = ..., challenges: _Optional[_Iterable[_Union[Challenge, _Mapping]]] = ...) -> None: ...
+    holders: _containers.RepeatedCompositeFieldContainer[ObjectHolders]
+    holder_stats: _containers.RepeatedCompositeFieldContainer[HolderStats]
+    schedule_cursor: str
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., objects: _Optional[_Iterable[_Union[StoredObject, _Mapping]]] = ..., challenges: _Optional[_Iterable[_Union[Challenge, _Mapping]]] = ..., holders: _Optional[_Iterable[_Union[ObjectHolders, _Mapping]]] = ..., holder_stats: _Optional[_Iterable[_Union[HolderStats, _Mapping]]] = ..., schedule_cursor: _Optional[str] = ...) -> None: ...
 
 class MsgStoreObject(_message.Message):
     __slots__ = ("owner", "cid", "size", "retention_blocks", "root_block")
@@ -203,3 +243,59 @@ class QueryChallengeResponse(_message.Message):
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
     challenge: Challenge
     def __init__(self, challenge: _Optional[_Union[Challenge, _Mapping]] = ...) -> None: ...
+
+class QueryHoldersRequest(_message.Message):
+    __slots__ = ("cid",)
+    CID_FIELD_NUMBER: _ClassVar[int]
+    cid: str
+    def __init__(self, cid: _Optional[str] = ...) -> None: ...
+
+class QueryHoldersResponse(_message.Message):
+    __slots__ = ("holders",)
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    holders: ObjectHolders
+    def __init__(self, holders: _Optional[_Union[ObjectHolders, _Mapping]] = ...) -> None: ...
+
+class QueryHolderObjectsRequest(_message.Message):
+    __slots__ = ("holder", "pagination")
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    holder: str
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, holder: _Optional[str] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryHolderObjectsResponse(_message.Message):
+    __slots__ = ("cids", "pagination")
+    CIDS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    cids: _containers.RepeatedScalarFieldContainer[str]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, cids: _Optional[_Iterable[str]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class QueryHolderStatsRequest(_message.Message):
+    __slots__ = ("holder",)
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    holder: str
+    def __init__(self, holder: _Optional[str] = ...) -> None: ...
+
+class QueryHolderStatsResponse(_message.Message):
+    __slots__ = ("stats",)
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    stats: HolderStats
+    def __init__(self, stats: _Optional[_Union[HolderStats, _Mapping]] = ...) -> None: ...
+
+class QueryAssignedChallengesRequest(_message.Message):
+    __slots__ = ("assignee", "pagination")
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    assignee: str
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, assignee: _Optional[str] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryAssignedChallengesResponse(_message.Message):
+    __slots__ = ("challenges", "pagination")
+    CHALLENGES_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    challenges: _containers.RepeatedCompositeFieldContainer[Challenge]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, challenges: _Optional[_Iterable[_Union[Challenge, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
