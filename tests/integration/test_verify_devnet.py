@@ -1,19 +1,23 @@
-"""AI validators at work on an in-process devnet (100 ms blocks, REST gateway, content store):
-a small ONNX model made here (tolerance rule), one provider node, three AI validators
-registered in the ``ai`` role, each running the re-execution daemon (``aivm.worker.verifier``),
-one of them lying (``AIVM_VERIFIER_FAULT=wrong-verdict``). A high-criticality job completes
-only after the committee re-ran it: the output is onnxruntime's, the trail shows three
-verdicts, the lying validator is slashed and the honest ones are not, and ``aivm verify job``
-re-checks everything (digests, local re-execution, commitments, verdicts, trail). Then the
-provider lies: the committee rejects its result before payment, the provider is slashed and
-the client refunded."""
+"""AI validators at work on an in-process devnet (100 ms blocks, REST gateway, content store),
+as a Byzantine matrix: a small ONNX model made here (tolerance rule), one provider node and
+three AI validators registered in the ``ai`` role, each running the re-execution daemon
+(``aivm.worker.verifier``). Each case sets the provider's and the validators' behaviour
+(honest; a liar provider that alters its output; a lazy provider that makes one up; a lying
+validator; a lazy validator that copies the provider's output without running the model; a
+silent validator that never reveals) and runs one high-criticality job (k = 3, every
+validator drawn). In every case: a wrong result is rejected before payment and its provider
+slashed, an honest result is paid with onnxruntime's output, every faulty validator is
+slashed, and no honest party — provider or validator — ever is. The honest case also checks
+the trail and ``aivm verify job`` (digests, local re-execution, commitments, verdicts)."""
 
 from __future__ import annotations
 
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -35,9 +39,9 @@ pytestmark = pytest.mark.slow
 
 PROVIDER, OWNER, CLIENT = 0, 1, 2
 VALIDATORS = (3, 4, 5)
-LIAR = 5
 PRICE = 100
 BOND = 2_000_000_000
+COLLATERAL = 1_000_000_000
 
 
 def tiny_onnx(path: Path) -> Path:
@@ -71,6 +75,7 @@ class Market:
         self.model_id = model_id
         self.wallets = [Wallet.from_mnemonic(a.mnemonic) for a in endpoint.accounts]  # type: ignore[attr-defined]
         self.provider: ProviderNode | None = None
+        self.verifiers: dict[int, VerifierNode] = {}
         self.lines: dict[str, list[str]] = {}
 
     def client(self) -> Client:
@@ -95,7 +100,7 @@ def market(
             found = Market(endpoint, model_path, model_id)
             compute = client.modules.compute
             result = compute.register(
-                wallets[PROVIDER], 100_000_000, compute.hardware(cpu_cores=2, memory_mib=4096),
+                wallets[PROVIDER], COLLATERAL, compute.hardware(cpu_cores=2, memory_mib=4096),
                 ["onnxruntime"], [compute.offer(model_id, "1.0.0", PRICE)], capacity=4,
             )  # fmt: skip
             assert result.code == 0, result.log
@@ -128,7 +133,7 @@ def market(
                     tmp_path_factory.mktemp(f"val{v}"), wallets[v], node_client,
                     endpoint.rest_url, found.lines[f"val{v}"].append,
                 )  # fmt: skip
-                verifier.fault = "wrong-verdict" if v == LIAR else ""
+                found.verifiers[v] = verifier
                 threads.append(
                     threading.Thread(
                         target=verifier.run, args=(stop, endpoint.rpc_url, 0.1), daemon=True
@@ -146,92 +151,128 @@ def market(
                     c.close()
 
 
-def bond_of(client: Client, index: int, market: Market) -> int:
-    found = client.modules.roles.operator(market.wallets[index].address, "ai")
-    return int(found.operator.bond)
+@dataclass(frozen=True)
+class Case:
+    """One row of the matrix: the provider's fault and each validator's."""
+
+    name: str
+    provider: str = ""  # "", "wrong-output", "random-output"
+    validators: tuple[str, str, str] = (
+        "",
+        "",
+        "",
+    )  # "", "wrong-verdict", "copy-provider", "silent"
+
+    @property
+    def wrong_result(self) -> bool:
+        return self.provider != ""
 
 
-def test_high_criticality_job_is_re_executed_by_the_committee_before_payment(
+CASES = (
+    Case("honest"),
+    Case("liar provider", provider="wrong-output"),
+    Case("lazy provider", provider="random-output"),
+    Case("lying validator", validators=("wrong-verdict", "", "")),
+    Case("silent validator", validators=("", "silent", "")),
+    Case("liar provider, lazy validator vouching", "wrong-output", ("", "", "copy-provider")),
+    Case("lazy provider, silent validator", "random-output", ("silent", "", "")),
+)
+
+
+def stakes(client: Client, market: Market) -> dict[str, int]:
+    """The provider's collateral and each validator's role bond."""
+    out = {
+        "provider": int(
+            client.modules.compute.provider(market.wallets[PROVIDER].address).provider.collateral
+        )
+    }
+    for v in VALIDATORS:
+        found = client.modules.roles.operator(market.wallets[v].address, "ai")
+        out[f"val{v}"] = int(found.operator.bond)
+    return out
+
+
+def run_case(
+    market: Market, case: Case, x: np.ndarray
+) -> tuple[Any, dict[str, int], dict[str, int]]:
+    """Set the faults, run one high-criticality job; (job or the failure, stakes before, after)."""
+    assert market.provider is not None
+    market.provider.lies = case.provider == "wrong-output"
+    market.provider.lazy = case.provider == "random-output"
+    for v, fault in zip(VALIDATORS, case.validators, strict=True):
+        market.verifiers[v].fault = fault
+    with market.client() as client:
+        before = stakes(client, market)
+        try:
+            outcome: Any = client.modules.compute.run(
+                market.wallets[CLIENT], market.model_id, "1.0.0", formats.encode_tensor_input(x),
+                PRICE, sla_class="batch", deadline_blocks=400, criticality="high", timeout=120,
+            )  # fmt: skip
+        except JobFailedError as failed:
+            outcome = failed
+        finally:
+            market.provider.lies = market.provider.lazy = False
+            for verifier in market.verifiers.values():
+                verifier.fault = ""
+        after = stakes(client, market)
+    return outcome, before, after
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_byzantine_matrix(market: Market, case: Case) -> None:
+    import onnxruntime as ort
+
+    x = np.array([[0.5, -1.0, 2.0, 0.25 + CASES.index(case)]], dtype=np.float32)
+    outcome, before, after = run_case(market, case, x)
+    if case.wrong_result:
+        assert isinstance(outcome, JobFailedError), f"a wrong result was paid: {outcome}"
+        job = outcome.job
+        assert job.state == compute_pb2.JOB_STATE_REJECTED_RESULT
+        assert "verification failed" in job.reason_detail
+        assert int(job.assignments[0].paid or 0) == 0 and int(job.refunded) > 0
+        assert after["provider"] < before["provider"], "the wrong provider was not slashed"
+    else:
+        assert not isinstance(outcome, JobFailedError), outcome
+        session = ort.InferenceSession(str(market.model_path), providers=["CPUExecutionProvider"])
+        got = formats.decode_tensor_output(outcome.output, "float32", (1, 3))
+        assert np.allclose(got, session.run(None, {"x": x})[0], atol=1e-6)
+        assert after["provider"] == before["provider"], "an honest provider was slashed"
+    for v, fault in zip(VALIDATORS, case.validators, strict=True):
+        name = f"val{v}"
+        if fault:
+            assert after[name] < before[name], f"{fault} validator {v} was not slashed"
+        else:
+            assert after[name] == before[name], f"honest validator {v} was slashed"
+
+
+def test_trail_and_local_recheck_of_a_paid_job(
     market: Market,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import onnxruntime as ort
-
-    x = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
+    x = np.array([[1.0, 2.0, 3.0, 4.0]], dtype=np.float32)
+    outcome, _, _ = run_case(market, Case("honest"), x)
+    job_id = outcome.job.id
     with market.client() as client:
-        bonds = {v: bond_of(client, v, market) for v in VALIDATORS}
-        found = client.modules.compute.run(
-            market.wallets[CLIENT], market.model_id, "1.0.0", formats.encode_tensor_input(x),
-            PRICE, sla_class="batch", deadline_blocks=400, criticality="high", timeout=120,
-        )  # fmt: skip
-        trail = client.modules.verify.trail(found.job.id)
-        after = {v: bond_of(client, v, market) for v in VALIDATORS}
-    session = ort.InferenceSession(str(market.model_path), providers=["CPUExecutionProvider"])
-    expected = session.run(None, {"x": x})[0]
-    got = formats.decode_tensor_output(found.output, "float32", (1, 3))
-    assert np.allclose(got, expected, atol=1e-6)
+        trail = client.modules.verify.trail(job_id)
     method = trail.methods[0]
     assert method.method == verify_pb2.METHOD_REEXECUTION
     assert method.status == verify_pb2.METHOD_STATUS_PASSED
-    by_validator = {v.validator: v for v in method.verdicts}
-    liar = market.wallets[LIAR].address
-    assert set(by_validator) == {market.wallets[v].address for v in VALIDATORS}
-    assert not by_validator[liar].agrees and int(by_validator[liar].slashed) > 0
-    assert after[LIAR] < bonds[LIAR]
-    for v in VALIDATORS:
-        if v != LIAR:
-            assert by_validator[market.wallets[v].address].agrees
-            assert after[v] == bonds[v], f"honest validator {v} slashed"
-    assert any("altered the verdict" in line for line in market.lines[f"val{LIAR}"])
+    assert {v.validator for v in method.verdicts} == {market.wallets[v].address for v in VALIDATORS}
+    assert all(v.agrees and v.revealed for v in method.verdicts)
 
     from cli_runner import cli_runner
 
-    run = cli_runner(market.endpoint.rpc_url, tmp_path / "home", capsys, monkeypatch)  # type: ignore[attr-defined]
-    code, out, err = run(
-        "verify",
-        "job",
-        str(found.job.id),
-        "--rest",
-        market.endpoint.rest_url,
-        "-o",
-        "json",  # type: ignore[attr-defined]
-    )
+    endpoint: Any = market.endpoint
+    run = cli_runner(endpoint.rpc_url, tmp_path / "home", capsys, monkeypatch)
+    code, out, err = run("verify", "job", str(job_id), "--rest", endpoint.rest_url, "-o", "json")
     assert code == 0, err
     report = json.loads(out)
     assert report["all_ok"] is True
     names = {c["check"] for c in report["checks"]}
     assert {"input", "model", "output", "re-execution", "trail"} <= names
     assert sum(1 for n in names if n.startswith("commitment/")) == 3
-    code, out, err = run("query", "verify", "trail", str(found.job.id), "-o", "json")
+    code, out, err = run("query", "verify", "trail", str(job_id), "-o", "json")
     assert code == 0, err
-    assert json.loads(out)["job_id"] == str(found.job.id)
-
-
-def test_a_lying_provider_is_rejected_before_payment(market: Market) -> None:
-    assert market.provider is not None
-    market.provider.lies = True
-    try:
-        with market.client() as client:
-            before = int(client.modules.compute.provider(market.wallets[PROVIDER].address)
-                         .provider.collateral)  # fmt: skip
-            x = np.array([[1.0, 2.0, 3.0, 4.0]], dtype=np.float32)
-            with pytest.raises(JobFailedError) as failed:
-                client.modules.compute.run(
-                    market.wallets[CLIENT], market.model_id, "1.0.0",
-                    formats.encode_tensor_input(x), PRICE, sla_class="batch",
-                    deadline_blocks=400, criticality="high", timeout=120,
-                )  # fmt: skip
-            job = failed.value.job
-            after = int(client.modules.compute.provider(market.wallets[PROVIDER].address)
-                        .provider.collateral)  # fmt: skip
-            session = client.modules.verify.session(job.id)
-    finally:
-        market.provider.lies = False
-    assert job.state == compute_pb2.JOB_STATE_REJECTED_RESULT
-    assert "verification failed" in job.reason_detail
-    assert int(job.assignments[0].paid or 0) == 0
-    assert int(job.refunded) > 0
-    assert after < before
-    assert session.status == verify_pb2.SESSION_STATUS_FAILED
+    assert json.loads(out)["job_id"] == str(job_id)

@@ -9,6 +9,7 @@ the invariants after each flow."""
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,17 @@ def verify_params(**changes: Any) -> dict[str, Any]:
     return base
 
 
-def start(path: Path, validators: int = 3, **verify: Any) -> Chain:
-    """Model 1 off-chain, providers 0..1 registered, ``validators`` AI validators active."""
+def start(
+    path: Path, validators: int = 3, genesis_time_s: int | None = None, **verify: Any
+) -> Chain:
+    """Model 1 off-chain, providers 0..1 registered, ``validators`` AI validators active;
+    ``genesis_time_s`` moves the chain's clock (the TEE tests need the sample collateral's
+    validity window)."""
     keys = [*KEYS, OWNER, AUTHORITY, *VALIDATOR_KEYS]
     funded = {k.pubkey.address(): 10**12 for k in keys}
     doc = genesis_doc(funded, with_accounts=True)
+    if genesis_time_s is not None:
+        doc.genesis_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(genesis_time_s))
     doc.app_state["compute"] = {
         "params": compute_params(
             challenge_window_blocks="2",
@@ -87,6 +94,8 @@ def start(path: Path, validators: int = 3, **verify: Any) -> Chain:
     staking.update(unbonding_time="30s")
     doc.app_state["staking"] = {"params": staking}
     chain = Chain.start(path, funded, genesis=doc)
+    if genesis_time_s is not None:
+        chain.time_s = genesis_time_s
     chain.block([])
     store = storage_pb2.MsgStoreObject(
         owner=acc_address(OWNER.pubkey.address()),
@@ -212,10 +221,10 @@ def test_policy_query_explains_each_criticality(tmp_path: Path) -> None:
     assert result.code == 0, result.log
     by_level = {e.rule.criticality: e for e in value.entries}
     assert list(by_level) == [0, 1, 2, 3]
-    assert list(by_level[V.CRITICALITY_HIGH].rule.methods) == [V.METHOD_REEXECUTION]
+    assert list(by_level[V.CRITICALITY_HIGH].rule.methods) == [V.METHOD_REEXECUTION, V.METHOD_TEE]
     assert "3 AI validators re-execute every job" in by_level[V.CRITICALITY_HIGH].explanation
     assert "5% of jobs are re-executed" in by_level[V.CRITICALITY_LOW].explanation
-    assert set(by_level[0].methods_available) == {"reexecution", "sampling"}
+    assert set(by_level[0].methods_available) == {"reexecution", "sampling", "tee"}
 
 
 def test_policy_update_by_governance_refuses_planned_methods(tmp_path: Path) -> None:
@@ -419,3 +428,20 @@ def test_genesis_round_trip_keeps_open_sessions(tmp_path: Path) -> None:
     duplicated = dict(exported, sessions=exported["sessions"] * 2)
     with pytest.raises(Exception, match="two sessions"):
         module.validate_genesis(duplicated)
+
+
+def test_params_with_unknown_enum_values_are_refused_with_a_code() -> None:
+    from aivm.modules.verify.params import params_from_proto
+    from aivm.types.errors import AivmError
+
+    for mutate in (
+        lambda p: setattr(p.policy[0], "criticality", 9),
+        lambda p: p.policy[1].methods.append(77),
+        lambda p: setattr(p.policy[2], "sample_rate", "1e3"),
+        lambda p: setattr(p, "commit_blocks", 0),
+    ):
+        proto = default_params().to_proto()
+        mutate(proto)
+        with pytest.raises(AivmError) as info:
+            params_from_proto(proto)
+        assert (info.value.codespace, info.value.code) == ("verify", 2)

@@ -22,7 +22,8 @@ from aivm.sim.runner import SimConfig, SimFailure, SimStats, Simulation
 from aivm.sim.shrink import Shrinker, replay_blocks
 
 CI_SEEDS = (1, 2, 3, 4, 5)
-CI_BLOCKS = 80
+CI_BLOCKS = 120
+COVERAGE_SEEDS = 5
 
 
 @pytest.fixture
@@ -88,16 +89,23 @@ def test_every_module_registers_operations_and_invariants(workdir: Path) -> None
 
 
 def test_seeds_run_clean_and_exercise_every_message(workdir: Path) -> None:
+    """The CI seeds run clean; together they build every routed message type. Messages that
+    need a long chain of earlier successes (a job matched, then sealed bids revealed, then a
+    verdict committed…) may miss in five short runs when the operation mix changes, so up to
+    COVERAGE_SEEDS more seeds run (each must run clean too) until every type is built."""
     total = SimStats()
-    for seed in CI_SEEDS:
+    simulation = Simulation(SimConfig(), workdir / "routes")
+    routed = set(simulation.app.router.msgs)
+    simulation.close()
+    extra = range(CI_SEEDS[-1] + 1, CI_SEEDS[-1] + 1 + COVERAGE_SEEDS)
+    for seed in (*CI_SEEDS, *extra):
+        if seed not in CI_SEEDS and routed <= set(total.msg_types):
+            break
         stats = simulate(SimConfig(seed=seed), CI_BLOCKS, workdir / str(seed)).stats
         assert stats.blocks == CI_BLOCKS and stats.restores == CI_BLOCKS // 8
         total.msg_types.update(stats.msg_types)
         for kind, results in stats.results.items():
             total.results.setdefault(kind, Counter()).update(results)
-    simulation = Simulation(SimConfig(), workdir / "routes")
-    routed = set(simulation.app.router.msgs)
-    simulation.close()
     assert routed <= set(total.msg_types), f"no operation builds {routed - set(total.msg_types)}"
     for kind in (
         "bank/send",
@@ -131,7 +139,7 @@ def test_a_keeper_that_mints_on_send_is_found_and_shrunk(
         self.add_coins(ctx, recipient, amount)  # the bug: the recipient is credited twice
 
     monkeypatch.setattr(BankKeeper, "send_coins", minting_send)
-    config = SimConfig(seed=4)
+    config = SimConfig(seed=5)
     failure, simulation = first_failure(config, 20, workdir)
     assert failure.kind == "invariant:bank/total_supply"
     shrunk = Shrinker(config, failure.kind).shrink(simulation.history, failure.height)

@@ -64,7 +64,8 @@ sent) or ``sent`` (result tx broadcast, not yet confirmed), so a test can kill i
 FAULT_ENV = "AIVM_WORKER_FAULT"
 """Test hook: ``wrong-output`` makes the node a liar (every output is altered before it is
 saved and submitted: +1 on every float32 element or token id, the first byte flipped
-otherwise), for tests of comparison, escalation and slashing."""
+otherwise); ``random-output`` a lazy provider (random bytes of the output's length, the model
+never consulted); for tests of comparison, escalation, verification and slashing."""
 RUNNING = compute_pb2.ASSIGNMENT_STATUS_RUNNING
 Log = Callable[[str], None]
 
@@ -205,6 +206,7 @@ class ProviderNode:
         self.last_heartbeat = -(10**9)
         self.hold = _parse_hold(os.environ.get(HOLD_ENV, ""))
         self.lies = os.environ.get(FAULT_ENV, "") == "wrong-output"
+        self.lazy = os.environ.get(FAULT_ENV, "") == "random-output"
         self.inline_limit: int | None = None
         """The chain's ``max_comparison_bytes``, read once (outputs up to it go inline)."""
         self.kept: OutputStore | None = None
@@ -418,6 +420,10 @@ class ProviderNode:
         if self.lies:
             item.output = wrong(item.output, rule)
             self.log(f"job {item.job.id}: altered the output ({FAULT_ENV})")
+        elif self.lazy:
+            made_up = os.urandom(len(item.output.data))
+            item.output = formats.Output(made_up, item.output.dtype, item.output.shape)
+            self.log(f"job {item.job.id}: random output ({FAULT_ENV})")
         return True
 
     def _run_batch(self, runner: ModelRunner, rule: str, items: list[Work]) -> None:

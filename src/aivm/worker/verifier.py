@@ -13,7 +13,9 @@ Each block it reads its duties (``/aivm.verify.v1.Query/Duties``):
 - **reveal**: send the digest, the inline output (tolerance and token rules) and the salt.
 
 Test hooks (never set in production): ``AIVM_VERIFIER_FAULT=wrong-verdict`` commits the
-digest of an altered output (a lying validator); ``=silent`` commits but never reveals.
+digest of an altered output (a lying validator); ``=silent`` commits but never reveals;
+``=copy-provider`` never runs the model and commits the accepted result's digest (a lazy
+validator vouching for whatever the provider said).
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ class VerifierNode:
         version = self.ai.version(job.model_id, job.version)
         rule = formats.comparison_rule(version)
         try:
-            output = self._execute(job, version, rule)
+            output = self._copied(job) if self.fault == "copy-provider" else None
+            output = output if output is not None else self._execute(job, version, rule)
         except (StorageError, formats.FormatError, requests.RequestException) as exc:
             self.log(f"job {job_id}: cannot re-execute ({exc}); no verdict")
             return
@@ -138,6 +141,14 @@ class VerifierNode:
             return
         agrees = digest == bytes(job.output_digest)
         self.log(f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted)")
+
+    def _copied(self, job: Any) -> bytes | None:
+        """The accepted result's inline output (the copy-provider fault)."""
+        for a in job.assignments:
+            if bytes(a.result.output_digest) == bytes(job.output_digest):
+                self.log(f"job {job.id}: copied the provider's output ({FAULT_ENV})")
+                return bytes(a.result.comparison_data) or None
+        return None
 
     def _reveal(self, job_id: int, key: str) -> None:
         entry = self.journal.entries.get(key)

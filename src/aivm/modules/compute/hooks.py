@@ -33,6 +33,17 @@ class VerificationHooks(Protocol):
         AI validators for the re-execution the policy asks for."""
         ...
 
+    def check_result(
+        self,
+        ctx: Context,
+        job: compute_pb2.Job,
+        provider: bytes,
+        msg: compute_pb2.MsgSubmitResult,
+    ) -> None:
+        """Refuse (AivmError) a result whose evidence the job's verification needs and does
+        not get, e.g. a missing or invalid TEE quote. Runs in the provider's tx (its gas)."""
+        ...
+
     def on_accepted(self, ctx: Context, job: compute_pb2.Job) -> AcceptPlan:
         """A result was accepted by the providers' comparison (``job`` is PENDING_ACCEPTANCE
         with its output set): start the job's verification. Must not raise."""

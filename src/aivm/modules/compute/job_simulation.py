@@ -187,7 +187,7 @@ def job_operations(jobs: JobKeeper) -> dict[str, WeightedOperation]:
         "cancel_job": WeightedOperation(1, cancel_job),
         "top_up_job": WeightedOperation(1, top_up_job),
         "submit_result": WeightedOperation(8, submit_result),
-        "report_unservable": WeightedOperation(1, report_unservable),
+        "report_unservable": WeightedOperation(3, report_unservable),
         "commit_bid": WeightedOperation(5, commit_bid),
         "reveal_bid": WeightedOperation(8, reveal_bid),
         "settle_job": WeightedOperation(1, settle_job),

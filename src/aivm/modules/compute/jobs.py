@@ -65,7 +65,7 @@ MAX_BIDS_PER_JOB = 64
 """Sealed bids a job takes at most."""
 MAX_RUNTIME_BYTES = 128
 MAX_METADATA_BYTES = 1_024
-MAX_EVIDENCE_BYTES = 4_096
+MAX_EVIDENCE_BYTES = 65_536
 MAX_DETAIL_BYTES = 280
 NO_MATCH_TEXT: dict[int, str] = {
     J.NO_MATCH_REASON_NO_PROVIDER: "no active provider offers this model version",
@@ -667,6 +667,8 @@ class JobKeeper:
         compare.check_result(
             rule, msg.output_digest, msg.comparison_data, params.max_comparison_bytes
         )
+        if self.providers.hooks is not None:
+            self.providers.hooks.check_result(ctx, job, provider, msg)
         a.result.CopyFrom(
             J.JobResult(
                 output_cid=msg.output_cid,

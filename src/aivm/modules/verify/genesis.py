@@ -7,8 +7,10 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from aivm.ai.verify import tee
 from aivm.modules.framework import Context
 from aivm.modules.verify import verify_pb2
+from aivm.modules.verify.attestation import check_requirement
 from aivm.modules.verify.errors import ErrInvalidGenesis
 from aivm.modules.verify.keeper import VerifyKeeper
 from aivm.modules.verify.params import VerifyParams, default_params, params_from_proto
@@ -47,6 +49,18 @@ def validate_genesis(data: dict[str, Any]) -> None:
             raise ErrInvalidGenesis.wrap(f"a job has two {name}s")
         if 0 in ids:
             raise ErrInvalidGenesis.wrap(f"a {name} without a job id")
+    for record in state.models:
+        try:
+            check_requirement(record.tee)
+        except AivmError as exc:
+            raise ErrInvalidGenesis.wrap(exc.log) from None
+    for collateral in state.collaterals:
+        try:
+            parsed = tee.parse_collateral(collateral.json)
+        except AivmError as exc:
+            raise ErrInvalidGenesis.wrap(exc.log) from None
+        if parsed.digest != collateral.digest:
+            raise ErrInvalidGenesis.wrap("a collateral record's digest is not its JSON's")
 
 
 def init_genesis(keeper: VerifyKeeper, ctx: Context, data: dict[str, Any]) -> None:
@@ -58,6 +72,12 @@ def init_genesis(keeper: VerifyKeeper, ctx: Context, data: dict[str, Any]) -> No
         keeper.restore_session(ctx, session)
     for trail in state.trails:
         keeper.set_trail(ctx, trail)
+    for record in state.models:
+        keeper.attestations.set_model(ctx, record)
+    for collateral in state.collaterals:
+        keeper.attestations.set_collateral(ctx, collateral)
+    for digest in state.used_quotes:
+        keeper.attestations.mark_used(ctx, digest, 0)
 
 
 def export_genesis(keeper: VerifyKeeper, ctx: Context) -> dict[str, Any]:
@@ -66,6 +86,9 @@ def export_genesis(keeper: VerifyKeeper, ctx: Context) -> dict[str, Any]:
         params=keeper.get_params(ctx).to_proto(),
         sessions=list(keeper.iterate_sessions(ctx)),
         trails=list(keeper.iterate_trails(ctx)),
+        models=list(keeper.attestations.iterate_models(ctx)),
+        collaterals=list(keeper.attestations.iterate_collaterals(ctx)),
+        used_quotes=keeper.attestations.used_quotes(ctx),
     )
     out: dict[str, Any] = json_format.MessageToDict(state, preserving_proto_field_name=True)
     return out

@@ -39,6 +39,7 @@ from aivm.modules.framework import Context
 from aivm.modules.roles import roles_pb2
 from aivm.modules.roles.keeper import RolesKeeper
 from aivm.modules.verify import keys, verify_pb2
+from aivm.modules.verify.attestation import Attestations
 from aivm.modules.verify.errors import (
     ErrAlreadyCommitted,
     ErrInvalidCommitment,
@@ -148,10 +149,17 @@ class RoundOutcome:
 class VerifyKeeper:
     """Verification of compute results; implements the compute module's hooks."""
 
-    def __init__(self, compute: ComputeKeeper, ai: AiKeeper, roles: RolesKeeper | None) -> None:
+    def __init__(
+        self,
+        compute: ComputeKeeper,
+        ai: AiKeeper,
+        roles: RolesKeeper | None,
+        attestations: Attestations,
+    ) -> None:
         self.compute = compute
         self.ai = ai
         self.roles = roles
+        self.attestations = attestations
         self.jobs: JobKeeper | None = None
         """The compute job keeper (set by the module builder)."""
         if roles is not None:
@@ -248,6 +256,38 @@ class VerifyKeeper:
                 f"re-execute the job; {active} active"
             )
 
+    def check_result(
+        self,
+        ctx: Context,
+        job: compute_pb2.Job,
+        provider: bytes,
+        msg: compute_pb2.MsgSubmitResult,
+    ) -> None:
+        """A result of a job that needs a TEE quote must carry a valid one."""
+        rule = self.get_params(ctx).rule(job.criticality)
+        if self.attestations.tee_applies(ctx, job, V.METHOD_TEE in rule.methods):
+            self.attestations.check_result(ctx, job, provider, msg)
+
+    def _method_runs(
+        self, ctx: Context, job: compute_pb2.Job, rule: Rule
+    ) -> list[verify_pb2.MethodRun]:
+        """The rule's methods for this job: TEE passed already (checked at submission) when
+        it applies, skipped when the version declares no measurements; a version that
+        requires TEE gets it whatever the rule."""
+        listed = V.METHOD_TEE in rule.methods
+        applies = self.attestations.tee_applies(ctx, job, listed)
+        runs = [_pending(m) for m in rule.methods if m != V.METHOD_TEE]
+        if applies:
+            runs.append(_tee_run(job))
+        elif listed:
+            run = V.MethodRun(
+                status=V.METHOD_STATUS_SKIPPED,
+                detail="the model version declares no TEE measurements",
+            )
+            run.method = V.METHOD_TEE
+            runs.append(run)
+        return runs
+
     def on_accepted(self, ctx: Context, job: compute_pb2.Job) -> AcceptPlan:
         """Open the job's session (it draws at the next block's BeginBlock) and hold its
         settlement; the window is the larger of the rule's and the compute param's."""
@@ -262,7 +302,7 @@ class VerifyKeeper:
             job_id=job.id,
             criticality=job.criticality,  # type: ignore[arg-type]
             status=V.SESSION_STATUS_DRAW,
-            methods=[_pending(m) for m in rule.methods],
+            methods=self._method_runs(ctx, job, rule),
             opened_height=height,
             draw_height=height + 1,
             validators=rule.validators,
@@ -534,9 +574,12 @@ class VerifyKeeper:
     # -- EndBlock: tallies ----------------------------------------------------------------
 
     def end_block(self, ctx: Context) -> None:
-        """Tally the rounds whose reveal deadline is this height."""
+        """Tally the rounds whose reveal deadline is this height. The roles EndBlock ran
+        before this one, so when a tally slashed someone the AI role's active set is
+        recomputed here (a validator slashed below the minimum bond leaves it this block)."""
         params = self.get_params(ctx)
         store = self._store(ctx)
+        tallied = False
         for key in self._due(ctx, keys.TALLY_QUEUE, params.max_tallies_per_block):
             store.delete(keys.TALLY_QUEUE + key)
             session = self.get_session(ctx, int.from_bytes(key[8:16], "big"))
@@ -545,6 +588,9 @@ class VerifyKeeper:
             if session.reveal_end_height != int.from_bytes(key[:8], "big"):
                 continue  # an earlier round's deadline; the current round has its own
             self._tally(ctx, session, params)
+            tallied = True
+        if tallied and self.roles is not None:
+            self.roles.update_active_sets(ctx)
 
     def _tally(self, ctx: Context, session: verify_pb2.Session, params: VerifyParams) -> None:
         """Decide the current round; slash the silent and the losing side."""
@@ -776,6 +822,24 @@ _RUN_STATUS: dict[int, int] = {
     V.SESSION_STATUS_FAILED: V.METHOD_STATUS_FAILED,
     V.SESSION_STATUS_INCONCLUSIVE: V.METHOD_STATUS_INCONCLUSIVE,
 }
+
+
+def _tee_run(job: compute_pb2.Job) -> verify_pb2.MethodRun:
+    """TEE passed: every accepted provider's quote was verified when its result came in."""
+    quotes = [
+        a.result.evidence
+        for a in job.assignments
+        if a.status == compute_pb2.ASSIGNMENT_STATUS_AGREED
+    ]
+    run = V.MethodRun(
+        status=V.METHOD_STATUS_PASSED,
+        detail=f"{len(quotes)} provider quote(s) verified against on-chain collateral",
+        evidence_digest=hashlib.sha256(
+            b"".join(hashlib.sha256(q).digest() for q in quotes)
+        ).digest(),
+    )
+    run.method = V.METHOD_TEE
+    return run
 
 
 def _pending(method: int) -> verify_pb2.MethodRun:

@@ -24,6 +24,7 @@ from aivm.modules.framework import (
 )
 from aivm.modules.roles.keeper import RolesKeeper
 from aivm.modules.verify import genesis, keys, msgs, queries, rest, verify_pb2
+from aivm.modules.verify.attestation import Attestations
 from aivm.modules.verify.keeper import VerifyKeeper
 from aivm.modules.verify.params import VerifyParams, params_from_proto
 
@@ -85,10 +86,14 @@ def _parse_params(ctx: Context | None, proto: verify_pb2.Params) -> VerifyParams
 
 def _build(keepers: Keepers) -> tuple[VerifyModule, VerifyKeeper]:
     compute = keepers.get("compute", ComputeKeeper)
-    keeper = VerifyKeeper(compute, keepers.get("ai", AiKeeper), keepers.find("roles", RolesKeeper))
+    ai = keepers.get("ai", AiKeeper)
+    roles = keepers.find("roles", RolesKeeper)
+    authority = keepers.get("authority", AuthorityKeeper)
+    attestations = Attestations(ai, compute.bank.accounts, authority, roles)
+    keeper = VerifyKeeper(compute, ai, roles, attestations)
     keeper.jobs = compute.jobs
     compute.hooks = keeper
-    return VerifyModule(keeper, keepers.get("authority", AuthorityKeeper)), keeper
+    return VerifyModule(keeper, authority), keeper
 
 
 DEFINITION = ModuleDefinition(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from aivm.ai.verify import tee
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute
 from aivm.modules.verify import verify_pb2
+from aivm.modules.verify.attestation import check_requirement
 from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidVerdict
 from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
 
@@ -41,8 +43,23 @@ def validate_reveal(msg: verify_pb2.MsgRevealVerdict) -> None:
         raise ErrInvalidVerdict.wrap(f"comparison_data over {MAX_COMPARISON_BYTES} bytes")
 
 
+def validate_set_model(msg: verify_pb2.MsgSetModelVerification) -> None:
+    """Owner address, model id, version, the TEE requirement's shape."""
+    addr_bytes(msg.owner)
+    if msg.model_id == 0 or not msg.version:
+        raise ErrInvalidVerdict.wrap("model_id and version must be set")
+    check_requirement(msg.tee)
+
+
+def validate_collateral(msg: verify_pb2.MsgUpdateTeeCollateral) -> None:
+    """Sender address; the collateral parses (sizes bounded first)."""
+    addr_bytes(msg.sender)
+    tee.parse_collateral(msg.json)
+
+
 def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
-    """Commit and reveal (MsgUpdateParams is added by the module)."""
+    """Commit, reveal, model verification and TEE collateral (MsgUpdateParams is added by
+    the module)."""
 
     def commit(
         ctx: Context, msg: verify_pb2.MsgCommitVerdict
@@ -56,7 +73,31 @@ def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
         agrees = keeper.reveal(ctx, addr_bytes(msg.validator), msg)
         return verify_pb2.MsgRevealVerdictResponse(agrees=agrees)
 
+    def set_model(
+        ctx: Context, msg: verify_pb2.MsgSetModelVerification
+    ) -> verify_pb2.MsgSetModelVerificationResponse:
+        keeper.attestations.set_requirement(ctx, msg)
+        return verify_pb2.MsgSetModelVerificationResponse()
+
+    def collateral(
+        ctx: Context, msg: verify_pb2.MsgUpdateTeeCollateral
+    ) -> verify_pb2.MsgUpdateTeeCollateralResponse:
+        digest = keeper.attestations.upload_collateral(ctx, msg.sender, msg.json)
+        return verify_pb2.MsgUpdateTeeCollateralResponse(digest=digest)
+
     return [
         MsgRoute(verify_pb2.MsgCommitVerdict, _validator, validate_commit, commit),
         MsgRoute(verify_pb2.MsgRevealVerdict, _validator, validate_reveal, reveal),
+        MsgRoute(
+            verify_pb2.MsgSetModelVerification,
+            lambda m: [addr_bytes(m.owner)],
+            validate_set_model,
+            set_model,
+        ),
+        MsgRoute(
+            verify_pb2.MsgUpdateTeeCollateral,
+            lambda m: [addr_bytes(m.sender)],
+            validate_collateral,
+            collateral,
+        ),
     ]

@@ -7,12 +7,14 @@ Default policy (``aivm query verify policy``):
 |---|---|---|---|---|
 | low | sampling | 3 | 5 % | compute's `challenge_window_blocks` (10) |
 | medium | sampling | 3 | 25 % | compute's |
-| high | re-execution | 3 | — | 20 blocks |
-| critical | re-execution | 5 | — | 50 blocks |
+| high | re-execution, tee | 3 | — | 20 blocks |
+| critical | re-execution, tee | 5 | — | 50 blocks |
 
 A rule's window is a minimum: the effective window is the larger of it and the compute
-module's ``challenge_window_blocks``. Methods the chain does not run yet (optimistic, zk,
-toploc, tee) are refused in a policy until they are wired in.
+module's ``challenge_window_blocks``. TEE applies to a job only when its model version
+declares a measurement allow-list (``MsgSetModelVerification``); a version that *requires*
+TEE gets it at every criticality. Methods the chain does not run yet (optimistic, zk, toploc)
+are refused in a policy until they are wired in.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ CRITICALITIES: tuple[int, ...] = (
     V.CRITICALITY_HIGH,
     V.CRITICALITY_CRITICAL,
 )
-AVAILABLE_METHODS: frozenset[int] = frozenset({V.METHOD_REEXECUTION, V.METHOD_SAMPLING})
+AVAILABLE_METHODS: frozenset[int] = frozenset(
+    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE}
+)
 """Methods the chain runs today; the others are planned and refused in a policy."""
 COMMITTEE_METHODS: frozenset[int] = frozenset({V.METHOD_REEXECUTION, V.METHOD_SAMPLING})
 """Methods decided by a committee of AI validators (sampling: when the job is drawn)."""
@@ -110,8 +114,8 @@ class VerifyParams:
 DEFAULT_POLICY: tuple[Rule, ...] = (
     Rule(V.CRITICALITY_LOW, (V.METHOD_SAMPLING,), 3, Dec("0.05"), 0),
     Rule(V.CRITICALITY_MEDIUM, (V.METHOD_SAMPLING,), 3, Dec("0.25"), 0),
-    Rule(V.CRITICALITY_HIGH, (V.METHOD_REEXECUTION,), 3, Dec.zero(), 20),
-    Rule(V.CRITICALITY_CRITICAL, (V.METHOD_REEXECUTION,), 5, Dec.zero(), 50),
+    Rule(V.CRITICALITY_HIGH, (V.METHOD_REEXECUTION, V.METHOD_TEE), 3, Dec.zero(), 20),
+    Rule(V.CRITICALITY_CRITICAL, (V.METHOD_REEXECUTION, V.METHOD_TEE), 5, Dec.zero(), 50),
 )
 
 
@@ -137,6 +141,8 @@ def _in(value: int, low: int, high: int, name: str) -> int:
 
 
 def _rule(proto: verify_pb2.PolicyRule) -> Rule:
+    if proto.criticality not in CRITICALITIES:
+        raise ErrInvalidParams.wrap(f"policy: unknown criticality {proto.criticality}")
     label = f"policy[{V.Criticality.Name(proto.criticality)}]"
     methods = tuple(proto.methods)
     if not set(methods) <= set(V.Method.values()) - {V.METHOD_UNSPECIFIED}:

@@ -12,6 +12,8 @@ from aivm.modules.verify.keeper import VerifyKeeper
 from aivm.modules.verify.params import AVAILABLE_METHODS, Rule
 
 SERVICE = "/aivm.verify.v1.Query/"
+MAX_LISTED = 200
+"""Collateral records a query lists at most (the query is bounded)."""
 V = verify_pb2
 
 
@@ -31,6 +33,8 @@ def explain(rule: Rule, base_window: int) -> str:
     for method in rule.methods:
         if method == V.METHOD_REEXECUTION:
             parts.append(f"{rule.validators} AI validators re-execute every job (majority decides)")
+        elif method == V.METHOD_TEE:
+            parts.append("a TEE quote with each result when the model declares measurements")
         elif method == V.METHOD_SAMPLING:
             percent = _percent(rule.sample_millionths)
             parts.append(
@@ -98,8 +102,33 @@ def query_routes(keeper: VerifyKeeper) -> Sequence[QueryRoute]:
             )
         return V.QueryTrailResponse(trail=found)
 
+    def model_verification(
+        ctx: Context, req: verify_pb2.QueryModelVerificationRequest
+    ) -> verify_pb2.QueryModelVerificationResponse:
+        found = keeper.attestations.get_model(ctx, req.model_id, req.version)
+        if found is None:
+            raise ErrTrailNotFound.wrap(
+                f"model {req.model_id} v{req.version} registered no verification requirements"
+            )
+        return V.QueryModelVerificationResponse(verification=found)
+
+    def tee_collaterals(
+        ctx: Context, req: verify_pb2.QueryTeeCollateralsRequest
+    ) -> verify_pb2.QueryTeeCollateralsResponse:
+        out = V.QueryTeeCollateralsResponse()
+        for record in keeper.attestations.iterate_collaterals(ctx):
+            record.ClearField("json")
+            out.collaterals.append(record)
+            if len(out.collaterals) >= MAX_LISTED:
+                break
+        return out
+
     return [
         QueryRoute(SERVICE + "Params", V.QueryParamsRequest, params),
+        QueryRoute(
+            SERVICE + "ModelVerification", V.QueryModelVerificationRequest, model_verification
+        ),
+        QueryRoute(SERVICE + "TeeCollaterals", V.QueryTeeCollateralsRequest, tee_collaterals),
         QueryRoute(SERVICE + "Policy", V.QueryPolicyRequest, policy),
         QueryRoute(SERVICE + "Session", V.QuerySessionRequest, session),
         QueryRoute(SERVICE + "Duties", V.QueryDutiesRequest, duties),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from google.protobuf import json_format
 
-from aivm.modules.addr import addr_bytes
+from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.authority.simulation import claimed_authority
 from aivm.modules.compute.job_simulation import honest_output
 from aivm.modules.simulation import SimEnv, WeightedOperation
@@ -97,9 +97,39 @@ def operations(module: VerifyModule) -> dict[str, WeightedOperation]:
         authority = claimed_authority(env, module.authority)
         return [V.MsgUpdateParams(authority=authority, params=params)]
 
+    def set_model_verification(env: SimEnv) -> Sequence[pb.Message] | None:
+        models = [m for m in keeper.ai.iterate_models(env.ctx) if m.latest_version]
+        if not models:
+            return None
+        model = env.rng.choice(models)
+        requirement = V.TeeRequirement()
+        roll = env.rng.randrange(0, 4)
+        if roll == 0:
+            requirement.allowed_measurements.append(env.rng.randbytes(20))  # wrong size: refused
+        elif roll == 1:
+            requirement.required = True  # no measurement: refused
+        owner = model.owner if env.rng.randrange(0, 6) else addr_str(env.rng.choice(env.accounts))
+        return [
+            V.MsgSetModelVerification(
+                owner=owner, model_id=model.id, version=model.latest_version, tee=requirement
+            )
+        ]
+
+    def update_tee_collateral(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Collateral is Intel-signed JSON the simulation cannot make: a malformed upload,
+        refused (the accepted path is tests/integration/test_verify_tee.py)."""
+        sender = claimed_authority(env, module.authority)
+        return [
+            V.MsgUpdateTeeCollateral(
+                sender=sender, json=b'{"tcb_info": "' + env.rng.randbytes(8).hex().encode() + b'"}'
+            )
+        ]
+
     return {
-        "commit_verdict": WeightedOperation(8, commit_verdict),
-        "reveal_verdict": WeightedOperation(8, reveal_verdict),
+        "set_model_verification": WeightedOperation(1, set_model_verification),
+        "update_tee_collateral": WeightedOperation(1, update_tee_collateral),
+        "commit_verdict": WeightedOperation(15, commit_verdict),
+        "reveal_verdict": WeightedOperation(15, reveal_verdict),
         "update_params": WeightedOperation(1, update_params),
     }
 

@@ -255,15 +255,71 @@ class Trail(_message.Message):
     refunded: str
     def __init__(self, job_id: _Optional[int] = ..., client: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., artifact_cid: _Optional[str] = ..., artifact_sha256: _Optional[bytes] = ..., comparison: _Optional[str] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., input_digest: _Optional[bytes] = ..., input_cid: _Optional[str] = ..., output_digest: _Optional[bytes] = ..., output_cid: _Optional[str] = ..., providers: _Optional[_Iterable[_Union[TrailProvider, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[TrailMethod, _Mapping]]] = ..., seed: _Optional[bytes] = ..., accepted_height: _Optional[int] = ..., settled_height: _Optional[int] = ..., escrow_paid: _Optional[str] = ..., protocol_fee: _Optional[str] = ..., refunded: _Optional[str] = ...) -> None: ...
 
+class TeeRequirement(_message.Message):
+    __slots__ = ("required", "allowed_measurements", "accepted_tcb_statuses")
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_MEASUREMENTS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_TCB_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    required: bool
+    allowed_measurements: _containers.RepeatedScalarFieldContainer[bytes]
+    accepted_tcb_statuses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, required: bool = ..., allowed_measurements: _Optional[_Iterable[bytes]] = ..., accepted_tcb_statuses: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ModelVerification(_message.Message):
+    __slots__ = ("model_id", "version", "tee", "updated_height")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TEE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    model_id: int
+    version: str
+    tee: TeeRequirement
+    updated_height: int
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ...) -> None: ...
+
+class TeeCollateral(_message.Message):
+    __slots__ = ("digest", "tee_type", "fmspc", "not_before", "not_after", "json", "submitter", "height")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    TEE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FMSPC_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTER_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    digest: bytes
+    tee_type: str
+    fmspc: str
+    not_before: int
+    not_after: int
+    json: bytes
+    submitter: str
+    height: int
+    def __init__(self, digest: _Optional[bytes] = ..., tee_type: _Optional[str] = ..., fmspc: _Optional[str] = ..., not_before: _Optional[int] = ..., not_after: _Optional[int] = ..., json: _Optional[bytes] = ..., submitter: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Evidence(_message.Message):
+    __slots__ = ("tee_quote", "tee_collateral_digest")
+    TEE_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    TEE_COLLATERAL_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    tee_quote: bytes
+    tee_collateral_digest: bytes
+    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ...) -> None: ...
+
 class GenesisState(_message.Message):
-    __slots__ = ("params", "sessions", "trails")
+    __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     TRAILS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    COLLATERALS_FIELD_NUMBER: _ClassVar[int]
+    USED_QUOTES_FIELD_NUMBER: _ClassVar[int]
     params: Params
     sessions: _containers.RepeatedCompositeFieldContainer[Session]
     trails: _containers.RepeatedCompositeFieldContainer[Trail]
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., trails: _Optional[_Iterable[_Union[Trail, _Mapping]]] = ...) -> None: ...
+    models: _containers.RepeatedCompositeFieldContainer[ModelVerification]
+    collaterals: _containers.RepeatedCompositeFieldContainer[TeeCollateral]
+    used_quotes: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., trails: _Optional[_Iterable[_Union[Trail, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelVerification, _Mapping]]] = ..., collaterals: _Optional[_Iterable[_Union[TeeCollateral, _Mapping]]] = ..., used_quotes: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class MsgCommitVerdict(_message.Message):
     __slots__ = ("validator", "job_id", "commitment")
@@ -310,6 +366,36 @@ class MsgUpdateParams(_message.Message):
 class MsgUpdateParamsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class MsgSetModelVerification(_message.Message):
+    __slots__ = ("owner", "model_id", "version", "tee")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TEE_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    model_id: int
+    version: str
+    tee: TeeRequirement
+    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ...) -> None: ...
+
+class MsgSetModelVerificationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgUpdateTeeCollateral(_message.Message):
+    __slots__ = ("sender", "json")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    json: bytes
+    def __init__(self, sender: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+
+class MsgUpdateTeeCollateralResponse(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: bytes
+    def __init__(self, digest: _Optional[bytes] = ...) -> None: ...
 
 class QueryParamsRequest(_message.Message):
     __slots__ = ()
@@ -388,3 +474,27 @@ class QueryTrailResponse(_message.Message):
     TRAIL_FIELD_NUMBER: _ClassVar[int]
     trail: Trail
     def __init__(self, trail: _Optional[_Union[Trail, _Mapping]] = ...) -> None: ...
+
+class QueryModelVerificationRequest(_message.Message):
+    __slots__ = ("model_id", "version")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_id: int
+    version: str
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
+
+class QueryModelVerificationResponse(_message.Message):
+    __slots__ = ("verification",)
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    verification: ModelVerification
+    def __init__(self, verification: _Optional[_Union[ModelVerification, _Mapping]] = ...) -> None: ...
+
+class QueryTeeCollateralsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QueryTeeCollateralsResponse(_message.Message):
+    __slots__ = ("collaterals",)
+    COLLATERALS_FIELD_NUMBER: _ClassVar[int]
+    collaterals: _containers.RepeatedCompositeFieldContainer[TeeCollateral]
+    def __init__(self, collaterals: _Optional[_Iterable[_Union[TeeCollateral, _Mapping]]] = ...) -> None: ...
