@@ -33,6 +33,7 @@ Usage: python benchmarks/optimistic.py [--samples 25] [--rows 1,64] [--onnx-rows
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import json
 import sys
@@ -236,14 +237,19 @@ def mnist_mlp() -> tuple[Program, np.ndarray, bytes, np.ndarray]:
 
 def digits_cnn() -> tuple[bytes, np.ndarray]:
     """The offchain_vision CNN (seeded initial weights) and digit images."""
-    sys.path.append(str(ROOT / "examples" / "offchain_vision"))  # after credit_scoring's train
+    vision = ROOT / "examples" / "offchain_vision"
+    sys.path.append(str(vision))  # after credit_scoring's train
     from cnn_model import CNNConfig, init_params
-    from export import build_model
     from sklearn.datasets import load_digits
 
+    # by path: another example's ``export`` module may come first on ``sys.path``
+    spec = importlib.util.spec_from_file_location("offchain_vision_export", vision / "export.py")
+    assert spec is not None and spec.loader is not None
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
     cfg = CNNConfig()
     images = load_digits().images.astype(np.float32)[:256, None, :, :]
-    return build_model(cfg, init_params(cfg)).SerializeToString(), images
+    return export.build_model(cfg, init_params(cfg)).SerializeToString(), images
 
 
 def wide_mlp() -> tuple[bytes, np.ndarray]:

@@ -181,21 +181,26 @@ def drawn(chain: Chain, job_id: int) -> list[int]:
     return [VALIDATORS.index(v.validator) for v in found.verdicts if v.round == found.round]
 
 
-def commit(chain: Chain, v: int, job_id: int, output: bytes, round_: int = 1) -> Any:
+def commit(
+    chain: Chain, v: int, job_id: int, output: bytes, round_: int = 1, zk_valid: bool = False
+) -> Any:
     digest = hashlib.sha256(output).digest()
     commitment = verdict_commitment(
-        job_id, round_, make_key(300 + v).pubkey.address(), digest, SALT
+        job_id, round_, make_key(300 + v).pubkey.address(), digest, SALT, zk_valid
     )
     msg = V.MsgCommitVerdict(validator=VALIDATORS[v], job_id=job_id, commitment=commitment)
     return chain.deliver(VALIDATOR_KEYS[v], msg)
 
 
-def reveal(chain: Chain, v: int, job_id: int, output: bytes, salt: bytes = SALT) -> Any:
+def reveal(
+    chain: Chain, v: int, job_id: int, output: bytes, salt: bytes = SALT, zk_valid: bool = False
+) -> Any:
     msg = V.MsgRevealVerdict(
         validator=VALIDATORS[v],
         job_id=job_id,
         output_digest=hashlib.sha256(output).digest(),
         salt=salt,
+        zk_valid=zk_valid,
     )
     return chain.deliver(VALIDATOR_KEYS[v], msg)
 
@@ -224,17 +229,17 @@ def test_policy_query_explains_each_criticality(tmp_path: Path) -> None:
     assert list(by_level[V.CRITICALITY_HIGH].rule.methods) == [V.METHOD_REEXECUTION, V.METHOD_TEE]
     assert "3 AI validators re-execute every job" in by_level[V.CRITICALITY_HIGH].explanation
     assert "5% of jobs are re-executed" in by_level[V.CRITICALITY_LOW].explanation
-    assert set(by_level[0].methods_available) == {"reexecution", "sampling", "tee"}
+    assert set(by_level[0].methods_available) == {"reexecution", "sampling", "tee", "zk"}
 
 
 def test_policy_update_by_governance_refuses_planned_methods(tmp_path: Path) -> None:
     chain = start(tmp_path / "d", validators=0)
     planned = default_params().to_proto()
-    planned.policy[3].methods.append(V.METHOD_ZK)
+    planned.policy[2].methods.append(V.METHOD_TOPLOC)
     msg = V.MsgUpdateParams(authority=AUTHORITY_ADDR, params=planned)
     result = chain.deliver(AUTHORITY, msg)
     assert (result.codespace, result.code) == ("verify", 2)
-    assert "METHOD_ZK not available yet" in result.log
+    assert "METHOD_TOPLOC not available yet" in result.log
     changed = default_params().to_proto()
     changed.policy[2].validators = 1
     assert (
@@ -408,8 +413,11 @@ def test_sampling_multiple_makes_cheating_unprofitable() -> None:
     for millionths in (1, 1_000, 50_000, 250_000, 999_999, 1_000_000):
         m = sampling_multiple(millionths)
         r = millionths
-        assert r * m > 1_000_000 - r  # expected loss r·m·P above the expected gain (1−r)·P
-    assert sampling_multiple(50_000) == 20
+        gain = 1_000_000 - r  # (1 − r)·P, in millionths of P
+        assert gain - r * m <= -gain  # a lie loses at least what it could have gained
+    assert sampling_multiple(50_000) == 38
+    assert sampling_multiple(250_000) == 6
+    assert sampling_multiple(1_000_000) == 1
     assert sampling_multiple(0) == 0
 
 

@@ -93,6 +93,7 @@ ALLOWED: dict[str, set[str]] = {
         "cli",
         "worker",
         "ai.runtime",
+        "ai.verify",
         "ai.importers",
         "",
     },

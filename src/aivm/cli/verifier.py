@@ -13,6 +13,8 @@ and ``aivm verify job JOB``: re-check a job from chain data and the content stor
 - ``verdict/<validator>``: each revealed verdict agrees (or not) as the chain recorded, by the
   model's rule;
 - ``sampling``: the sampling roll recomputes from the session's seed;
+- ``zk/<provider>``: each accepted provider's EZKL proof passes the full check here (the
+  pairing the chain leaves to the committee, plus the binding to the job's input and output);
 - ``trail``: the trail (once paid) names the job's model digest, output and providers.
 """
 
@@ -35,6 +37,7 @@ from aivm.modules.addr import addr_bytes
 from aivm.modules.compute import compare, compute_pb2
 from aivm.modules.verify import verify_pb2
 from aivm.modules.verify.keeper import sampling_roll, verdict_commitment
+from aivm.types.errors import AivmError
 
 
 @dataclass
@@ -98,7 +101,47 @@ def recheck_job(client: Client, storage: StorageClient, job_id: int, run: bool) 
         if run and data is not None and artifact is not None:
             checks.append(_rerun(work / "model", data, rule, accepted, version))
     checks += _session_checks(client, job, rule, accepted)
+    checks += _zk_checks(client, job)
     checks += _trail_checks(client, job, version)
+    return checks
+
+
+def _zk_checks(client: Client, job: compute_pb2.Job) -> list[Check]:
+    """Run every accepted provider's proof through EZKL here, when the job carried proofs."""
+    from aivm.ai.verify import zk
+    from aivm.worker import zk_prover
+
+    verify: Any = client.modules.verify
+    proofs = []
+    for a in job.assignments:
+        if a.status != compute_pb2.ASSIGNMENT_STATUS_AGREED or not a.result.evidence:
+            continue
+        evidence = verify.decode_evidence(bytes(a.result.evidence))
+        if evidence.zk_proof:
+            proofs.append((a, bytes(evidence.zk_proof)))
+    if not proofs:
+        return []
+    circuit = verify.model_verification(job.model_id, job.version).zk
+    checks = []
+    for a, proof in proofs:
+        try:
+            verdict = zk_prover.verify_proof(
+                proof,
+                bytes(circuit.settings),
+                bytes(circuit.verifying_key),
+                bytes(circuit.srs),
+                expected_srs_digest=bytes(circuit.srs_digest),
+            )
+            zk.check_binding(
+                verdict,
+                job_input=bytes(job.input_inline),
+                settings=zk.parse_settings(bytes(circuit.settings)),
+                claimed_output_digest=bytes(a.result.output_digest),
+            )
+        except AivmError as exc:
+            checks.append(Check(f"zk/{a.provider}", False, str(exc)))
+            continue
+        checks.append(Check(f"zk/{a.provider}", True, "pairing and binding hold"))
     return checks
 
 
@@ -152,6 +195,11 @@ def _session_checks(
     except ChainError:
         return [Check("session", True, "no verification session (verify module absent then)")]
     checks = []
+    output_judged = any(
+        run.method in (verify_pb2.METHOD_REEXECUTION, verify_pb2.METHOD_SAMPLING)
+        and run.status != verify_pb2.METHOD_STATUS_SKIPPED
+        for run in session.methods
+    )
     for verdict in session.verdicts:
         if not verdict.revealed:
             checks.append(Check(f"verdict/{verdict.validator}", True, "never revealed (slashed)"))
@@ -162,9 +210,12 @@ def _session_checks(
             addr_bytes(verdict.validator),
             bytes(verdict.output_digest),
             bytes(verdict.salt),
+            verdict.zk_valid,
         )
         same = expected == bytes(verdict.commitment)
         checks.append(Check(f"commitment/{verdict.validator}", same, "recomputed from the reveal"))
+        if not output_judged:
+            continue
         theirs = compute_pb2.JobResult(
             output_digest=verdict.output_digest, comparison_data=verdict.comparison_data
         )

@@ -736,7 +736,12 @@ def provider_status(client: Client, address: str) -> dict[str, Any]:
 def reference_output(path: Path, data: bytes, rule: str = "tolerance") -> bytes:
     """The output bytes a provider returns for ``data`` on the model at ``path``, computed
     here without batching (for tests and for checking a result by hand)."""
-    runner = ModelRunner(path)
+    return runner_output(ModelRunner(path), data, rule)
+
+
+def runner_output(runner: ModelRunner, data: bytes, rule: str) -> bytes:
+    """The output bytes a provider returns for ``data`` on ``runner``'s model (one job, no
+    batching): greedy generation for the token rule, one tensor run otherwise."""
     if rule == "tokens":
         request = formats.decode_generation_input(data)
         ids = runner.generate(list(request.prompt.encode("utf-8")), request.max_new_tokens)

@@ -5,12 +5,18 @@ Each block it reads its duties (``/aivm.verify.v1.Query/Duties``):
 
 - **commit**: fetch the job's model (by CID, sha256-checked, cached) and input (inline or by
   CID, digest-checked), run it exactly as a provider does (:func:`aivm.worker.node.
-  reference_output`: onnxruntime, one row at a time; token generation for token-rule models),
-  and commit ``sha256(domain ‖ job ‖ round ‖ address ‖ output digest ‖ salt)`` with a fresh
+  runner_output`: onnxruntime, one job at a time; token generation for token-rule models; one
+  loaded model per artifact digest, kept between jobs) and commit
+  ``sha256(domain ‖ job ‖ round ‖ address ‖ output digest ‖ zk flag ‖ salt)`` with a fresh
   32-byte salt. The output digest, the inline output and the salt are written to
   ``<home>/verifier/verdicts.json`` *before* the commit is sent, so a restarted verifier can
   still reveal.
-- **reveal**: send the digest, the inline output (tolerance and token rules) and the salt.
+  In a session with a pending **zk** method it also checks every accepted provider's EZKL
+  proof (:func:`aivm.worker.zk_prover.verify_proof`: the KZG pairing the chain does not run,
+  plus the binding to the job's input and the claimed output) and commits that verdict too;
+  a zk-only session needs no re-execution (the accepted digest is committed as the output).
+- **reveal**: send the digest, the inline output (tolerance and token rules), the zk verdict
+  and the salt.
 
 Test hooks (never set in production): ``AIVM_VERIFIER_FAULT=wrong-verdict`` commits the
 digest of an altered output (a lying validator); ``=silent`` commits but never reveals;
@@ -30,15 +36,22 @@ from typing import Any
 
 import requests
 
+from aivm.ai.verify import zk
 from aivm.client.client import Client
 from aivm.client.errors import ChainError, ClientError
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
-from aivm.worker import formats
+from aivm.types.errors import AivmError
+from aivm.worker import formats, zk_prover
 from aivm.worker.blocks import BlockFollower
-from aivm.worker.node import fetch_artifact, reference_output, wrong
+from aivm.worker.node import fetch_artifact, runner_output, wrong
+from aivm.worker.runner import ModelRunner
 
 FAULT_ENV = "AIVM_VERIFIER_FAULT"
+PENDING = 1
+"""``aivm.verify.v1.METHOD_STATUS_PENDING`` (the worker reads sessions through the SDK)."""
+METHOD_NAMES = {1: "REEXECUTION", 2: "OPTIMISTIC", 3: "ZK", 4: "TOPLOC", 5: "TEE", 6: "SAMPLING"}
+"""``aivm.verify.v1.Method`` numbers by name."""
 Log = Callable[[str], None]
 
 
@@ -87,6 +100,8 @@ class VerifierNode:
         self.journal = VerdictJournal(self.home / "verdicts.json")
         self.log: Log = log or (lambda line: print(line, flush=True))
         self.fault = os.environ.get(FAULT_ENV, "")
+        self.runners: dict[bytes, ModelRunner] = {}
+        """One loaded model per artifact digest (loading a session costs ~100 runs)."""
 
     def run(self, stop: threading.Event, rpc: str, poll_seconds: float = 0.5) -> None:
         """One :meth:`step` per new block until ``stop`` is set."""
@@ -119,28 +134,73 @@ class VerifierNode:
         job = self.compute.job(job_id)
         version = self.ai.version(job.model_id, job.version)
         rule = formats.comparison_rule(version)
-        try:
-            output = self._copied(job) if self.fault == "copy-provider" else None
-            output = output if output is not None else self._execute(job, version, rule)
-        except (StorageError, formats.FormatError, requests.RequestException) as exc:
-            self.log(f"job {job_id}: cannot re-execute ({exc}); no verdict")
-            return
-        if self.fault == "wrong-verdict":
-            changed = wrong(formats.Output(output, "", ()), rule)
-            output = changed.data if changed is not None else output
-            self.log(f"job {job_id}: altered the verdict ({FAULT_ENV})")
-        digest = hashlib.sha256(output).digest()
-        inline = output if formats.carries_comparison_data(rule) else b""
+        pending = self._pending_methods(job_id)
+        output, inline = bytes(job.output_digest), b""
+        if pending & {"REEXECUTION", "SAMPLING"}:
+            try:
+                found = self._copied(job) if self.fault == "copy-provider" else None
+                found = found if found is not None else self._execute(job, version, rule)
+            except (StorageError, formats.FormatError, requests.RequestException) as exc:
+                self.log(f"job {job_id}: cannot re-execute ({exc}); no verdict")
+                return
+            if self.fault == "wrong-verdict":
+                changed = wrong(formats.Output(found, "", ()), rule)
+                found = changed.data if changed is not None else found
+                self.log(f"job {job_id}: altered the verdict ({FAULT_ENV})")
+            output = hashlib.sha256(found).digest()
+            inline = found if formats.carries_comparison_data(rule) else b""
+        zk_valid = False
+        if "ZK" in pending:
+            zk_valid = self._zk_valid(job) if self.fault != "copy-provider" else True
+            zk_valid = not zk_valid if self.fault == "wrong-verdict" else zk_valid
+        digest = output
         salt = os.urandom(32)
-        self.journal.put(key, {"digest": digest.hex(), "data": inline.hex(), "salt": salt.hex()})
+        entry = {"digest": digest.hex(), "data": inline.hex(), "salt": salt.hex()}
+        entry["zk_valid"] = "1" if zk_valid else ""
+        self.journal.put(key, entry)
         try:
-            self.verify.commit(self.wallet, job_id, digest, salt)
+            self.verify.commit(self.wallet, job_id, digest, salt, zk_valid=zk_valid)
         except ChainError as exc:
             self.log(f"job {job_id}: commit refused: {exc}")
             self.journal.drop(key)
             return
         agrees = digest == bytes(job.output_digest)
-        self.log(f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted)")
+        zk_text = f", zk proofs {'valid' if zk_valid else 'INVALID'}" if "ZK" in pending else ""
+        self.log(
+            f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted{zk_text})"
+        )
+
+    def _pending_methods(self, job_id: int) -> set[str]:
+        """Names (``REEXECUTION``, ``SAMPLING``, ``ZK``…) of the session's pending methods."""
+        session = self.verify.session(job_id)
+        pending = [run.method for run in session.methods if run.status == PENDING]
+        return {METHOD_NAMES.get(m, str(m)) for m in pending}
+
+    def _zk_valid(self, job: Any) -> bool:
+        """Every accepted provider's proof passes the pairing and the binding here."""
+        circuit = self.verify.model_verification(job.model_id, job.version).zk
+        for a in job.assignments:
+            if bytes(a.result.output_digest) != bytes(job.output_digest):
+                continue
+            evidence = self.verify.decode_evidence(bytes(a.result.evidence))
+            try:
+                verdict = zk_prover.verify_proof(
+                    bytes(evidence.zk_proof),
+                    bytes(circuit.settings),
+                    bytes(circuit.verifying_key),
+                    bytes(circuit.srs),
+                    expected_srs_digest=bytes(circuit.srs_digest),
+                )
+                zk.check_binding(
+                    verdict,
+                    job_input=bytes(job.input_inline),
+                    settings=zk.parse_settings(bytes(circuit.settings)),
+                    claimed_output_digest=bytes(a.result.output_digest),
+                )
+            except AivmError as exc:
+                self.log(f"job {job.id}: {a.provider}'s zk proof fails here: {exc}")
+                return False
+        return True
 
     def _copied(self, job: Any) -> bytes | None:
         """The accepted result's inline output (the copy-provider fault)."""
@@ -161,6 +221,7 @@ class VerifierNode:
                 bytes.fromhex(entry["digest"]),
                 bytes.fromhex(entry["salt"]),
                 bytes.fromhex(entry["data"]),
+                zk_valid=bool(entry.get("zk_valid")),
             )
         except ChainError as exc:
             self.log(f"job {job_id}: reveal refused: {exc}")
@@ -170,7 +231,11 @@ class VerifierNode:
 
     def _execute(self, job: Any, version: Any, rule: str) -> bytes:
         """Run the job as a provider would and return the output bytes."""
-        path = fetch_artifact(self.storage, self.home / "cache", version, self.log)
+        digest = bytes(version.artifact_sha256)
+        runner = self.runners.get(digest)
+        if runner is None:
+            path = fetch_artifact(self.storage, self.home / "cache", version, self.log)
+            runner = self.runners[digest] = ModelRunner(path)
         if job.input_cid:
             target = self.home / "cache" / "inputs" / job.input_cid
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -181,4 +246,4 @@ class VerifierNode:
             data = bytes(job.input_inline)
         if hashlib.sha256(data).digest() != bytes(job.input_digest):
             raise formats.FormatError("the input does not match the job's input digest")
-        return reference_output(path, data, rule)
+        return runner_output(runner, data, rule)

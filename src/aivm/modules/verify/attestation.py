@@ -1,6 +1,18 @@
-"""TEE attestation in the state machine (method 5): model owners' TEE requirements, DCAP
-collateral uploaded by the params authority or an active data validator, and the check of a
-provider's quote when its result is submitted.
+"""Evidence checked when a result comes in: TEE attestation (method 5) and zk proofs (method
+3) — model owners' requirements (a TEE measurement allow-list, an EZKL circuit), DCAP
+collateral uploaded by the params authority or an active data validator, and the checks of a
+provider's quote or proof when its result is submitted.
+
+**zk.** A version's circuit (settings, verifying key, 388-byte verifier SRS and its digest;
+the digest must be one of the ``trusted_srs_digests`` param when that list is set) is
+registered by its owner. A result of a job the circuit applies to carries
+``Evidence.zk_proof``; the chain runs every check that does not need the pairing
+(:func:`aivm.ai.verify.zk.check_proof`: framing, instance count, ranges, SRS) and the binding
+(:func:`~aivm.ai.verify.zk.check_binding`: the proof's public input is the job's inline input,
+its public output digest is the result's output digest), and refuses a proof already used. The
+KZG pairing itself needs EZKL, which reads files, so the chain does not run it: the drawn AI
+validators run it (:mod:`aivm.worker.zk_prover`) and reveal ``zk_valid``; the majority decides.
+zk jobs need their input inline (checked at submit).
 
 A provider's ``MsgSubmitResult.evidence`` is an ``aivm.verify.v1.Evidence``: the DCAP quote and
 the digest of the on-chain collateral to verify it against. The chain verifies it with
@@ -13,15 +25,16 @@ failing quote fails the result's tx with the coded error (codes 30–39), so a r
 needs a quote is never recorded without a valid one.
 
 Store (prefix ``verify/``): ``0x07|model(8)|version`` ModelVerification ·
-``0x08|digest`` TeeCollateral · ``0x09|quote digest → job id (8)``.
+``0x08|digest`` TeeCollateral · ``0x09|quote or proof digest → job id (8)``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Protocol
 
-from aivm.ai.verify import tee
+from aivm.ai.verify import tee, zk
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.auth.keeper import AccountKeeper
@@ -50,6 +63,17 @@ MAX_STATUSES = len(tee.TCB_STATUSES)
 COLLATERAL_GAS_PER_KILO_BYTE = 4_000
 """Parsing collateral measured 1.8 ns per byte (tee.py's calibration, ~2.7 ns per gas)."""
 DEFAULT_STATUSES = ("UpToDate",)
+ZK_CHECK_GAS = 60_000
+"""check_proof + check_binding measured 53 µs on the 2-core VM (~2.7 ns per gas: 20k gas),
+priced 3× for the settings parse and the input quantization of larger circuits."""
+ZK_CHECK_GAS_PER_KILO_BYTE = 1_000
+
+
+class JobLike(Protocol):
+    """A job or a job submission: the model version it runs."""
+
+    model_id: int
+    version: str
 
 
 def model_key(model_id: int, version: str) -> bytes:
@@ -92,8 +116,11 @@ class Attestations:
         for _, raw in PrefixStore(self._store(ctx), MODEL_VERIFICATION).iterate():
             yield V.ModelVerification.FromString(raw)
 
-    def set_requirement(self, ctx: Context, msg: V.MsgSetModelVerification) -> None:
-        """MsgSetModelVerification: only the model's owner; the version must exist."""
+    def set_requirement(
+        self, ctx: Context, msg: V.MsgSetModelVerification, trusted_srs: tuple[bytes, ...] = ()
+    ) -> None:
+        """MsgSetModelVerification: only the model's owner; the version must exist; a zk
+        circuit's SRS must be trusted when the params list trusted SRS digests."""
         model = self.ai.get_model(ctx, msg.model_id)
         if model.owner != msg.owner:
             raise ErrNotModelOwner.wrap(f"model {msg.model_id} is owned by {model.owner}")
@@ -105,6 +132,16 @@ class Attestations:
             tee=msg.tee,
             updated_height=ctx.header.height,
         )
+        if msg.HasField("zk"):
+            ctx.gas_meter.consume(
+                COLLATERAL_GAS_PER_KILO_BYTE * (msg.zk.ByteSize() // 1024 + 1), "verify: circuit"
+            )
+            check_circuit(msg.zk)
+            if trusted_srs and bytes(msg.zk.srs_digest) not in trusted_srs:
+                raise ErrInvalidTeeRequirement.wrap(
+                    f"SRS {msg.zk.srs_digest.hex()} is not one of the trusted_srs_digests"
+                )
+            record.zk.CopyFrom(msg.zk)
         self.set_model(ctx, record)
         ctx.emit(
             "verify_model_verification",
@@ -112,15 +149,59 @@ class Attestations:
             ("version", msg.version),
             ("tee_required", "true" if msg.tee.required else "false"),
             ("measurements", str(len(msg.tee.allowed_measurements))),
+            ("zk_circuit", "true" if msg.HasField("zk") else "false"),
         )
 
-    def tee_applies(self, ctx: Context, job: compute_pb2.Job, listed: bool) -> bool:
+    def tee_applies(self, ctx: Context, job: JobLike, listed: bool) -> bool:
         """A job needs a quote when its version requires one, or when its policy rule lists
         TEE (``listed``) and the version has an allow-list."""
         record = self.get_model(ctx, job.model_id, job.version)
         if record is None or not record.HasField("tee"):
             return False
         return record.tee.required or (listed and len(record.tee.allowed_measurements) > 0)
+
+    def zk_applies(self, ctx: Context, job: JobLike, listed: bool) -> bool:
+        """A job needs a proof when its version requires one, or when its policy rule lists
+        zk (``listed``) and the version has a circuit."""
+        record = self.get_model(ctx, job.model_id, job.version)
+        if record is None or not record.HasField("zk"):
+            return False
+        return record.zk.required or listed
+
+    def check_zk_result(
+        self, ctx: Context, job: compute_pb2.Job, msg: compute_pb2.MsgSubmitResult
+    ) -> zk.ZkVerdict:
+        """Everything about the result's proof that needs no pairing (module docstring)."""
+        record = self.get_model(ctx, job.model_id, job.version)
+        assert record is not None  # zk_applies said so
+        evidence = decode_evidence(msg.evidence)
+        if not evidence.zk_proof:
+            raise ErrTeeEvidenceMissing.wrap(
+                f"model {job.model_id} v{job.version} needs a zk proof with each result "
+                "(evidence.zk_proof)"
+            )
+        ctx.gas_meter.consume(
+            ZK_CHECK_GAS + ZK_CHECK_GAS_PER_KILO_BYTE * (len(evidence.zk_proof) // 1024 + 1),
+            "verify: zk proof checks",
+        )
+        circuit = record.zk
+        verdict = zk.check_proof(
+            evidence.zk_proof,
+            circuit.settings,
+            circuit.verifying_key,
+            circuit.srs,
+            expected_srs_digest=circuit.srs_digest,
+        )
+        zk.check_binding(
+            verdict,
+            job_input=job.input_inline,
+            settings=zk.parse_settings(circuit.settings),
+            claimed_output_digest=msg.output_digest,
+        )
+        if self._store(ctx).get(USED_QUOTES + verdict.proof_digest) is not None:
+            raise ErrInvalidEvidence.wrap(f"proof {verdict.proof_digest.hex()} was used before")
+        self.mark_used(ctx, verdict.proof_digest, job.id)
+        return verdict
 
     # -- collateral -----------------------------------------------------------------------
 
@@ -268,6 +349,23 @@ def check_requirement(requirement: V.TeeRequirement) -> None:
     statuses = list(requirement.accepted_tcb_statuses)
     if len(statuses) > MAX_STATUSES or not set(statuses) <= set(tee.TCB_STATUSES):
         raise ErrInvalidTeeRequirement.wrap(f"TCB statuses must be among {list(tee.TCB_STATUSES)}")
+
+
+def check_circuit(circuit: V.ZkCircuit) -> None:
+    """Settings parse (ezkl version, logrows, public inputs/outputs), a verifying key of a
+    sane size, and the 388-byte verifier SRS matching its digest."""
+    zk.parse_settings(circuit.settings)
+    if not circuit.verifying_key or len(circuit.verifying_key) > zk.MAX_VERIFYING_KEY_BYTES:
+        raise zk.ErrZkVerifyingKey.wrap(
+            f"{len(circuit.verifying_key)} bytes: must be 1..{zk.MAX_VERIFYING_KEY_BYTES}"
+        )
+    if (
+        len(circuit.srs) != zk.VERIFIER_SRS_BYTES
+        or zk.srs_digest(circuit.srs) != circuit.srs_digest
+    ):
+        raise zk.ErrZkSrs.wrap(
+            f"the SRS must be the {zk.VERIFIER_SRS_BYTES}-byte verifier form with its sha256"
+        )
 
 
 def evidence_digest(raw: bytes) -> bytes:

@@ -73,6 +73,48 @@ class VerifyClient:
         )
         return found.trail
 
+    def model_verification(self, model_id: int, version: str) -> verify_pb2.ModelVerification:
+        """How a model version is verified (TEE requirement, zk circuit)."""
+        found = self.client.query(
+            SERVICE + "ModelVerification",
+            V.QueryModelVerificationRequest(model_id=model_id, version=version),
+            V.QueryModelVerificationResponse,
+        )
+        return found.verification
+
+    @staticmethod
+    def decode_evidence(raw: bytes) -> verify_pb2.Evidence:
+        """A result's evidence bytes as an Evidence message (empty when there is none)."""
+        return V.Evidence.FromString(raw)
+
+    @staticmethod
+    def evidence(
+        tee_quote: bytes = b"", tee_collateral_digest: bytes = b"", zk_proof: bytes = b""
+    ) -> bytes:
+        """Evidence bytes for MsgSubmitResult (canonical protobuf)."""
+        message = V.Evidence(
+            tee_quote=tee_quote, tee_collateral_digest=tee_collateral_digest, zk_proof=zk_proof
+        )
+        return message.SerializeToString(deterministic=True)
+
+    def set_model_verification(
+        self,
+        wallet: Wallet,
+        model_id: int,
+        version: str,
+        *,
+        tee: verify_pb2.TeeRequirement | None = None,
+        zk: verify_pb2.ZkCircuit | None = None,
+        timeout: float = 30.0,
+    ) -> TxResult:
+        """The model owner registers a TEE requirement and/or a zk circuit for a version."""
+        msg = V.MsgSetModelVerification(owner=wallet.address, model_id=model_id, version=version)
+        if tee is not None:
+            msg.tee.CopyFrom(tee)
+        if zk is not None:
+            msg.zk.CopyFrom(zk)
+        return self._submit(wallet, msg, timeout)
+
     # --- transactions ---
 
     def commit(
@@ -82,13 +124,15 @@ class VerifyClient:
         output_digest: bytes,
         salt: bytes | None = None,
         timeout: float = 30.0,
+        zk_valid: bool = False,
     ) -> bytes:
-        """Commit to ``output_digest`` for the current round of ``job_id``; returns the salt
-        (keep it: the reveal needs it)."""
+        """Commit to ``output_digest`` (and, in a zk session, to whether the proofs passed
+        this validator's check) for the current round of ``job_id``; returns the salt (keep
+        it: the reveal needs it)."""
         salt = salt or secrets.token_bytes(32)
         round_ = self.session(job_id).round
         commitment = verdict_commitment(
-            job_id, round_, addr_bytes(wallet.address), output_digest, salt
+            job_id, round_, addr_bytes(wallet.address), output_digest, salt, zk_valid
         )
         msg = V.MsgCommitVerdict(validator=wallet.address, job_id=job_id, commitment=commitment)
         self._submit(wallet, msg, timeout)
@@ -102,6 +146,7 @@ class VerifyClient:
         salt: bytes,
         comparison_data: bytes = b"",
         timeout: float = 30.0,
+        zk_valid: bool = False,
     ) -> TxResult:
         """Reveal a committed verdict (with the output inline for tolerance/token rules)."""
         msg = V.MsgRevealVerdict(
@@ -110,6 +155,7 @@ class VerifyClient:
             output_digest=output_digest,
             comparison_data=comparison_data,
             salt=salt,
+            zk_valid=zk_valid,
         )
         return self._submit(wallet, msg, timeout)
 

@@ -26,7 +26,7 @@ skips (with an event) what it cannot do.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from aivm.modules.addr import addr_bytes, addr_str
@@ -52,6 +52,7 @@ from aivm.modules.verify.errors import (
 )
 from aivm.modules.verify.params import (
     COMMITTEE_METHODS,
+    OUTPUT_METHODS,
     RATE_SCALE,
     Rule,
     VerifyParams,
@@ -79,23 +80,33 @@ OPEN_STATUSES = frozenset({V.SESSION_STATUS_DRAW, V.SESSION_STATUS_COMMIT, V.SES
 
 
 def verdict_commitment(
-    job_id: int, round_: int, validator: bytes, output_digest: bytes, salt: bytes
+    job_id: int,
+    round_: int,
+    validator: bytes,
+    output_digest: bytes,
+    salt: bytes,
+    zk_valid: bool = False,
 ) -> bytes:
     """What a drawn validator commits: binds the job, the round and its own address (a copied
-    commitment is worthless to anyone else) to its output digest and a secret salt."""
+    commitment is worthless to anyone else) to its output digest, its zk verdict (one byte)
+    and a secret salt."""
     body = job_id.to_bytes(8, "big") + round_.to_bytes(4, "big") + validator
-    return hashlib.sha256(COMMIT_DOMAIN + body + output_digest + salt).digest()
+    flag = b"\x01" if zk_valid else b"\x00"
+    return hashlib.sha256(COMMIT_DOMAIN + body + output_digest + flag + salt).digest()
 
 
 def sampling_multiple(rate_millionths: int) -> int:
-    """The penalty, in multiples of a caught provider's pay, that makes cheating unprofitable
-    at sampling rate ``r``: a cheat that saves at most its pay ``P`` per job is caught with
-    probability ``r`` and then loses ``m × P``; cheating loses money on average when
-    ``r × m × P > (1 − r) × P``, i.e. ``m > (1 − r) / r``. We take ``m = ⌊(1 − r)/r⌋ + 1``
-    (r = 5 %: m = 20). 0 when the rate is 0 (no sampling)."""
+    """The penalty, in multiples of a caught provider's pay, that makes cheating a losing
+    bet at sampling rate ``r``: a cheat that saves at most its pay ``P`` per job is caught
+    with probability ``r`` and then loses ``m × P``; its expected gain per lie is
+    ``(1 − r)·P − r·m·P``. Break-even is ``m = (1 − r)/r``; the chain takes twice that,
+    ``m = ⌈2(1 − r)/r⌉`` (at least 1), so a lie costs on average as much as it could have
+    gained: ``(1 − r)·P − r·m·P ≤ −(1 − r)·P``. r = 5 %: m = 38; 25 %: 6; 100 %: 1. 0 when
+    the rate is 0 (no sampling)."""
     if rate_millionths <= 0:
         return 0
-    return (RATE_SCALE - rate_millionths) // rate_millionths + 1
+    r = min(rate_millionths, RATE_SCALE)
+    return max(1, -(-2 * (RATE_SCALE - r) // r))
 
 
 def sampling_roll(seed: bytes, job_id: int) -> int:
@@ -244,9 +255,16 @@ class VerifyKeeper:
     # -- compute hooks --------------------------------------------------------------------
 
     def check_submit(self, ctx: Context, msg: compute_pb2.MsgSubmitJob) -> None:
-        """Refuse a job whose policy needs more AI validators than are active."""
+        """Refuse a job whose policy needs more AI validators than are active, or a zk job
+        whose input is not inline (the chain checks the proof's input binding itself)."""
         rule = self.get_params(ctx).rule(msg.criticality)
-        if not rule.needs_committee():
+        zk_job = self.attestations.zk_applies(ctx, msg, V.METHOD_ZK in rule.methods)
+        if zk_job and msg.input_cid:
+            raise ErrNotVerifiable.wrap(
+                f"model {msg.model_id} v{msg.version} is verified by zk proofs: send the input "
+                "inline (the chain checks that each proof is about this input)"
+            )
+        if not (rule.needs_committee() or zk_job):
             return
         active = 0 if self.roles is None else len(self.roles.active_set(ctx, ROLE_AI))
         if active < rule.validators:
@@ -267,6 +285,8 @@ class VerifyKeeper:
         rule = self.get_params(ctx).rule(job.criticality)
         if self.attestations.tee_applies(ctx, job, V.METHOD_TEE in rule.methods):
             self.attestations.check_result(ctx, job, provider, msg)
+        if self.attestations.zk_applies(ctx, job, V.METHOD_ZK in rule.methods):
+            self.attestations.check_zk_result(ctx, job, msg)
 
     def _method_runs(
         self, ctx: Context, job: compute_pb2.Job, rule: Rule
@@ -276,16 +296,16 @@ class VerifyKeeper:
         requires TEE gets it whatever the rule."""
         listed = V.METHOD_TEE in rule.methods
         applies = self.attestations.tee_applies(ctx, job, listed)
-        runs = [_pending(m) for m in rule.methods if m != V.METHOD_TEE]
+        runs = [_pending(m) for m in rule.methods if m not in (V.METHOD_TEE, V.METHOD_ZK)]
+        zk_listed = V.METHOD_ZK in rule.methods
+        if self.attestations.zk_applies(ctx, job, zk_listed):
+            runs.append(_pending(V.METHOD_ZK))
+        elif zk_listed:
+            runs.append(_skipped(V.METHOD_ZK, "the model version registers no zk circuit"))
         if applies:
             runs.append(_tee_run(job))
         elif listed:
-            run = V.MethodRun(
-                status=V.METHOD_STATUS_SKIPPED,
-                detail="the model version declares no TEE measurements",
-            )
-            run.method = V.METHOD_TEE
-            runs.append(run)
+            runs.append(_skipped(V.METHOD_TEE, "the model version declares no TEE measurements"))
         return runs
 
     def on_accepted(self, ctx: Context, job: compute_pb2.Job) -> AcceptPlan:
@@ -355,8 +375,8 @@ class VerifyKeeper:
         rule = self._rule_of(session)
         needs_committee = False
         for run in session.methods:
-            if run.method == V.METHOD_REEXECUTION:
-                needs_committee = True
+            if run.method in (V.METHOD_REEXECUTION, V.METHOD_ZK):
+                needs_committee |= run.status == V.METHOD_STATUS_PENDING
             elif run.method == V.METHOD_SAMPLING:
                 needs_committee |= self._sample(session, run, job, rule)
         if not needs_committee:
@@ -505,12 +525,13 @@ class VerifyKeeper:
         if verdict.revealed:
             raise ErrSessionState.wrap(f"{verdict.validator} already revealed")
         expected = verdict_commitment(
-            msg.job_id, session.round, validator, msg.output_digest, msg.salt
+            msg.job_id, session.round, validator, msg.output_digest, msg.salt, msg.zk_valid
         )
         if expected != verdict.commitment:
             raise ErrRevealMismatch.wrap("sha256 of the revealed digest and salt differs")
-        agrees = self._judge(ctx, msg)
+        agrees = self._judge(ctx, msg) if "output" in _aspects(session) else True
         verdict.revealed, verdict.agrees = True, agrees
+        verdict.zk_valid = msg.zk_valid
         verdict.output_digest, verdict.comparison_data = msg.output_digest, msg.comparison_data
         verdict.salt = msg.salt
         verdict.revealed_height = height
@@ -521,6 +542,7 @@ class VerifyKeeper:
             ("validator", verdict.validator),
             ("round", str(session.round)),
             ("agrees", "true" if agrees else "false"),
+            ("zk_valid", "true" if msg.zk_valid else "false"),
         )
         if all(v.revealed for v in self._current(session)):
             self._tally(ctx, session, self.get_params(ctx))
@@ -593,30 +615,25 @@ class VerifyKeeper:
             self.roles.update_active_sets(ctx)
 
     def _tally(self, ctx: Context, session: verify_pb2.Session, params: VerifyParams) -> None:
-        """Decide the current round; slash the silent and the losing side."""
+        """Decide the current round, aspect by aspect (the re-executed output, the zk
+        pairing); slash the silent and, once decided, the losing side of every round."""
         store = self._store(ctx)
         store.delete(keys.queue_key(keys.TALLY_QUEUE, session.reveal_end_height, session.job_id))
         current = self._current(session)
         for verdict in current:
             store.delete(keys.duty_key(addr_bytes(verdict.validator), session.job_id))
-        outcome = RoundOutcome(
-            agree=tuple(v.validator for v in current if v.revealed and v.agrees),
-            disagree=tuple(v.validator for v in current if v.revealed and not v.agrees),
-            silent=tuple(v.validator for v in current if not v.revealed),
-            quorum=len(current) // 2 + 1,
-        )
-        self._slash_members(
-            ctx, session, outcome.silent, params.nonreveal_slash_fraction, REASON_NONREVEAL
-        )
-        decision = outcome.decision
+        silent = tuple(v.validator for v in current if not v.revealed)
+        self._slash_members(ctx, session, silent, params.nonreveal_slash_fraction, REASON_NONREVEAL)
+        aspects = {name: _outcome(current, vote) for name, vote in _aspects(session).items()}
+        decisions = {name: outcome.decision for name, outcome in aspects.items()}
+        decision = _overall(decisions)
         ctx.emit(
             "verify_tally",
             ("job_id", str(session.job_id)),
             ("round", str(session.round)),
             ("decision", decision),
-            ("agree", str(len(outcome.agree))),
-            ("disagree", str(len(outcome.disagree))),
-            ("silent", str(len(outcome.silent))),
+            *((f"{name}_decision", d) for name, d in sorted(decisions.items())),
+            ("silent", str(len(silent))),
         )
         job = self._job(ctx, session.job_id)
         if job is None:
@@ -633,10 +650,19 @@ class VerifyKeeper:
             )
             self._reject(ctx, job, "verification inconclusive: no majority of AI validators", None)
             return
-        passed = decision == "pass"
-        revealed = [v for v in session.verdicts if v.revealed]
-        losers = [v.validator for v in revealed if v.agrees != passed]
-        winners = [v.validator for v in current if v.revealed and v.agrees == passed]
+        votes = _aspects(session)
+        losers = sorted(
+            {
+                v.validator
+                for v in session.verdicts
+                if v.revealed
+                and any(
+                    decisions[name] != "none" and votes[name](v) != (decisions[name] == "pass")
+                    for name in votes
+                )
+            }
+        )
+        winners = [v.validator for v in current if v.revealed and v.validator not in losers]
         self._slash_members(
             ctx, session, losers, params.wrong_verdict_slash_fraction, REASON_WRONG_VERDICT
         )
@@ -644,7 +670,13 @@ class VerifyKeeper:
         if decision == "pass":
             self._pass(ctx, session, job)
             return
-        detail = f"{len(outcome.disagree)} of {len(current)} AI validators found a different output"
+        failed = [name for name, d in decisions.items() if d == "fail"]
+        _mark_passed(session, [name for name, d in decisions.items() if d == "pass"])
+        detail = "; ".join(
+            f"{len(aspects[name].disagree)} of {len(current)} AI validators "
+            + ("found a different output" if name == "output" else "found the zk proof invalid")
+            for name in failed
+        )
         self._close(ctx, session, V.SESSION_STATUS_FAILED, detail)
         self._reject(ctx, job, f"verification failed: {detail}", session.penalty_multiple)
 
@@ -824,6 +856,50 @@ _RUN_STATUS: dict[int, int] = {
 }
 
 
+Vote = Callable[[verify_pb2.Verdict], bool]
+
+
+def _aspects(session: verify_pb2.Session) -> dict[str, Vote]:
+    """What the current round decides: ``output`` (re-execution, a sampled job) by each
+    member's agreement with the accepted result, ``zk`` by each member's pairing check."""
+    pending = {run.method for run in session.methods if run.status == V.METHOD_STATUS_PENDING}
+    out: dict[str, Vote] = {}
+    if pending & OUTPUT_METHODS:
+        out["output"] = lambda v: v.agrees
+    if V.METHOD_ZK in pending:
+        out["zk"] = lambda v: v.zk_valid
+    return out
+
+
+def _outcome(current: Sequence[verify_pb2.Verdict], vote: Vote) -> RoundOutcome:
+    return RoundOutcome(
+        agree=tuple(v.validator for v in current if v.revealed and vote(v)),
+        disagree=tuple(v.validator for v in current if v.revealed and not vote(v)),
+        silent=tuple(v.validator for v in current if not v.revealed),
+        quorum=len(current) // 2 + 1,
+    )
+
+
+def _overall(decisions: dict[str, str]) -> str:
+    """Any aspect failed: fail; every aspect passed: pass; else none."""
+    if "fail" in decisions.values():
+        return "fail"
+    if decisions and all(d == "pass" for d in decisions.values()):
+        return "pass"
+    return "none"
+
+
+def _mark_passed(session: verify_pb2.Session, aspects: Sequence[str]) -> None:
+    for run in session.methods:
+        if run.status != V.METHOD_STATUS_PENDING:
+            continue
+        if ("output" in aspects and run.method in OUTPUT_METHODS) or (
+            "zk" in aspects and run.method == V.METHOD_ZK
+        ):
+            run.status = V.METHOD_STATUS_PASSED
+            run.detail = (run.detail + "; " if run.detail else "") + "passed"
+
+
 def _tee_run(job: compute_pb2.Job) -> verify_pb2.MethodRun:
     """TEE passed: every accepted provider's quote was verified when its result came in."""
     quotes = [
@@ -839,6 +915,12 @@ def _tee_run(job: compute_pb2.Job) -> verify_pb2.MethodRun:
         ).digest(),
     )
     run.method = V.METHOD_TEE
+    return run
+
+
+def _skipped(method: int, detail: str) -> verify_pb2.MethodRun:
+    run = V.MethodRun(status=V.METHOD_STATUS_SKIPPED, detail=detail)
+    run.method = method  # type: ignore[assignment]
     return run
 
 

@@ -9,7 +9,7 @@ from aivm.ai.verify import tee
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute
 from aivm.modules.verify import verify_pb2
-from aivm.modules.verify.attestation import check_requirement
+from aivm.modules.verify.attestation import check_circuit, check_requirement
 from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidVerdict
 from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
 
@@ -44,11 +44,13 @@ def validate_reveal(msg: verify_pb2.MsgRevealVerdict) -> None:
 
 
 def validate_set_model(msg: verify_pb2.MsgSetModelVerification) -> None:
-    """Owner address, model id, version, the TEE requirement's shape."""
+    """Owner address, model id, version, the TEE requirement's and the circuit's shape."""
     addr_bytes(msg.owner)
     if msg.model_id == 0 or not msg.version:
         raise ErrInvalidVerdict.wrap("model_id and version must be set")
     check_requirement(msg.tee)
+    if msg.HasField("zk"):
+        check_circuit(msg.zk)
 
 
 def validate_collateral(msg: verify_pb2.MsgUpdateTeeCollateral) -> None:
@@ -76,7 +78,8 @@ def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
     def set_model(
         ctx: Context, msg: verify_pb2.MsgSetModelVerification
     ) -> verify_pb2.MsgSetModelVerificationResponse:
-        keeper.attestations.set_requirement(ctx, msg)
+        trusted = keeper.get_params(ctx).trusted_srs_digests
+        keeper.attestations.set_requirement(ctx, msg, trusted)
         return verify_pb2.MsgSetModelVerificationResponse()
 
     def collateral(

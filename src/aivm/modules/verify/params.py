@@ -8,17 +8,18 @@ Default policy (``aivm query verify policy``):
 | low | sampling | 3 | 5 % | compute's `challenge_window_blocks` (10) |
 | medium | sampling | 3 | 25 % | compute's |
 | high | re-execution, tee | 3 | — | 20 blocks |
-| critical | re-execution, tee | 5 | — | 50 blocks |
+| critical | re-execution, zk, tee | 5 | — | 50 blocks |
 
 A rule's window is a minimum: the effective window is the larger of it and the compute
-module's ``challenge_window_blocks``. TEE applies to a job only when its model version
-declares a measurement allow-list (``MsgSetModelVerification``); a version that *requires*
-TEE gets it at every criticality. Methods the chain does not run yet (optimistic, zk, toploc)
-are refused in a policy until they are wired in.
+module's ``challenge_window_blocks``. TEE and zk apply to a job only when its model version
+declares them (``MsgSetModelVerification``: a measurement allow-list, an EZKL circuit); a
+version that *requires* one gets it at every criticality. Methods the chain does not run yet
+(optimistic, toploc) are refused in a policy until they are wired in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aivm.modules.verify import verify_pb2
@@ -34,11 +35,17 @@ CRITICALITIES: tuple[int, ...] = (
     V.CRITICALITY_CRITICAL,
 )
 AVAILABLE_METHODS: frozenset[int] = frozenset(
-    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE}
+    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE, V.METHOD_ZK}
 )
 """Methods the chain runs today; the others are planned and refused in a policy."""
-COMMITTEE_METHODS: frozenset[int] = frozenset({V.METHOD_REEXECUTION, V.METHOD_SAMPLING})
-"""Methods decided by a committee of AI validators (sampling: when the job is drawn)."""
+COMMITTEE_METHODS: frozenset[int] = frozenset(
+    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_ZK}
+)
+"""Methods decided by a committee of AI validators (sampling: when the job is drawn; zk: the
+committee attests the proof's pairing check, the chain checks everything else)."""
+OUTPUT_METHODS: frozenset[int] = frozenset({V.METHOD_REEXECUTION, V.METHOD_SAMPLING})
+"""Methods whose committee re-executes the job and reveals its output."""
+MAX_TRUSTED_SRS = 64
 MAX_VALIDATORS = 21
 MAX_WINDOW_BLOCKS = 100_000
 MAX_PHASE_BLOCKS = 10_000
@@ -80,6 +87,7 @@ class VerifyParams:
     max_draws_per_block: int = 100
     max_tallies_per_block: int = 100
     max_rounds: int = 2
+    trusted_srs_digests: tuple[bytes, ...] = ()
 
     def rule(self, criticality: int) -> Rule:
         """The rule of ``criticality`` (validated params have one for each)."""
@@ -108,6 +116,7 @@ class VerifyParams:
             max_draws_per_block=self.max_draws_per_block,
             max_tallies_per_block=self.max_tallies_per_block,
             max_rounds=self.max_rounds,
+            trusted_srs_digests=list(self.trusted_srs_digests),
         )
 
 
@@ -115,7 +124,13 @@ DEFAULT_POLICY: tuple[Rule, ...] = (
     Rule(V.CRITICALITY_LOW, (V.METHOD_SAMPLING,), 3, Dec("0.05"), 0),
     Rule(V.CRITICALITY_MEDIUM, (V.METHOD_SAMPLING,), 3, Dec("0.25"), 0),
     Rule(V.CRITICALITY_HIGH, (V.METHOD_REEXECUTION, V.METHOD_TEE), 3, Dec.zero(), 20),
-    Rule(V.CRITICALITY_CRITICAL, (V.METHOD_REEXECUTION, V.METHOD_TEE), 5, Dec.zero(), 50),
+    Rule(
+        V.CRITICALITY_CRITICAL,
+        (V.METHOD_REEXECUTION, V.METHOD_ZK, V.METHOD_TEE),
+        5,
+        Dec.zero(),
+        50,
+    ),
 )
 
 
@@ -188,4 +203,16 @@ def params_from_proto(proto: verify_pb2.Params) -> VerifyParams:
             proto.max_tallies_per_block, 1, MAX_PER_BLOCK, "max_tallies_per_block"
         ),
         max_rounds=_in(proto.max_rounds, 1, MAX_ROUNDS, "max_rounds"),
+        trusted_srs_digests=_digests(proto.trusted_srs_digests),
     )
+
+
+def _digests(values: Iterable[bytes]) -> tuple[bytes, ...]:
+    found = tuple(bytes(v) for v in values)
+    if len(found) > MAX_TRUSTED_SRS or any(len(v) != 32 for v in found):
+        raise ErrInvalidParams.wrap(
+            f"trusted_srs_digests: at most {MAX_TRUSTED_SRS} sha256 digests"
+        )
+    if len(set(found)) != len(found):
+        raise ErrInvalidParams.wrap("trusted_srs_digests: a digest is listed twice")
+    return found

@@ -33,6 +33,11 @@ def explain(rule: Rule, base_window: int) -> str:
     for method in rule.methods:
         if method == V.METHOD_REEXECUTION:
             parts.append(f"{rule.validators} AI validators re-execute every job (majority decides)")
+        elif method == V.METHOD_ZK:
+            parts.append(
+                "a zk proof with each result when the model registers a circuit (binding "
+                f"checked on chain, pairing attested by {rule.validators} AI validators)"
+            )
         elif method == V.METHOD_TEE:
             parts.append("a TEE quote with each result when the model declares measurements")
         elif method == V.METHOD_SAMPLING:

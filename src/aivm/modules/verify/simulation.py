@@ -93,7 +93,7 @@ def operations(module: VerifyModule) -> dict[str, WeightedOperation]:
         params.reveal_blocks = env.rng.randrange(1, 12)
         params.policy[env.rng.randrange(0, 4)].validators = env.rng.randrange(1, 4)
         if env.rng.randrange(0, 10) == 0:
-            params.policy[0].methods.append(V.METHOD_ZK)  # planned: refused
+            params.policy[0].methods.append(V.METHOD_OPTIMISTIC)  # planned: refused
         authority = claimed_authority(env, module.authority)
         return [V.MsgUpdateParams(authority=authority, params=params)]
 
@@ -125,13 +125,58 @@ def operations(module: VerifyModule) -> dict[str, WeightedOperation]:
             )
         ]
 
+    def honest_never_slashed(env: SimEnv) -> Sequence[pb.Message] | None:
+        problems = honesty_problems(module, env)
+        if problems:
+            raise AssertionError("verify honesty: " + "; ".join(problems[:5]))
+        return None  # a check, not a tx
+
     return {
+        "honest_never_slashed": WeightedOperation(2, honest_never_slashed),
         "set_model_verification": WeightedOperation(1, set_model_verification),
         "update_tee_collateral": WeightedOperation(1, update_tee_collateral),
         "commit_verdict": WeightedOperation(15, commit_verdict),
         "reveal_verdict": WeightedOperation(15, reveal_verdict),
         "update_params": WeightedOperation(1, update_params),
     }
+
+
+def honesty_problems(module: VerifyModule, env: SimEnv) -> list[str]:
+    """The Byzantine-matrix property on every decided session of the run: whenever the honest
+    verdicts (the sim's honest output, :func:`honest_output`) hold a majority of the deciding
+    committee, the session decided for the truth (an honest result passed, a lie failed) and
+    no validator that revealed the honest output was slashed for its verdict."""
+    keeper = module.keeper
+    if keeper.jobs is None:
+        return []
+    problems = []
+    for session in keeper.iterate_sessions(env.ctx):
+        if session.status not in (V.SESSION_STATUS_PASSED, V.SESSION_STATUS_FAILED):
+            continue
+        if not session.verdicts:
+            continue
+        job = keeper.jobs.get_job(env.ctx, session.job_id)
+        if job is None:
+            continue
+        honest = hashlib.sha256(honest_output(job)).digest()
+        deciding = [v for v in session.verdicts if v.round == session.round]
+        voters = [v for v in deciding if v.revealed and v.output_digest == honest]
+        if len(voters) < len(deciding) // 2 + 1:
+            continue  # liars (or the silent) held the committee: no promise
+        truthful = job.output_digest == honest
+        expected = V.SESSION_STATUS_PASSED if truthful else V.SESSION_STATUS_FAILED
+        if session.status != expected:
+            problems.append(
+                f"job {job.id}: honest majority but {V.SessionStatus.Name(session.status)}"
+            )
+        for verdict in session.verdicts:
+            if (
+                verdict.revealed
+                and verdict.output_digest == honest
+                and verdict.slashed not in ("", "0")
+            ):
+                problems.append(f"job {job.id}: honest validator {verdict.validator} slashed")
+    return problems
 
 
 def sim_genesis() -> dict[str, object]:

@@ -82,7 +82,7 @@ class PolicyRule(_message.Message):
     def __init__(self, criticality: _Optional[_Union[Criticality, str]] = ..., methods: _Optional[_Iterable[_Union[Method, str]]] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., challenge_window_blocks: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("policy", "commit_blocks", "reveal_blocks", "nonreveal_slash_fraction", "wrong_verdict_slash_fraction", "max_draws_per_block", "max_tallies_per_block", "max_rounds")
+    __slots__ = ("policy", "commit_blocks", "reveal_blocks", "nonreveal_slash_fraction", "wrong_verdict_slash_fraction", "max_draws_per_block", "max_tallies_per_block", "max_rounds", "trusted_srs_digests")
     POLICY_FIELD_NUMBER: _ClassVar[int]
     COMMIT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,7 @@ class Params(_message.Message):
     MAX_DRAWS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     MAX_TALLIES_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_SRS_DIGESTS_FIELD_NUMBER: _ClassVar[int]
     policy: _containers.RepeatedCompositeFieldContainer[PolicyRule]
     commit_blocks: int
     reveal_blocks: int
@@ -99,10 +100,11 @@ class Params(_message.Message):
     max_draws_per_block: int
     max_tallies_per_block: int
     max_rounds: int
-    def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ...) -> None: ...
+    trusted_srs_digests: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ..., trusted_srs_digests: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt")
+    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +117,7 @@ class Verdict(_message.Message):
     SLASHED_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
+    ZK_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     round: int
     commitment: bytes
@@ -127,7 +130,8 @@ class Verdict(_message.Message):
     slashed: str
     weight: str
     salt: bytes
-    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ...) -> None: ...
+    zk_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ...) -> None: ...
 
 class MethodRun(_message.Message):
     __slots__ = ("method", "status", "detail", "evidence_digest")
@@ -265,17 +269,33 @@ class TeeRequirement(_message.Message):
     accepted_tcb_statuses: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, required: bool = ..., allowed_measurements: _Optional[_Iterable[bytes]] = ..., accepted_tcb_statuses: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ZkCircuit(_message.Message):
+    __slots__ = ("settings", "verifying_key", "srs", "srs_digest", "required")
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    VERIFYING_KEY_FIELD_NUMBER: _ClassVar[int]
+    SRS_FIELD_NUMBER: _ClassVar[int]
+    SRS_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    settings: bytes
+    verifying_key: bytes
+    srs: bytes
+    srs_digest: bytes
+    required: bool
+    def __init__(self, settings: _Optional[bytes] = ..., verifying_key: _Optional[bytes] = ..., srs: _Optional[bytes] = ..., srs_digest: _Optional[bytes] = ..., required: bool = ...) -> None: ...
+
 class ModelVerification(_message.Message):
-    __slots__ = ("model_id", "version", "tee", "updated_height")
+    __slots__ = ("model_id", "version", "tee", "updated_height", "zk")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ZK_FIELD_NUMBER: _ClassVar[int]
     model_id: int
     version: str
     tee: TeeRequirement
     updated_height: int
-    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ...) -> None: ...
+    zk: ZkCircuit
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ...) -> None: ...
 
 class TeeCollateral(_message.Message):
     __slots__ = ("digest", "tee_type", "fmspc", "not_before", "not_after", "json", "submitter", "height")
@@ -298,12 +318,14 @@ class TeeCollateral(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., tee_type: _Optional[str] = ..., fmspc: _Optional[str] = ..., not_before: _Optional[int] = ..., not_after: _Optional[int] = ..., json: _Optional[bytes] = ..., submitter: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("tee_quote", "tee_collateral_digest")
+    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof")
     TEE_QUOTE_FIELD_NUMBER: _ClassVar[int]
     TEE_COLLATERAL_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    ZK_PROOF_FIELD_NUMBER: _ClassVar[int]
     tee_quote: bytes
     tee_collateral_digest: bytes
-    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ...) -> None: ...
+    zk_proof: bytes
+    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ...) -> None: ...
 
 class GenesisState(_message.Message):
     __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes")
@@ -336,18 +358,20 @@ class MsgCommitVerdictResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgRevealVerdict(_message.Message):
-    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt")
+    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt", "zk_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_DATA_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
+    ZK_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     job_id: int
     output_digest: bytes
     comparison_data: bytes
     salt: bytes
-    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ...) -> None: ...
+    zk_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ...) -> None: ...
 
 class MsgRevealVerdictResponse(_message.Message):
     __slots__ = ("agrees",)
@@ -368,16 +392,18 @@ class MsgUpdateParamsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgSetModelVerification(_message.Message):
-    __slots__ = ("owner", "model_id", "version", "tee")
+    __slots__ = ("owner", "model_id", "version", "tee", "zk")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
+    ZK_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model_id: int
     version: str
     tee: TeeRequirement
-    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ...) -> None: ...
+    zk: ZkCircuit
+    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ...) -> None: ...
 
 class MsgSetModelVerificationResponse(_message.Message):
     __slots__ = ()
