@@ -143,11 +143,11 @@ def test_a_keeper_that_mints_on_send_is_found_and_shrunk(
     failure, simulation = first_failure(config, 20, workdir)
     assert failure.kind == "invariant:bank/total_supply"
     shrunk = Shrinker(config, failure.kind).shrink(simulation.history, failure.height)
-    # one tx is left (a trailing empty block may stay when the failure shows at the next
-    # block's checks, e.g. after a module-account transfer swept at EndBlock)
+    # the failing send is left, with at most the few earlier txs of the same account that
+    # its sequence number needs (out of ~160 txs in 20 blocks)
     txs = [tx for block in shrunk for tx in block.txs]
-    assert len(txs) == 1 and len(shrunk) <= 2, describe_blocks(shrunk)
-    (tx,) = txs
+    assert 1 <= len(txs) <= 4, describe_blocks(shrunk)
+    tx = txs[-1]
     sends = tx.kind in ("bank/send", "ai/infer") or (
         tx.kind == "multi-msg" and b"/cosmos.bank.v1beta1.MsgSend" in tx.raw
     )

@@ -45,7 +45,7 @@ from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.crypto import unixfs
 from aivm.types import pb
-from aivm.worker import formats
+from aivm.worker import formats, toploc_lm
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.config import ProviderConfig
 from aivm.worker.outputs import OutputStore, Saved
@@ -194,6 +194,8 @@ class ProviderNode:
         # the module SDK helpers, reached through the module list at run time
         self.compute: Any = client.modules.compute
         self.ai: Any = client.modules.ai
+        self.verify: Any = client.modules.verify
+        self.toploc_versions: dict[tuple[int, str], bool] = {}
         self.storage = StorageClient(config.rest)
         self._local = threading.local()
         self.log: Log = log or (lambda line: print(line, flush=True))
@@ -539,7 +541,32 @@ class ProviderNode:
             comparison_data=data if item.inline or formats.carries_comparison_data(rule) else b"",
             runtime=runtime_name(),
             runtime_metadata=json.dumps(meta, separators=(",", ":")),
+            evidence=self._evidence(item, rule),
         )
+
+    def _evidence(self, item: Work, rule: str) -> bytes:
+        """TOPLOC fingerprints of a generation whose model version registered a TOPLOC
+        config (one prefill over prompt + generated ids; also after a restart), else none."""
+        job = item.job
+        if rule != "tokens" or item.output is None or not self._toploc(job.model_id, job.version):
+            return b""
+        runner, _ = self._runner(job.model_id, job.version)
+        prompt = list(formats.decode_generation_input(item.data).prompt.encode("utf-8"))
+        ids = formats.decode_tokens(item.output.data)
+        blob = toploc_lm.fingerprint_generation(runner.session, prompt, ids, context=runner.context)
+        evidence: bytes = self.verify.evidence(toploc_proofs=blob)
+        return evidence
+
+    def _toploc(self, model_id: int, version: str) -> bool:
+        """Whether the version registered a TOPLOC config (read once per version)."""
+        key = (model_id, version)
+        if key not in self.toploc_versions:
+            try:
+                found = self.verify.model_verification(model_id, version)
+                self.toploc_versions[key] = found.HasField("toploc")
+            except (ChainError, AttributeError):
+                self.toploc_versions[key] = False
+        return self.toploc_versions[key]
 
     # -- sending --------------------------------------------------------------------------
 

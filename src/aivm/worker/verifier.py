@@ -31,18 +31,19 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from aivm.ai.verify import zk
+from aivm.ai.verify import toploc, zk
 from aivm.client.client import Client
 from aivm.client.errors import ChainError, ClientError
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.types.errors import AivmError
-from aivm.worker import formats, zk_prover
+from aivm.worker import formats, toploc_lm, zk_prover
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.node import fetch_artifact, runner_output, wrong
 from aivm.worker.runner import ModelRunner
@@ -149,23 +150,38 @@ class VerifierNode:
                 self.log(f"job {job_id}: altered the verdict ({FAULT_ENV})")
             output = hashlib.sha256(found).digest()
             inline = found if formats.carries_comparison_data(rule) else b""
-        zk_valid = False
+        zk_valid = toploc_valid = False
         if "ZK" in pending:
             zk_valid = self._zk_valid(job) if self.fault != "copy-provider" else True
             zk_valid = not zk_valid if self.fault == "wrong-verdict" else zk_valid
+        if "TOPLOC" in pending:
+            if self.fault == "copy-provider":
+                toploc_valid = True
+            else:
+                try:
+                    toploc_valid = self._toploc_valid(job, version)
+                except (StorageError, formats.FormatError, requests.RequestException) as exc:
+                    self.log(f"job {job_id}: cannot run the prefill ({exc}); no verdict")
+                    return
+            toploc_valid = not toploc_valid if self.fault == "wrong-verdict" else toploc_valid
         digest = output
         salt = os.urandom(32)
         entry = {"digest": digest.hex(), "data": inline.hex(), "salt": salt.hex()}
         entry["zk_valid"] = "1" if zk_valid else ""
+        entry["toploc_valid"] = "1" if toploc_valid else ""
         self.journal.put(key, entry)
         try:
-            self.verify.commit(self.wallet, job_id, digest, salt, zk_valid=zk_valid)
+            self.verify.commit(
+                self.wallet, job_id, digest, salt, zk_valid=zk_valid, toploc_valid=toploc_valid
+            )
         except ChainError as exc:
             self.log(f"job {job_id}: commit refused: {exc}")
             self.journal.drop(key)
             return
         agrees = digest == bytes(job.output_digest)
         zk_text = f", zk proofs {'valid' if zk_valid else 'INVALID'}" if "ZK" in pending else ""
+        if "TOPLOC" in pending:
+            zk_text += f", TOPLOC {'matches' if toploc_valid else 'DOES NOT MATCH'}"
         self.log(
             f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted{zk_text})"
         )
@@ -222,6 +238,7 @@ class VerifierNode:
                 bytes.fromhex(entry["salt"]),
                 bytes.fromhex(entry["data"]),
                 zk_valid=bool(entry.get("zk_valid")),
+                toploc_valid=bool(entry.get("toploc_valid")),
             )
         except ChainError as exc:
             self.log(f"job {job_id}: reveal refused: {exc}")
@@ -229,21 +246,63 @@ class VerifierNode:
         self.journal.drop(key)
         self.log(f"job {job_id}: revealed (tx {result.hash[:12]}…)")
 
-    def _execute(self, job: Any, version: Any, rule: str) -> bytes:
-        """Run the job as a provider would and return the output bytes."""
+    def _toploc_valid(self, job: Any, version: Any) -> bool:
+        """Every accepted provider's TOPLOC fingerprints match this validator's prefill over
+        the prompt and the claimed tokens, within the version's registered thresholds."""
+        config = self.verify.model_verification(job.model_id, job.version).toploc
+        runner = self._runner(version)
+        prompt = list(formats.decode_generation_input(self._input(job)).prompt.encode("utf-8"))
+        thresholds = toploc.Thresholds(
+            max_exp_mismatches=config.max_exp_mismatches,
+            max_mant_err_mean=Fraction(config.max_mant_err_mean or "0"),
+            max_mant_err_median=config.max_mant_err_median,
+        )
+        for a in job.assignments:
+            if bytes(a.result.output_digest) != bytes(job.output_digest):
+                continue
+            blob = bytes(self.verify.decode_evidence(bytes(a.result.evidence)).toploc_proofs)
+            try:
+                result = toploc_lm.verify_generation(
+                    runner.session,
+                    prompt,
+                    formats.decode_tokens(bytes(a.result.comparison_data)),
+                    blob,
+                    context=config.context or runner.context,
+                    thresholds=thresholds,
+                    greedy=config.greedy,
+                )
+            except AivmError as exc:
+                self.log(f"job {job.id}: {a.provider}'s TOPLOC evidence fails here: {exc}")
+                return False
+            if not result.accepted:
+                self.log(f"job {job.id}: {a.provider}'s TOPLOC check fails: {result.reason}")
+                return False
+        return True
+
+    def _runner(self, version: Any) -> ModelRunner:
+        """The version's model, loaded once per artifact digest."""
         digest = bytes(version.artifact_sha256)
         runner = self.runners.get(digest)
         if runner is None:
             path = fetch_artifact(self.storage, self.home / "cache", version, self.log)
             runner = self.runners[digest] = ModelRunner(path)
+        return runner
+
+    def _input(self, job: Any) -> bytes:
+        """The job's input bytes (inline or from the content store), digest-checked."""
         if job.input_cid:
             target = self.home / "cache" / "inputs" / job.input_cid
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 self.storage.get(job.input_cid, target)
-            data = target.read_bytes()
+            data: bytes = target.read_bytes()
         else:
             data = bytes(job.input_inline)
         if hashlib.sha256(data).digest() != bytes(job.input_digest):
             raise formats.FormatError("the input does not match the job's input digest")
-        return runner_output(runner, data, rule)
+        return data
+
+    def _execute(self, job: Any, version: Any, rule: str) -> bytes:
+        """Run the job as a provider would and return the output bytes."""
+        output: bytes = runner_output(self._runner(version), self._input(job), rule)
+        return output

@@ -14,6 +14,14 @@ KZG pairing itself needs EZKL, which reads files, so the chain does not run it: 
 validators run it (:mod:`aivm.worker.zk_prover`) and reveal ``zk_valid``; the majority decides.
 zk jobs need their input inline (checked at submit).
 
+**TOPLOC.** A generation model's owner (token rule, the model exposes its last hidden states)
+registers a ``ToplocConfig`` (the thresholds every validator applies, its context). A result
+carries ``Evidence.toploc_proofs``; the chain checks the blob parses, uses the required chunk
+size and top-k, and has one 258-byte proof per 32 generated tokens (the token count from the
+result's inline tokens). Whether the fingerprints match the model is decided by the drawn AI
+validators, who re-run only the prefill over prompt + claimed tokens
+(:func:`aivm.worker.toploc_lm.verify_generation`) and reveal ``toploc_valid``.
+
 A provider's ``MsgSubmitResult.evidence`` is an ``aivm.verify.v1.Evidence``: the DCAP quote and
 the digest of the on-chain collateral to verify it against. The chain verifies it with
 :func:`aivm.ai.verify.tee.verify_attestation` at the **block time** (whole seconds), with the
@@ -34,7 +42,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Protocol
 
-from aivm.ai.verify import tee, zk
+from aivm.ai.verify import tee, toploc, zk
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.ai.keeper import AiKeeper
 from aivm.modules.auth.keeper import AccountKeeper
@@ -52,6 +60,7 @@ from aivm.modules.verify.errors import (
     ErrUnauthorizedCollateral,
 )
 from aivm.store import KVStore, PrefixStore
+from aivm.types.dec import Dec
 from aivm.types.errors import AivmError
 
 V = verify_pb2
@@ -67,6 +76,8 @@ ZK_CHECK_GAS = 60_000
 """check_proof + check_binding measured 53 µs on the 2-core VM (~2.7 ns per gas: 20k gas),
 priced 3× for the settings parse and the input quantization of larger circuits."""
 ZK_CHECK_GAS_PER_KILO_BYTE = 1_000
+TOPLOC_CHECK_GAS_PER_KILO_BYTE = 2_000
+"""Parsing the evidence blob: a header and a loop over 258-byte proofs."""
 
 
 class JobLike(Protocol):
@@ -132,6 +143,9 @@ class Attestations:
             tee=msg.tee,
             updated_height=ctx.header.height,
         )
+        if msg.HasField("toploc"):
+            check_toploc_config(msg.toploc)
+            record.toploc.CopyFrom(msg.toploc)
         if msg.HasField("zk"):
             ctx.gas_meter.consume(
                 COLLATERAL_GAS_PER_KILO_BYTE * (msg.zk.ByteSize() // 1024 + 1), "verify: circuit"
@@ -202,6 +216,45 @@ class Attestations:
             raise ErrInvalidEvidence.wrap(f"proof {verdict.proof_digest.hex()} was used before")
         self.mark_used(ctx, verdict.proof_digest, job.id)
         return verdict
+
+    def toploc_applies(self, ctx: Context, job: JobLike, listed: bool) -> bool:
+        """A job needs fingerprints when its version requires them, or when its policy rule
+        lists TOPLOC (``listed``) and the version registered a TOPLOC config."""
+        record = self.get_model(ctx, job.model_id, job.version)
+        if record is None or not record.HasField("toploc"):
+            return False
+        return record.toploc.required or listed
+
+    def check_toploc_result(
+        self, ctx: Context, job: compute_pb2.Job, msg: compute_pb2.MsgSubmitResult
+    ) -> None:
+        """The fingerprints' shape (module docstring); their match is the committee's."""
+        evidence = decode_evidence(msg.evidence)
+        if not evidence.toploc_proofs:
+            raise ErrTeeEvidenceMissing.wrap(
+                f"model {job.model_id} v{job.version} needs TOPLOC fingerprints with each "
+                "result (evidence.toploc_proofs)"
+            )
+        ctx.gas_meter.consume(
+            TOPLOC_CHECK_GAS_PER_KILO_BYTE * (len(evidence.toploc_proofs) // 1024 + 1),
+            "verify: toploc evidence",
+        )
+        parsed = toploc.proofs_from_bytes(evidence.toploc_proofs)
+        if (parsed.decode_batching_size, parsed.topk) != (
+            toploc.DECODE_BATCHING_SIZE,
+            toploc.TOPK,
+        ):
+            raise ErrInvalidEvidence.wrap(
+                f"TOPLOC evidence must use chunks of {toploc.DECODE_BATCHING_SIZE} tokens and "
+                f"top-{toploc.TOPK}"
+            )
+        tokens = len(msg.comparison_data) // 4
+        chunks = -(-tokens // toploc.DECODE_BATCHING_SIZE)
+        if tokens == 0 or len(parsed.proofs) != chunks:
+            raise ErrInvalidEvidence.wrap(
+                f"{len(parsed.proofs)} TOPLOC proofs for {tokens} generated tokens; "
+                f"expected {chunks}"
+            )
 
     # -- collateral -----------------------------------------------------------------------
 
@@ -349,6 +402,21 @@ def check_requirement(requirement: V.TeeRequirement) -> None:
     statuses = list(requirement.accepted_tcb_statuses)
     if len(statuses) > MAX_STATUSES or not set(statuses) <= set(tee.TCB_STATUSES):
         raise ErrInvalidTeeRequirement.wrap(f"TCB statuses must be among {list(tee.TCB_STATUSES)}")
+
+
+MAX_TOPLOC_CONTEXT = 1 << 16
+
+
+def check_toploc_config(config: V.ToplocConfig) -> None:
+    """A context in [1, 65536] and thresholds that parse (the mean as a decimal ≥ 0)."""
+    if not 1 <= config.context <= MAX_TOPLOC_CONTEXT:
+        raise ErrInvalidTeeRequirement.wrap(f"toploc context must be 1 to {MAX_TOPLOC_CONTEXT}")
+    try:
+        mean = Dec.from_str(config.max_mant_err_mean or "0")
+    except (AivmError, ValueError):
+        raise ErrInvalidTeeRequirement.wrap("toploc max_mant_err_mean must be a decimal") from None
+    if mean.is_negative() or config.max_exp_mismatches > toploc.TOPK:
+        raise ErrInvalidTeeRequirement.wrap("toploc thresholds out of range")
 
 
 def check_circuit(circuit: V.ZkCircuit) -> None:

@@ -89,11 +89,17 @@ class VerifyClient:
 
     @staticmethod
     def evidence(
-        tee_quote: bytes = b"", tee_collateral_digest: bytes = b"", zk_proof: bytes = b""
+        tee_quote: bytes = b"",
+        tee_collateral_digest: bytes = b"",
+        zk_proof: bytes = b"",
+        toploc_proofs: bytes = b"",
     ) -> bytes:
         """Evidence bytes for MsgSubmitResult (canonical protobuf)."""
         message = V.Evidence(
-            tee_quote=tee_quote, tee_collateral_digest=tee_collateral_digest, zk_proof=zk_proof
+            tee_quote=tee_quote,
+            tee_collateral_digest=tee_collateral_digest,
+            zk_proof=zk_proof,
+            toploc_proofs=toploc_proofs,
         )
         return message.SerializeToString(deterministic=True)
 
@@ -105,10 +111,14 @@ class VerifyClient:
         *,
         tee: verify_pb2.TeeRequirement | None = None,
         zk: verify_pb2.ZkCircuit | None = None,
+        toploc: verify_pb2.ToplocConfig | None = None,
         timeout: float = 30.0,
     ) -> TxResult:
-        """The model owner registers a TEE requirement and/or a zk circuit for a version."""
+        """The model owner registers a TEE requirement, a zk circuit and/or a TOPLOC config
+        for a version."""
         msg = V.MsgSetModelVerification(owner=wallet.address, model_id=model_id, version=version)
+        if toploc is not None:
+            msg.toploc.CopyFrom(toploc)
         if tee is not None:
             msg.tee.CopyFrom(tee)
         if zk is not None:
@@ -125,6 +135,7 @@ class VerifyClient:
         salt: bytes | None = None,
         timeout: float = 30.0,
         zk_valid: bool = False,
+        toploc_valid: bool = False,
     ) -> bytes:
         """Commit to ``output_digest`` (and, in a zk session, to whether the proofs passed
         this validator's check) for the current round of ``job_id``; returns the salt (keep
@@ -132,7 +143,13 @@ class VerifyClient:
         salt = salt or secrets.token_bytes(32)
         round_ = self.session(job_id).round
         commitment = verdict_commitment(
-            job_id, round_, addr_bytes(wallet.address), output_digest, salt, zk_valid
+            job_id,
+            round_,
+            addr_bytes(wallet.address),
+            output_digest,
+            salt,
+            zk_valid,
+            toploc_valid,
         )
         msg = V.MsgCommitVerdict(validator=wallet.address, job_id=job_id, commitment=commitment)
         self._submit(wallet, msg, timeout)
@@ -147,6 +164,7 @@ class VerifyClient:
         comparison_data: bytes = b"",
         timeout: float = 30.0,
         zk_valid: bool = False,
+        toploc_valid: bool = False,
     ) -> TxResult:
         """Reveal a committed verdict (with the output inline for tolerance/token rules)."""
         msg = V.MsgRevealVerdict(
@@ -156,6 +174,7 @@ class VerifyClient:
             comparison_data=comparison_data,
             salt=salt,
             zk_valid=zk_valid,
+            toploc_valid=toploc_valid,
         )
         return self._submit(wallet, msg, timeout)
 

@@ -86,13 +86,14 @@ def verdict_commitment(
     output_digest: bytes,
     salt: bytes,
     zk_valid: bool = False,
+    toploc_valid: bool = False,
 ) -> bytes:
     """What a drawn validator commits: binds the job, the round and its own address (a copied
-    commitment is worthless to anyone else) to its output digest, its zk verdict (one byte)
-    and a secret salt."""
+    commitment is worthless to anyone else) to its output digest, its zk and TOPLOC verdicts
+    (one flags byte: bit 0 zk, bit 1 toploc) and a secret salt."""
     body = job_id.to_bytes(8, "big") + round_.to_bytes(4, "big") + validator
-    flag = b"\x01" if zk_valid else b"\x00"
-    return hashlib.sha256(COMMIT_DOMAIN + body + output_digest + flag + salt).digest()
+    flags = bytes([(1 if zk_valid else 0) | (2 if toploc_valid else 0)])
+    return hashlib.sha256(COMMIT_DOMAIN + body + output_digest + flags + salt).digest()
 
 
 def sampling_multiple(rate_millionths: int) -> int:
@@ -259,12 +260,21 @@ class VerifyKeeper:
         whose input is not inline (the chain checks the proof's input binding itself)."""
         rule = self.get_params(ctx).rule(msg.criticality)
         zk_job = self.attestations.zk_applies(ctx, msg, V.METHOD_ZK in rule.methods)
+        toploc_job = self.attestations.toploc_applies(ctx, msg, V.METHOD_TOPLOC in rule.methods)
+        if (
+            toploc_job
+            and self.ai.get_version(ctx, msg.model_id, msg.version).comparison != "tokens"
+        ):
+            raise ErrNotVerifiable.wrap(
+                f"model {msg.model_id} v{msg.version} has a TOPLOC config but does not generate "
+                "tokens (comparison rule tokens)"
+            )
         if zk_job and msg.input_cid:
             raise ErrNotVerifiable.wrap(
                 f"model {msg.model_id} v{msg.version} is verified by zk proofs: send the input "
                 "inline (the chain checks that each proof is about this input)"
             )
-        if not (rule.needs_committee() or zk_job):
+        if not (rule.needs_committee() or zk_job or toploc_job):
             return
         active = 0 if self.roles is None else len(self.roles.active_set(ctx, ROLE_AI))
         if active < rule.validators:
@@ -287,6 +297,8 @@ class VerifyKeeper:
             self.attestations.check_result(ctx, job, provider, msg)
         if self.attestations.zk_applies(ctx, job, V.METHOD_ZK in rule.methods):
             self.attestations.check_zk_result(ctx, job, msg)
+        if self.attestations.toploc_applies(ctx, job, V.METHOD_TOPLOC in rule.methods):
+            self.attestations.check_toploc_result(ctx, job, msg)
 
     def _method_runs(
         self, ctx: Context, job: compute_pb2.Job, rule: Rule
@@ -296,7 +308,22 @@ class VerifyKeeper:
         requires TEE gets it whatever the rule."""
         listed = V.METHOD_TEE in rule.methods
         applies = self.attestations.tee_applies(ctx, job, listed)
-        runs = [_pending(m) for m in rule.methods if m not in (V.METHOD_TEE, V.METHOD_ZK)]
+        evidence_methods = (V.METHOD_TEE, V.METHOD_ZK, V.METHOD_TOPLOC)
+        toploc_listed = V.METHOD_TOPLOC in rule.methods
+        toploc_applies = self.attestations.toploc_applies(ctx, job, toploc_listed)
+        runs = []
+        for method in rule.methods:
+            if method in evidence_methods:
+                continue
+            if method == V.METHOD_REEXECUTION and toploc_applies:
+                detail = "a TOPLOC-fingerprinted generation is checked by prefill instead"
+                runs.append(_skipped(method, detail))
+            else:
+                runs.append(_pending(method))
+        if toploc_applies:
+            runs.append(_pending(V.METHOD_TOPLOC))
+        elif toploc_listed:
+            runs.append(_skipped(V.METHOD_TOPLOC, "the model version registers no TOPLOC config"))
         zk_listed = V.METHOD_ZK in rule.methods
         if self.attestations.zk_applies(ctx, job, zk_listed):
             runs.append(_pending(V.METHOD_ZK))
@@ -375,7 +402,7 @@ class VerifyKeeper:
         rule = self._rule_of(session)
         needs_committee = False
         for run in session.methods:
-            if run.method in (V.METHOD_REEXECUTION, V.METHOD_ZK):
+            if run.method in (V.METHOD_REEXECUTION, V.METHOD_ZK, V.METHOD_TOPLOC):
                 needs_committee |= run.status == V.METHOD_STATUS_PENDING
             elif run.method == V.METHOD_SAMPLING:
                 needs_committee |= self._sample(session, run, job, rule)
@@ -525,13 +552,19 @@ class VerifyKeeper:
         if verdict.revealed:
             raise ErrSessionState.wrap(f"{verdict.validator} already revealed")
         expected = verdict_commitment(
-            msg.job_id, session.round, validator, msg.output_digest, msg.salt, msg.zk_valid
+            msg.job_id,
+            session.round,
+            validator,
+            msg.output_digest,
+            msg.salt,
+            msg.zk_valid,
+            msg.toploc_valid,
         )
         if expected != verdict.commitment:
             raise ErrRevealMismatch.wrap("sha256 of the revealed digest and salt differs")
         agrees = self._judge(ctx, msg) if "output" in _aspects(session) else True
         verdict.revealed, verdict.agrees = True, agrees
-        verdict.zk_valid = msg.zk_valid
+        verdict.zk_valid, verdict.toploc_valid = msg.zk_valid, msg.toploc_valid
         verdict.output_digest, verdict.comparison_data = msg.output_digest, msg.comparison_data
         verdict.salt = msg.salt
         verdict.revealed_height = height
@@ -543,6 +576,7 @@ class VerifyKeeper:
             ("round", str(session.round)),
             ("agrees", "true" if agrees else "false"),
             ("zk_valid", "true" if msg.zk_valid else "false"),
+            ("toploc_valid", "true" if msg.toploc_valid else "false"),
         )
         if all(v.revealed for v in self._current(session)):
             self._tally(ctx, session, self.get_params(ctx))
@@ -673,8 +707,7 @@ class VerifyKeeper:
         failed = [name for name, d in decisions.items() if d == "fail"]
         _mark_passed(session, [name for name, d in decisions.items() if d == "pass"])
         detail = "; ".join(
-            f"{len(aspects[name].disagree)} of {len(current)} AI validators "
-            + ("found a different output" if name == "output" else "found the zk proof invalid")
+            f"{len(aspects[name].disagree)} of {len(current)} AI validators {FAILURE_TEXT[name]}"
             for name in failed
         )
         self._close(ctx, session, V.SESSION_STATUS_FAILED, detail)
@@ -857,6 +890,11 @@ _RUN_STATUS: dict[int, int] = {
 
 
 Vote = Callable[[verify_pb2.Verdict], bool]
+FAILURE_TEXT = {
+    "output": "found a different output",
+    "zk": "found the zk proof invalid",
+    "toploc": "found the TOPLOC fingerprints do not match the model",
+}
 
 
 def _aspects(session: verify_pb2.Session) -> dict[str, Vote]:
@@ -868,6 +906,8 @@ def _aspects(session: verify_pb2.Session) -> dict[str, Vote]:
         out["output"] = lambda v: v.agrees
     if V.METHOD_ZK in pending:
         out["zk"] = lambda v: v.zk_valid
+    if V.METHOD_TOPLOC in pending:
+        out["toploc"] = lambda v: v.toploc_valid
     return out
 
 
@@ -893,8 +933,10 @@ def _mark_passed(session: verify_pb2.Session, aspects: Sequence[str]) -> None:
     for run in session.methods:
         if run.status != V.METHOD_STATUS_PENDING:
             continue
-        if ("output" in aspects and run.method in OUTPUT_METHODS) or (
-            "zk" in aspects and run.method == V.METHOD_ZK
+        if (
+            ("output" in aspects and run.method in OUTPUT_METHODS)
+            or ("zk" in aspects and run.method == V.METHOD_ZK)
+            or ("toploc" in aspects and run.method == V.METHOD_TOPLOC)
         ):
             run.status = V.METHOD_STATUS_PASSED
             run.detail = (run.detail + "; " if run.detail else "") + "passed"

@@ -9,7 +9,11 @@ from aivm.ai.verify import tee
 from aivm.modules.addr import addr_bytes
 from aivm.modules.framework import Context, MsgRoute
 from aivm.modules.verify import verify_pb2
-from aivm.modules.verify.attestation import check_circuit, check_requirement
+from aivm.modules.verify.attestation import (
+    check_circuit,
+    check_requirement,
+    check_toploc_config,
+)
 from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidVerdict
 from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
 
@@ -51,6 +55,8 @@ def validate_set_model(msg: verify_pb2.MsgSetModelVerification) -> None:
     check_requirement(msg.tee)
     if msg.HasField("zk"):
         check_circuit(msg.zk)
+    if msg.HasField("toploc"):
+        check_toploc_config(msg.toploc)
 
 
 def validate_collateral(msg: verify_pb2.MsgUpdateTeeCollateral) -> None:

@@ -7,14 +7,14 @@ Default policy (``aivm query verify policy``):
 |---|---|---|---|---|
 | low | sampling | 3 | 5 % | compute's `challenge_window_blocks` (10) |
 | medium | sampling | 3 | 25 % | compute's |
-| high | re-execution, tee | 3 | — | 20 blocks |
-| critical | re-execution, zk, tee | 5 | — | 50 blocks |
+| high | re-execution, toploc, tee | 3 | — | 20 blocks |
+| critical | re-execution, zk, toploc, tee | 5 | — | 50 blocks |
 
 A rule's window is a minimum: the effective window is the larger of it and the compute
-module's ``challenge_window_blocks``. TEE and zk apply to a job only when its model version
-declares them (``MsgSetModelVerification``: a measurement allow-list, an EZKL circuit); a
-version that *requires* one gets it at every criticality. Methods the chain does not run yet
-(optimistic, toploc) are refused in a policy until they are wired in.
+module's ``challenge_window_blocks``. TEE, zk and TOPLOC apply to a job only when its model
+version declares them (``MsgSetModelVerification``: a measurement allow-list, an EZKL
+circuit, a TOPLOC config); a version that *requires* one gets it at every criticality. The
+method the chain does not run yet (optimistic) is refused in a policy until it is wired in.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ CRITICALITIES: tuple[int, ...] = (
     V.CRITICALITY_CRITICAL,
 )
 AVAILABLE_METHODS: frozenset[int] = frozenset(
-    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE, V.METHOD_ZK}
+    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE, V.METHOD_ZK, V.METHOD_TOPLOC}
 )
 """Methods the chain runs today; the others are planned and refused in a policy."""
 COMMITTEE_METHODS: frozenset[int] = frozenset(
-    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_ZK}
+    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_ZK, V.METHOD_TOPLOC}
 )
 """Methods decided by a committee of AI validators (sampling: when the job is drawn; zk: the
 committee attests the proof's pairing check, the chain checks everything else)."""
@@ -123,10 +123,16 @@ class VerifyParams:
 DEFAULT_POLICY: tuple[Rule, ...] = (
     Rule(V.CRITICALITY_LOW, (V.METHOD_SAMPLING,), 3, Dec("0.05"), 0),
     Rule(V.CRITICALITY_MEDIUM, (V.METHOD_SAMPLING,), 3, Dec("0.25"), 0),
-    Rule(V.CRITICALITY_HIGH, (V.METHOD_REEXECUTION, V.METHOD_TEE), 3, Dec.zero(), 20),
+    Rule(
+        V.CRITICALITY_HIGH,
+        (V.METHOD_REEXECUTION, V.METHOD_TOPLOC, V.METHOD_TEE),
+        3,
+        Dec.zero(),
+        20,
+    ),
     Rule(
         V.CRITICALITY_CRITICAL,
-        (V.METHOD_REEXECUTION, V.METHOD_ZK, V.METHOD_TEE),
+        (V.METHOD_REEXECUTION, V.METHOD_ZK, V.METHOD_TOPLOC, V.METHOD_TEE),
         5,
         Dec.zero(),
         50,

@@ -38,6 +38,11 @@ def explain(rule: Rule, base_window: int) -> str:
                 "a zk proof with each result when the model registers a circuit (binding "
                 f"checked on chain, pairing attested by {rule.validators} AI validators)"
             )
+        elif method == V.METHOD_TOPLOC:
+            parts.append(
+                "TOPLOC fingerprints with each generation when the model registers a config "
+                f"(checked by {rule.validators} AI validators re-running only the prefill)"
+            )
         elif method == V.METHOD_TEE:
             parts.append("a TEE quote with each result when the model declares measurements")
         elif method == V.METHOD_SAMPLING:

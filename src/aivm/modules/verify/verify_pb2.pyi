@@ -104,7 +104,7 @@ class Params(_message.Message):
     def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ..., trusted_srs_digests: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid")
+    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid", "toploc_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,7 @@ class Verdict(_message.Message):
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
     ZK_VALID_FIELD_NUMBER: _ClassVar[int]
+    TOPLOC_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     round: int
     commitment: bytes
@@ -131,7 +132,8 @@ class Verdict(_message.Message):
     weight: str
     salt: bytes
     zk_valid: bool
-    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ...) -> None: ...
+    toploc_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ...) -> None: ...
 
 class MethodRun(_message.Message):
     __slots__ = ("method", "status", "detail", "evidence_digest")
@@ -283,19 +285,37 @@ class ZkCircuit(_message.Message):
     required: bool
     def __init__(self, settings: _Optional[bytes] = ..., verifying_key: _Optional[bytes] = ..., srs: _Optional[bytes] = ..., srs_digest: _Optional[bytes] = ..., required: bool = ...) -> None: ...
 
+class ToplocConfig(_message.Message):
+    __slots__ = ("required", "context", "max_exp_mismatches", "max_mant_err_mean", "max_mant_err_median", "greedy")
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    MAX_EXP_MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MANT_ERR_MEAN_FIELD_NUMBER: _ClassVar[int]
+    MAX_MANT_ERR_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    GREEDY_FIELD_NUMBER: _ClassVar[int]
+    required: bool
+    context: int
+    max_exp_mismatches: int
+    max_mant_err_mean: str
+    max_mant_err_median: int
+    greedy: bool
+    def __init__(self, required: bool = ..., context: _Optional[int] = ..., max_exp_mismatches: _Optional[int] = ..., max_mant_err_mean: _Optional[str] = ..., max_mant_err_median: _Optional[int] = ..., greedy: bool = ...) -> None: ...
+
 class ModelVerification(_message.Message):
-    __slots__ = ("model_id", "version", "tee", "updated_height", "zk")
+    __slots__ = ("model_id", "version", "tee", "updated_height", "zk", "toploc")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     ZK_FIELD_NUMBER: _ClassVar[int]
+    TOPLOC_FIELD_NUMBER: _ClassVar[int]
     model_id: int
     version: str
     tee: TeeRequirement
     updated_height: int
     zk: ZkCircuit
-    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ...) -> None: ...
+    toploc: ToplocConfig
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ...) -> None: ...
 
 class TeeCollateral(_message.Message):
     __slots__ = ("digest", "tee_type", "fmspc", "not_before", "not_after", "json", "submitter", "height")
@@ -318,14 +338,16 @@ class TeeCollateral(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., tee_type: _Optional[str] = ..., fmspc: _Optional[str] = ..., not_before: _Optional[int] = ..., not_after: _Optional[int] = ..., json: _Optional[bytes] = ..., submitter: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof")
+    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof", "toploc_proofs")
     TEE_QUOTE_FIELD_NUMBER: _ClassVar[int]
     TEE_COLLATERAL_DIGEST_FIELD_NUMBER: _ClassVar[int]
     ZK_PROOF_FIELD_NUMBER: _ClassVar[int]
+    TOPLOC_PROOFS_FIELD_NUMBER: _ClassVar[int]
     tee_quote: bytes
     tee_collateral_digest: bytes
     zk_proof: bytes
-    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ...) -> None: ...
+    toploc_proofs: bytes
+    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ..., toploc_proofs: _Optional[bytes] = ...) -> None: ...
 
 class GenesisState(_message.Message):
     __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes")
@@ -358,20 +380,22 @@ class MsgCommitVerdictResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgRevealVerdict(_message.Message):
-    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt", "zk_valid")
+    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt", "zk_valid", "toploc_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_DATA_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
     ZK_VALID_FIELD_NUMBER: _ClassVar[int]
+    TOPLOC_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     job_id: int
     output_digest: bytes
     comparison_data: bytes
     salt: bytes
     zk_valid: bool
-    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ...) -> None: ...
+    toploc_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ...) -> None: ...
 
 class MsgRevealVerdictResponse(_message.Message):
     __slots__ = ("agrees",)
@@ -392,18 +416,20 @@ class MsgUpdateParamsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgSetModelVerification(_message.Message):
-    __slots__ = ("owner", "model_id", "version", "tee", "zk")
+    __slots__ = ("owner", "model_id", "version", "tee", "zk", "toploc")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
     ZK_FIELD_NUMBER: _ClassVar[int]
+    TOPLOC_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model_id: int
     version: str
     tee: TeeRequirement
     zk: ZkCircuit
-    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ...) -> None: ...
+    toploc: ToplocConfig
+    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ...) -> None: ...
 
 class MsgSetModelVerificationResponse(_message.Message):
     __slots__ = ()
