@@ -244,6 +244,10 @@ def test_generation_is_checked_by_prefill_on_a_devnet(
                     deadline_blocks=400, criticality="high", timeout=180,
                 )  # fmt: skip
                 trail = client.modules.verify.trail(paid.job.id)
+                from aivm.cli.verifier import recheck_job
+                from aivm.client.storage import StorageClient
+
+                checks = recheck_job(client, StorageClient(endpoint.rest_url), paid.job.id, True)
                 provider.lies = True
                 try:
                     with pytest.raises(JobFailedError) as failed:
@@ -262,6 +266,8 @@ def test_generation_is_checked_by_prefill_on_a_devnet(
                 for c in clients:
                     c.close()
                 print("\n".join(lines[-80:]))  # shown when the test fails
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+    assert any(c.name.startswith("toploc/") for c in checks)  # `aivm verify job` re-ran it
     runs = {m.method: m for m in trail.methods}
     assert runs[V.METHOD_TOPLOC].status == V.METHOD_STATUS_PASSED, lines[-20:]
     assert all(v.toploc_valid for v in runs[V.METHOD_TOPLOC].verdicts)

@@ -15,6 +15,10 @@ and ``aivm verify job JOB``: re-check a job from chain data and the content stor
 - ``sampling``: the sampling roll recomputes from the session's seed;
 - ``zk/<provider>``: each accepted provider's EZKL proof passes the full check here (the
   pairing the chain leaves to the committee, plus the binding to the job's input and output);
+- ``toploc/<provider>``: each accepted provider's TOPLOC fingerprints match a prefill run
+  here over the prompt and its tokens, with the version's registered thresholds;
+- ``tee/<provider>``: each accepted provider's DCAP quote verifies again against its on-chain
+  collateral at the time the result was accepted, bound to the job, output and provider key;
 - ``trail``: the trail (once paid) names the job's model digest, output and providers.
 """
 
@@ -100,9 +104,93 @@ def recheck_job(client: Client, storage: StorageClient, job_id: int, run: bool) 
         checks.append(_digest_check("output", output, bytes(job.output_digest)))
         if run and data is not None and artifact is not None:
             checks.append(_rerun(work / "model", data, rule, accepted, version))
+            checks += _toploc_checks(client, job, work / "model", data)
     checks += _session_checks(client, job, rule, accepted)
     checks += _zk_checks(client, job)
+    checks += _tee_checks(client, job)
     checks += _trail_checks(client, job, version)
+    return checks
+
+
+def _accepted_evidence(client: Client, job: compute_pb2.Job) -> list[tuple[Any, Any]]:
+    """(assignment, Evidence) of every accepted provider that attached evidence."""
+    verify: Any = client.modules.verify
+    return [
+        (a, verify.decode_evidence(bytes(a.result.evidence)))
+        for a in job.assignments
+        if a.status == compute_pb2.ASSIGNMENT_STATUS_AGREED and a.result.evidence
+    ]
+
+
+def _toploc_checks(client: Client, job: compute_pb2.Job, model: Path, data: bytes) -> list[Check]:
+    """Re-run the prefill here for every accepted provider's TOPLOC fingerprints."""
+    from fractions import Fraction
+
+    from aivm.ai.verify import toploc
+    from aivm.worker import formats, toploc_lm
+    from aivm.worker.runner import ModelRunner
+
+    found = [(a, e) for a, e in _accepted_evidence(client, job) if e.toploc_proofs]
+    if not found:
+        return []
+    config = client.modules.verify.model_verification(job.model_id, job.version).toploc
+    runner = ModelRunner(model)
+    prompt = list(formats.decode_generation_input(data).prompt.encode("utf-8"))
+    thresholds = toploc.Thresholds(
+        max_exp_mismatches=config.max_exp_mismatches,
+        max_mant_err_mean=Fraction(config.max_mant_err_mean or "0"),
+        max_mant_err_median=config.max_mant_err_median,
+    )
+    checks = []
+    for a, evidence in found:
+        try:
+            result = toploc_lm.verify_generation(
+                runner.session,
+                prompt,
+                formats.decode_tokens(bytes(a.result.comparison_data)),
+                bytes(evidence.toploc_proofs),
+                context=config.context or runner.context,
+                thresholds=thresholds,
+                greedy=config.greedy,
+            )
+        except AivmError as exc:
+            checks.append(Check(f"toploc/{a.provider}", False, str(exc)))
+            continue
+        detail = "fingerprints match the prefill" if result.accepted else result.reason
+        checks.append(Check(f"toploc/{a.provider}", result.accepted, detail))
+    return checks
+
+
+def _tee_checks(client: Client, job: compute_pb2.Job) -> list[Check]:
+    """Verify every accepted provider's DCAP quote again, at the acceptance block's time."""
+    from aivm.ai.verify import tee
+    from aivm.app.genesis import parse_time
+
+    found = [(a, e) for a, e in _accepted_evidence(client, job) if e.tee_quote]
+    if not found:
+        return []
+    verify: Any = client.modules.verify
+    requirement = verify.model_verification(job.model_id, job.version).tee
+    height = max(a.result.submitted_height for a, _ in found)
+    now_s = parse_time(client.block(height).time)[0]
+    checks = []
+    for a, evidence in found:
+        try:
+            collateral = verify.tee_collateral(bytes(evidence.tee_collateral_digest))
+            account = client.account(a.provider)
+            pubkey = bytes(account.pubkey) if account is not None and account.pubkey else b""
+            tee.verify_attestation(
+                bytes(evidence.tee_quote),
+                bytes(collateral.json),
+                now_s,
+                report_data=tee.expected_report_data(job.id, bytes(a.result.output_digest), pubkey),
+                allowed_measurements=list(requirement.allowed_measurements),
+                accepted_tcb_statuses=tuple(requirement.accepted_tcb_statuses) or ("UpToDate",),
+            )
+        except (AivmError, ChainError) as exc:
+            checks.append(Check(f"tee/{a.provider}", False, str(exc)))
+            continue
+        checks.append(Check(f"tee/{a.provider}", True, "quote, collateral and binding hold"))
     return checks
 
 
@@ -211,6 +299,7 @@ def _session_checks(
             bytes(verdict.output_digest),
             bytes(verdict.salt),
             verdict.zk_valid,
+            verdict.toploc_valid,
         )
         same = expected == bytes(verdict.commitment)
         checks.append(Check(f"commitment/{verdict.validator}", same, "recomputed from the reveal"))

@@ -82,6 +82,15 @@ class VerifyClient:
         )
         return found.verification
 
+    def tee_collateral(self, digest: bytes) -> verify_pb2.TeeCollateral:
+        """A stored DCAP collateral record, with its JSON."""
+        found = self.client.query(
+            SERVICE + "TeeCollateral",
+            V.QueryTeeCollateralRequest(digest=digest),
+            V.QueryTeeCollateralResponse,
+        )
+        return found.collateral
+
     @staticmethod
     def decode_evidence(raw: bytes) -> verify_pb2.Evidence:
         """A result's evidence bytes as an Evidence message (empty when there is none)."""

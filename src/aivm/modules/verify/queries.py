@@ -133,7 +133,16 @@ def query_routes(keeper: VerifyKeeper) -> Sequence[QueryRoute]:
                 break
         return out
 
+    def tee_collateral(
+        ctx: Context, req: verify_pb2.QueryTeeCollateralRequest
+    ) -> verify_pb2.QueryTeeCollateralResponse:
+        found = keeper.attestations.get_collateral(ctx, req.digest)
+        if found is None:
+            raise ErrTrailNotFound.wrap(f"no collateral {req.digest.hex()}")
+        return V.QueryTeeCollateralResponse(collateral=found)
+
     return [
+        QueryRoute(SERVICE + "TeeCollateral", V.QueryTeeCollateralRequest, tee_collateral),
         QueryRoute(SERVICE + "Params", V.QueryParamsRequest, params),
         QueryRoute(
             SERVICE + "ModelVerification", V.QueryModelVerificationRequest, model_verification

@@ -541,6 +541,18 @@ class QueryModelVerificationResponse(_message.Message):
     verification: ModelVerification
     def __init__(self, verification: _Optional[_Union[ModelVerification, _Mapping]] = ...) -> None: ...
 
+class QueryTeeCollateralRequest(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: bytes
+    def __init__(self, digest: _Optional[bytes] = ...) -> None: ...
+
+class QueryTeeCollateralResponse(_message.Message):
+    __slots__ = ("collateral",)
+    COLLATERAL_FIELD_NUMBER: _ClassVar[int]
+    collateral: TeeCollateral
+    def __init__(self, collateral: _Optional[_Union[TeeCollateral, _Mapping]] = ...) -> None: ...
+
 class QueryTeeCollateralsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
