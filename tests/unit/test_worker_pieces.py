@@ -360,7 +360,7 @@ class _FakeChain:
 
     def __init__(self, jobs: list[Any], txs: dict[str, Any]) -> None:
         self.job_list, self.txs = jobs, txs
-        self.modules = SimpleNamespace(compute=self, ai=None)
+        self.modules = SimpleNamespace(compute=self, ai=None, verify=None)
 
     def jobs(self, provider: str = "", state: str | None = None) -> list[Any]:
         return self.job_list
