@@ -354,6 +354,7 @@ def build_world(path: Path) -> FuzzWorld:
             for i, k in enumerate(keys[:2])
         ]
     }
+    doc.app_state["verify"] = {"params": _verify_params()}
     chain = Chain.start(path, funded, differential=False, genesis=doc)
     chain.block([])
     errors = ErrorLog()
@@ -472,6 +473,7 @@ def _populate(world: FuzzWorld, keys: list[PrivKey]) -> None:
     _challenges(world, keys[1], proofs)
     _stake(world, keys)
     _compute(world, keys[0], keys[2])
+    _verification(world, keys[0], keys[1], keys[2])
     _fill_providers(world, names, models, objects, proofs)
 
 
@@ -632,6 +634,71 @@ def _compute(world: FuzzWorld, owner: PrivKey, operator: PrivKey) -> None:
         provider=address, job_id=2, commitment=commitment_of(2, 500, b"fuzz salt")
     )
     _deliver(world, operator, bid)
+
+
+def _verify_params() -> dict[str, Any]:
+    """High criticality re-executed by one AI validator, with long phases: the verification
+    session the world leaves open stays open while the fuzzer runs."""
+    from google.protobuf import json_format
+
+    from aivm.modules.verify.params import default_params
+
+    params = default_params().to_proto()
+    params.policy[2].validators = 1
+    params.commit_blocks = params.reveal_blocks = 10_000
+    return dict(json_format.MessageToDict(params, preserving_proto_field_name=True))
+
+
+def _verification(world: FuzzWorld, client: PrivKey, validator: PrivKey, provider: PrivKey) -> None:
+    """``validator`` joins the AI role; a high-criticality job 3 runs on the compute
+    provider, its result opens a verification session, the validator is drawn and commits;
+    the session is left open (reveal pending), so fuzzed verdicts reach the handlers."""
+    from aivm.modules.verify import verify_pb2
+    from aivm.modules.verify.keeper import verdict_commitment
+
+    address = acc_address(validator.pubkey.address())
+    register = roles_pb2.MsgRegisterRole(
+        operator=address,
+        role=roles_pb2.ROLE_AI,
+        bond=pb.coin.Coin(denom=DENOM, amount=str(10**10)),
+        capability=roles_pb2.Capability(
+            ai=roles_pb2.AiCapability(runtimes=["onnxruntime"], methods=[1])
+        ),
+        moniker="fuzz-ai",
+    )
+    _deliver(world, validator, register)
+    world.chain.block([])  # the roles EndBlock puts it in the active set
+    data = b"fuzz verified input"
+    job = compute_pb2.MsgSubmitJob(
+        client=acc_address(client.pubkey.address()),
+        model_id=4,
+        version="1.0.0",
+        input_inline=data,
+        input_digest=hashlib.sha256(data).digest(),
+        units=1,
+        max_price_per_unit="1000",
+        deadline_blocks=5_000,
+        redundancy=1,
+        criticality=compute_pb2.CRITICALITY_HIGH,
+    )
+    _deliver(world, client, job)
+    output = b"fuzz output"
+    result = compute_pb2.MsgSubmitResult(
+        provider=acc_address(provider.pubkey.address()),
+        job_id=3,
+        output_cid=cid_of(output),
+        output_digest=hashlib.sha256(output).digest(),
+        runtime="fuzz",
+    )
+    _deliver(world, provider, result)
+    world.chain.block([])  # the draw
+    digest = hashlib.sha256(output).digest()
+    commitment = verdict_commitment(3, 1, validator.pubkey.address(), digest, b"fuzz salt 16 byte")
+    _deliver(
+        world,
+        validator,
+        verify_pb2.MsgCommitVerdict(validator=address, job_id=3, commitment=commitment),
+    )
 
 
 def _ok(result: pb.abci.ExecTxResult | None) -> bool:
