@@ -21,6 +21,9 @@ Operations measured:
 - **load**: ``AiKeeper.program`` with an empty program cache — the artifact read through the
   metered store, parse, checks and compile — against the gas every inference pays for it
   (store read + load gas), for adversarial artifact shapes up to 1 MiB.
+- **verify**: a DCAP quote check (TDX and SGX samples) against ``tee.verify_gas``, a
+  collateral upload's parse, and a TOPLOC evidence blob's parse, against what the verify
+  module charges.
 - **register**: what ``MsgRegisterModel`` computes for an on-chain artifact (sha256, CID,
   parse, checks, compile) against the load gas it charges, for the same shapes; and 1 MiB
   artifacts it refuses, shaped to make the JSON stage slow, against the tx-size gas the
@@ -404,6 +407,68 @@ def storage_samples(budget: float) -> list[Sample]:
     return samples
 
 
+def verify_samples(budget: float) -> list[Sample]:
+    """What the verify module computes in a provider's or an uploader's tx against the gas it
+    charges: a TDX and an SGX DCAP quote checked against their collateral (the public
+    dcap-qvl samples of tests/data/tee; a rejected quote costs the same), a collateral upload's
+    strict parse, and a TOPLOC evidence blob's parse for 1 and 16 chunks."""
+    from aivm.ai.verify import tee, toploc
+    from aivm.modules.verify import attestation
+
+    data = Path(__file__).resolve().parents[1] / "tests" / "data" / "tee"
+    samples = []
+    for name, statuses in (("tdx", ("UpToDate",)), ("sgx", ("ConfigurationAndSWHardeningNeeded",))):
+        quote = (data / f"{name}_quote").read_bytes()
+        raw = (data / f"{name}_quote_collateral.json").read_bytes()
+        parsed = tee.parse_collateral(raw)
+        now = (parsed.not_before + parsed.not_after) // 2
+        layout = tee.quote_layout(quote)
+        verdict = tee.verify_attestation(
+            quote, raw, now, report_data=_report_data(quote, layout),
+            allowed_measurements=[_measurement(quote, layout)], accepted_tcb_statuses=statuses,
+        )  # fmt: skip
+
+        def check(
+            quote: bytes = quote,
+            raw: bytes = raw,
+            now: int = now,
+            verdict: Any = verdict,
+            statuses: tuple[str, ...] = statuses,
+        ) -> None:
+            with suppress(Exception):
+                tee.verify_attestation(
+                    quote, raw, now, report_data=verdict.report_data,
+                    allowed_measurements=[verdict.measurement], accepted_tcb_statuses=statuses,
+                )  # fmt: skip
+
+        gas = tee.verify_gas(len(quote), len(raw))
+        samples.append(Sample("verify", f"{name} quote check", time_ns(check, budget), gas))
+        kib = len(raw) // 1024 + 1
+        gas = attestation.COLLATERAL_GAS_PER_KILO_BYTE * kib
+        ns = time_ns(lambda raw=raw: tee.parse_collateral(raw), budget)
+        samples.append(Sample("verify", f"{name} collateral parse ({kib} KiB)", ns, gas))
+    for tokens in (32, 512):
+        hidden = RNG.normal(size=(tokens, 256)).astype(np.float32)
+        blob = toploc.proofs_to_bytes(toploc.build_proofs(hidden))
+        gas = attestation.toploc_gas(len(blob))
+        ns = time_ns(lambda blob=blob: toploc.proofs_from_bytes(blob), budget)
+        samples.append(Sample("verify", f"toploc evidence parse ({tokens} tokens)", ns, gas))
+    return samples
+
+
+def _report_data(quote: bytes, layout: Any) -> bytes:
+    import dcap_qvl
+
+    return bytes(dcap_qvl.parse_quote(quote).report.report_data)
+
+
+def _measurement(quote: bytes, layout: Any) -> bytes:
+    import dcap_qvl
+
+    report = dcap_qvl.parse_quote(quote).report
+    return bytes(report.mr_td) if layout.tee_type == "tdx" else bytes(report.mr_enclave)
+
+
 # -- DSM models --------------------------------------------------------------------------
 
 
@@ -785,6 +850,7 @@ def main() -> None:
         samples.append(signature_sample(root, budget))
         samples += decode_samples(root, budget)
         samples += storage_samples(budget)
+        samples += verify_samples(budget)
         samples += dsm_samples(budget)
         samples += load_samples(root, budget)
     summary = report(samples)

@@ -69,15 +69,18 @@ COLLATERALS = b"\x08"
 USED_QUOTES = b"\x09"
 MAX_EVIDENCE_BYTES = 64 * 1024
 MAX_STATUSES = len(tee.TCB_STATUSES)
-COLLATERAL_GAS_PER_KILO_BYTE = 4_000
-"""Parsing collateral measured 1.8 ns per byte (tee.py's calibration, ~2.7 ns per gas)."""
+COLLATERAL_GAS_PER_KILO_BYTE = 8_000
+"""Parsing collateral: 11–23 µs per KiB measured by benchmarks/gas_calibration.py (the
+median operation costs ~2.7 ns per gas)."""
 DEFAULT_STATUSES = ("UpToDate",)
 ZK_CHECK_GAS = 60_000
 """check_proof + check_binding measured 53 µs on the 2-core VM (~2.7 ns per gas: 20k gas),
 priced 3× for the settings parse and the input quantization of larger circuits."""
 ZK_CHECK_GAS_PER_KILO_BYTE = 1_000
-TOPLOC_CHECK_GAS_PER_KILO_BYTE = 2_000
-"""Parsing the evidence blob: a header and a loop over 258-byte proofs."""
+TOPLOC_CHECK_GAS = 5_000
+TOPLOC_CHECK_GAS_PER_BYTE = 35
+"""Parsing the evidence blob (a header, then each 258-byte proof checked): 55–105 µs per
+KiB measured by benchmarks/gas_calibration.py (the median operation costs ~2.7 ns per gas)."""
 
 
 class JobLike(Protocol):
@@ -235,10 +238,7 @@ class Attestations:
                 f"model {job.model_id} v{job.version} needs TOPLOC fingerprints with each "
                 "result (evidence.toploc_proofs)"
             )
-        ctx.gas_meter.consume(
-            TOPLOC_CHECK_GAS_PER_KILO_BYTE * (len(evidence.toploc_proofs) // 1024 + 1),
-            "verify: toploc evidence",
-        )
+        ctx.gas_meter.consume(toploc_gas(len(evidence.toploc_proofs)), "verify: toploc evidence")
         parsed = toploc.proofs_from_bytes(evidence.toploc_proofs)
         if (parsed.decode_batching_size, parsed.topk) != (
             toploc.DECODE_BATCHING_SIZE,
@@ -402,6 +402,11 @@ def check_requirement(requirement: V.TeeRequirement) -> None:
     statuses = list(requirement.accepted_tcb_statuses)
     if len(statuses) > MAX_STATUSES or not set(statuses) <= set(tee.TCB_STATUSES):
         raise ErrInvalidTeeRequirement.wrap(f"TCB statuses must be among {list(tee.TCB_STATUSES)}")
+
+
+def toploc_gas(blob_bytes: int) -> int:
+    """Gas of checking a TOPLOC evidence blob's shape."""
+    return TOPLOC_CHECK_GAS + TOPLOC_CHECK_GAS_PER_BYTE * blob_bytes
 
 
 MAX_TOPLOC_CONTEXT = 1 << 16
