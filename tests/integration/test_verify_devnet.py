@@ -14,6 +14,7 @@ localnet version, ``tests/e2e/test_localnet_verify.py``)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from chain_drivers import devnet_chain
 from verify_market import (
     ACCOUNTS,
     CASES,
+    OWNER,
     VALIDATORS,
     Case,
     Market,
@@ -35,6 +37,8 @@ from verify_market import (
     open_market,
     run_case,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +90,47 @@ def test_trail_and_local_recheck_of_a_paid_job(
     code, out, err = run("query", "verify", "trail", str(job_id), "-o", "json")
     assert code == 0, err
     assert json.loads(out)["job_id"] == str(job_id)
+
+
+def test_model_owner_and_collateral_commands_over_the_cli(
+    market: Market,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``aivm tx verify set-model`` on a fresh version of the owner's model (no job runs on
+    it, so the matrix is unaffected), read back with ``aivm query verify model``; the policy
+    query; a collateral upload from an account that is neither the authority nor a data
+    validator is refused with its code."""
+    from cli_runner import cli_runner, import_keys
+
+    endpoint: Any = market.endpoint
+    with market.client() as client:
+        client.modules.ai.register_model(
+            market.wallets[OWNER], market.model_path, "tiny", "1.0.1", offchain=True,
+            retention_blocks=100_000, comparison="tolerance",
+        )  # fmt: skip
+    run = import_keys(
+        cli_runner(endpoint.rpc_url, tmp_path / "home", capsys, monkeypatch), endpoint, OWNER
+    )
+    mrtd = "ab" * 48
+    code, out, err = run(
+        "tx", "verify", "set-model", f"{market.model_id}:1.0.1", "--tee-measurement", mrtd,
+        "--from", f"dev{OWNER}", "--keyring-backend", "test", "--yes", "--wait", "-o", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["code"] == 0, out
+    code, out, err = run("query", "verify", "model", f"{market.model_id}:1.0.1", "-o", "json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert base64.b64decode(shown["tee"]["allowed_measurements"][0]).hex() == mrtd
+    code, out, err = run("query", "verify", "policy", "-o", "json")
+    assert code == 0, err
+    levels = {p["criticality"]: p for p in json.loads(out)["policy"]}
+    assert levels["high"]["methods"] == ["reexecution", "toploc", "tee"]
+    collateral = ROOT / "tests" / "data" / "tee" / "tdx_quote_collateral.json"
+    code, out, err = run(
+        "tx", "verify", "upload-collateral", str(collateral), "--from", f"dev{OWNER}",
+        "--keyring-backend", "test", "--yes", "--wait", "-o", "json",
+    )  # fmt: skip
+    assert code == 1 and "verify code 17" in err and "neither the params authority" in err, err

@@ -17,7 +17,9 @@ Example::
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
+from aivm.ai.verify import tee
 from aivm.client.client import Client
 from aivm.client.results import TxResult
 from aivm.client.wallet import Wallet
@@ -28,6 +30,15 @@ from aivm.modules.verify.queries import SERVICE
 from aivm.types import pb
 
 V = verify_pb2
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """An uploaded collateral record: its tx and digest (hex)."""
+
+    hash: str
+    code: int
+    digest: str
 
 
 class VerifyClient:
@@ -90,6 +101,23 @@ class VerifyClient:
             V.QueryTeeCollateralResponse,
         )
         return found.collateral
+
+    def tee_collaterals(self) -> list[verify_pb2.TeeCollateral]:
+        """Stored DCAP collateral records (without their JSON)."""
+        found = self.client.query(
+            SERVICE + "TeeCollaterals",
+            V.QueryTeeCollateralsRequest(),
+            V.QueryTeeCollateralsResponse,
+        )
+        return list(found.collaterals)
+
+    def upload_collateral(self, wallet: Wallet, raw: bytes, timeout: float = 30.0) -> Uploaded:
+        """Upload DCAP collateral JSON (the params authority or an active data validator);
+        the digest the chain stores it under (computed here the way the chain does)."""
+        digest = tee.parse_collateral(raw).digest
+        msg = V.MsgUpdateTeeCollateral(sender=wallet.address, json=raw)
+        result = self._submit(wallet, msg, timeout)
+        return Uploaded(result.hash, result.code, digest.hex())
 
     @staticmethod
     def decode_evidence(raw: bytes) -> verify_pb2.Evidence:

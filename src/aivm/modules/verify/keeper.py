@@ -230,10 +230,16 @@ class VerifyKeeper:
         for _, raw in PrefixStore(self._store(ctx), keys.TRAILS).iterate():
             yield V.Trail.FromString(raw)
 
-    def duties(self, ctx: Context, validator: bytes) -> list[int]:
-        """Job ids of the open rounds ``validator`` was drawn for."""
+    def duties(self, ctx: Context, validator: bytes, most: int = 200) -> list[int]:
+        """Job ids of the open rounds ``validator`` was drawn for (at most ``most``, oldest
+        job first)."""
         store = PrefixStore(self._store(ctx), keys.duty_prefix(validator))
-        return [int.from_bytes(key, "big") for key, _ in store.iterate()]
+        found = []
+        for key, _ in store.iterate():
+            found.append(int.from_bytes(key, "big"))
+            if len(found) >= most:
+                break
+        return found
 
     def queue_store(self, ctx: Context, queue: bytes) -> KVStore:
         """A queue (draw or tally) as a store of ``height|job`` keys."""

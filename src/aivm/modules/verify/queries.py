@@ -13,7 +13,8 @@ from aivm.modules.verify.params import AVAILABLE_METHODS, Rule
 
 SERVICE = "/aivm.verify.v1.Query/"
 MAX_LISTED = 200
-"""Collateral records a query lists at most (the query is bounded)."""
+"""Collateral records or duties a query lists at most (queries are bounded; a validator works
+through its oldest duties first)."""
 V = verify_pb2
 
 
@@ -87,7 +88,7 @@ def query_routes(keeper: VerifyKeeper) -> Sequence[QueryRoute]:
     def duties(ctx: Context, req: verify_pb2.QueryDutiesRequest) -> verify_pb2.QueryDutiesResponse:
         validator = addr_bytes(req.validator)
         out = V.QueryDutiesResponse()
-        for job_id in keeper.duties(ctx, validator):
+        for job_id in keeper.duties(ctx, validator)[:MAX_LISTED]:
             found = keeper.get_session(ctx, job_id)
             if found is None:
                 continue
