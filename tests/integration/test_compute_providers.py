@@ -24,7 +24,7 @@ from aivm.modules.compute.errors import (
     ErrProviderNotFound,
     ErrUnknownReason,
 )
-from aivm.modules.compute.invariants import check_offer_index
+from aivm.modules.compute.index_checks import check_offer_index
 from aivm.modules.compute.keys import offer_key
 from aivm.modules.compute.params import DEFAULT_PARAMS
 from aivm.modules.framework import BlockHeader, Context, ExecMode

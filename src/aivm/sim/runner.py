@@ -247,7 +247,7 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
             ]
         }
     if config.fee_market:
-        app_state["feemarket"] = sim_market_genesis()
+        app_state["feemarket"] = sim_market_genesis(config.seed)
     app_state["verify"] = verify_sim_genesis()
     return GenesisDoc(
         chain_id=CHAIN_ID,
@@ -257,16 +257,18 @@ def sim_genesis(config: SimConfig) -> GenesisDoc:
     )
 
 
-def sim_market_genesis() -> dict[str, Any]:
+def sim_market_genesis(seed: int = 1) -> dict[str, Any]:
     """The ``feemarket`` genesis of a run with the market on: floor MARKET_FLOOR, ceiling
-    MARKET_CEILING, target MARKET_TARGET gas per block, the price starting at the floor."""
+    MARKET_CEILING, target MARKET_TARGET gas per block, the price starting at the floor; even
+    seeds start with the base fee burned, odd ones paid to the collector (the params
+    operation may switch it either way), so both fee paths run whatever the operation mix."""
     return {
         "params": {
             "min_base_gas_price": MARKET_FLOOR,
             "max_base_gas_price": MARKET_CEILING,
             "target_block_utilization": "0.5",
             "max_change_rate": "0.125",
-            "burn_base_fee": False,
+            "burn_base_fee": seed % 2 == 0,
             "enabled": True,
             "block_gas_target": str(MARKET_TARGET),
         },

@@ -254,6 +254,9 @@ def register(
     # --- payment channels ---
     register_channels(txs, qs, leaf)
 
+    # --- hardware checks ---
+    register_hardware_checks(qs, leaf)
+
 
 # --- jobs ---
 
@@ -824,3 +827,52 @@ def register_channels(txs: cli.Group, qs: cli.Group, leaf: cli.Leaf) -> None:
     )
     p.add_argument("--client")
     p.add_argument("--provider")
+
+
+# --- hardware checks ---
+
+HARDWARE_STATUS_BY_NAME = {
+    "open": compute_pb2.HARDWARE_CHECK_STATUS_OPEN,
+    "passed": compute_pb2.HARDWARE_CHECK_STATUS_PASSED,
+    "failed": compute_pb2.HARDWARE_CHECK_STATUS_FAILED,
+    "inconclusive": compute_pb2.HARDWARE_CHECK_STATUS_INCONCLUSIVE,
+}
+
+
+def cmd_hardware_challenge(s: cli.Settings, args: argparse.Namespace) -> None:
+    with s.client() as client:
+        found = ComputeClient(client).hardware_challenge(args.challenge_id)
+    cli.emit(s, cli.proto_json(found))
+
+
+def cmd_hardware_challenges(s: cli.Settings, args: argparse.Namespace) -> None:
+    status = HARDWARE_STATUS_BY_NAME[args.status] if args.status else 0
+    with s.client() as client:
+        found = ComputeClient(client).hardware_challenges(
+            args.provider or "", args.validator or "", status
+        )
+    cli.emit(s, {"challenges": [cli.proto_json(c) for c in found]})
+
+
+def register_hardware_checks(qs: cli.Group, leaf: cli.Leaf) -> None:
+    """``aivm query compute hardware-challenge ID | hardware-challenges [--provider
+    --validator --status]`` (answering, committing and revealing: the SDK and
+    ``aivm.worker.hardware_checks``)."""
+    p = leaf(
+        qs,
+        "hardware-challenge",
+        cmd_hardware_challenge,
+        "A hardware challenge (timed workload, committee verdicts, outcome)",
+        "  aivm query compute hardware-challenge 1",
+    )
+    p.add_argument("challenge_id", type=int)
+    p = leaf(
+        qs,
+        "hardware-challenges",
+        cmd_hardware_challenges,
+        "Hardware challenges (of a provider, or open ones on a validator's committee)",
+        "  aivm query compute hardware-challenges --provider aivm1... --status failed",
+    )
+    p.add_argument("--provider")
+    p.add_argument("--validator", help="open challenges on this compute validator's committee")
+    p.add_argument("--status", choices=sorted(HARDWARE_STATUS_BY_NAME))

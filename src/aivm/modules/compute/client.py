@@ -743,6 +743,74 @@ class ComputeClient:
 
         return sign_voucher(wallet.private_key.bytes, chain_id, channel_id, cumulative)
 
+    # --- hardware checks ---
+
+    def hardware_challenge(self, challenge_id: int) -> compute_pb2.HardwareChallenge:
+        """A hardware challenge."""
+        request = compute_pb2.QueryHardwareChallengeRequest(challenge_id=challenge_id)
+        response = self.client.query(
+            SERVICE + "HardwareChallenge", request, compute_pb2.QueryHardwareChallengeResponse
+        )
+        found: compute_pb2.HardwareChallenge = response.challenge
+        return found
+
+    def hardware_challenges(
+        self, provider: str = "", validator: str = "", status: int = 0, page_size: int = 100
+    ) -> list[compute_pb2.HardwareChallenge]:
+        """Every hardware challenge (of ``provider``; open ones on ``validator``'s committee;
+        in ``status``), page by page."""
+        request = compute_pb2.QueryHardwareChallengesRequest(
+            provider=provider,
+            validator=validator,
+            status=status,  # type: ignore[arg-type]
+        )
+        request.pagination.limit = page_size
+        found: list[compute_pb2.HardwareChallenge] = []
+        while True:
+            response = self.client.query(
+                SERVICE + "HardwareChallenges", request, compute_pb2.QueryHardwareChallengesResponse
+            )
+            found.extend(response.challenges)
+            if not response.pagination.next_key:
+                return found
+            request.pagination.key = response.pagination.next_key
+
+    def answer_hardware_challenge(
+        self, wallet: Wallet, challenge_id: int, digest: bytes
+    ) -> TxResult:
+        """As the challenged provider: answer with the workload ``digest`` (sent as its
+        answer hash, so it stays secret until the committee reveals)."""
+        from aivm.modules.compute.hardware_checks import hardware_answer_hash
+
+        address = wallet.address
+        answer = hardware_answer_hash(challenge_id, wallet.address_bytes, digest)
+        msg = compute_pb2.MsgAnswerHardwareChallenge(
+            provider=address, challenge_id=challenge_id, answer_hash=answer
+        )
+        return self._submit(wallet, msg)
+
+    def commit_hardware_verdict(
+        self, wallet: Wallet, challenge_id: int, digest: bytes, salt: bytes
+    ) -> TxResult:
+        """As a committee member: commit to ``digest`` with a secret ``salt`` (keep both for
+        :meth:`reveal_hardware_verdict`)."""
+        from aivm.modules.compute.hardware_checks import hardware_verdict_commitment
+
+        commitment = hardware_verdict_commitment(challenge_id, wallet.address_bytes, digest, salt)
+        msg = compute_pb2.MsgCommitHardwareVerdict(
+            validator=wallet.address, challenge_id=challenge_id, commitment=commitment
+        )
+        return self._submit(wallet, msg)
+
+    def reveal_hardware_verdict(
+        self, wallet: Wallet, challenge_id: int, digest: bytes, salt: bytes
+    ) -> TxResult:
+        """As a committee member, after the commit deadline: open the commitment."""
+        msg = compute_pb2.MsgRevealHardwareVerdict(
+            validator=wallet.address, challenge_id=challenge_id, digest=digest, salt=salt
+        )
+        return self._submit(wallet, msg)
+
 
 # The helper class ``client.modules.compute`` builds, once per Client.
 CLIENT = ComputeClient

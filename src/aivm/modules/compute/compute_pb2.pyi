@@ -24,6 +24,14 @@ class ProviderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROVIDER_STATUS_EXITING: _ClassVar[ProviderStatus]
     PROVIDER_STATUS_JAILED: _ClassVar[ProviderStatus]
 
+class HardwareCheckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HARDWARE_CHECK_STATUS_UNSPECIFIED: _ClassVar[HardwareCheckStatus]
+    HARDWARE_CHECK_STATUS_OPEN: _ClassVar[HardwareCheckStatus]
+    HARDWARE_CHECK_STATUS_PASSED: _ClassVar[HardwareCheckStatus]
+    HARDWARE_CHECK_STATUS_FAILED: _ClassVar[HardwareCheckStatus]
+    HARDWARE_CHECK_STATUS_INCONCLUSIVE: _ClassVar[HardwareCheckStatus]
+
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
@@ -95,6 +103,11 @@ PROVIDER_STATUS_ACTIVE: ProviderStatus
 PROVIDER_STATUS_PAUSED: ProviderStatus
 PROVIDER_STATUS_EXITING: ProviderStatus
 PROVIDER_STATUS_JAILED: ProviderStatus
+HARDWARE_CHECK_STATUS_UNSPECIFIED: HardwareCheckStatus
+HARDWARE_CHECK_STATUS_OPEN: HardwareCheckStatus
+HARDWARE_CHECK_STATUS_PASSED: HardwareCheckStatus
+HARDWARE_CHECK_STATUS_FAILED: HardwareCheckStatus
+HARDWARE_CHECK_STATUS_INCONCLUSIVE: HardwareCheckStatus
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_OPEN: JobState
 JOB_STATE_AUCTION: JobState
@@ -163,7 +176,7 @@ class Offer(_message.Message):
     def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., price_per_unit: _Optional[str] = ...) -> None: ...
 
 class Provider(_message.Message):
-    __slots__ = ("operator", "collateral", "hardware", "tier", "runtimes", "offers", "capacity", "status", "last_seen_height", "jailed_until_ns", "moniker", "description", "reputation", "registered_height", "exit_completion_time_ns", "hardware_attested")
+    __slots__ = ("operator", "collateral", "hardware", "tier", "runtimes", "offers", "capacity", "status", "last_seen_height", "jailed_until_ns", "moniker", "description", "reputation", "registered_height", "exit_completion_time_ns", "hardware_attested", "hardware_attested_height", "hardware_failures", "hardware_demoted")
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
     COLLATERAL_FIELD_NUMBER: _ClassVar[int]
     HARDWARE_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +193,9 @@ class Provider(_message.Message):
     REGISTERED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     EXIT_COMPLETION_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     HARDWARE_ATTESTED_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_ATTESTED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_DEMOTED_FIELD_NUMBER: _ClassVar[int]
     operator: str
     collateral: str
     hardware: Hardware
@@ -196,7 +212,60 @@ class Provider(_message.Message):
     registered_height: int
     exit_completion_time_ns: int
     hardware_attested: bool
-    def __init__(self, operator: _Optional[str] = ..., collateral: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., tier: _Optional[_Union[Tier, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ..., capacity: _Optional[int] = ..., status: _Optional[_Union[ProviderStatus, str]] = ..., last_seen_height: _Optional[int] = ..., jailed_until_ns: _Optional[int] = ..., moniker: _Optional[str] = ..., description: _Optional[str] = ..., reputation: _Optional[str] = ..., registered_height: _Optional[int] = ..., exit_completion_time_ns: _Optional[int] = ..., hardware_attested: bool = ...) -> None: ...
+    hardware_attested_height: int
+    hardware_failures: int
+    hardware_demoted: bool
+    def __init__(self, operator: _Optional[str] = ..., collateral: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., tier: _Optional[_Union[Tier, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ..., capacity: _Optional[int] = ..., status: _Optional[_Union[ProviderStatus, str]] = ..., last_seen_height: _Optional[int] = ..., jailed_until_ns: _Optional[int] = ..., moniker: _Optional[str] = ..., description: _Optional[str] = ..., reputation: _Optional[str] = ..., registered_height: _Optional[int] = ..., exit_completion_time_ns: _Optional[int] = ..., hardware_attested: bool = ..., hardware_attested_height: _Optional[int] = ..., hardware_failures: _Optional[int] = ..., hardware_demoted: bool = ...) -> None: ...
+
+class HardwareVerdict(_message.Message):
+    __slots__ = ("validator", "commitment", "digest", "commit_height", "reveal_height")
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    validator: str
+    commitment: bytes
+    digest: bytes
+    commit_height: int
+    reveal_height: int
+    def __init__(self, validator: _Optional[str] = ..., commitment: _Optional[bytes] = ..., digest: _Optional[bytes] = ..., commit_height: _Optional[int] = ..., reveal_height: _Optional[int] = ...) -> None: ...
+
+class HardwareChallenge(_message.Message):
+    __slots__ = ("id", "provider", "tier", "seed", "size", "rounds", "opened_height", "deadline_height", "commit_deadline_height", "reveal_deadline_height", "status", "answer_hash", "answered_height", "verdicts", "truth_digest", "tallied_height")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_HASH_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    TRUTH_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    TALLIED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    provider: str
+    tier: Tier
+    seed: bytes
+    size: int
+    rounds: int
+    opened_height: int
+    deadline_height: int
+    commit_deadline_height: int
+    reveal_deadline_height: int
+    status: HardwareCheckStatus
+    answer_hash: bytes
+    answered_height: int
+    verdicts: _containers.RepeatedCompositeFieldContainer[HardwareVerdict]
+    truth_digest: bytes
+    tallied_height: int
+    def __init__(self, id: _Optional[int] = ..., provider: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., seed: _Optional[bytes] = ..., size: _Optional[int] = ..., rounds: _Optional[int] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., commit_deadline_height: _Optional[int] = ..., reveal_deadline_height: _Optional[int] = ..., status: _Optional[_Union[HardwareCheckStatus, str]] = ..., answer_hash: _Optional[bytes] = ..., answered_height: _Optional[int] = ..., verdicts: _Optional[_Iterable[_Union[HardwareVerdict, _Mapping]]] = ..., truth_digest: _Optional[bytes] = ..., tallied_height: _Optional[int] = ...) -> None: ...
 
 class SlashRecord(_message.Message):
     __slots__ = ("id", "operator", "height", "time_ns", "fraction", "reason_code", "reason", "evidence_hash", "burned")
@@ -421,7 +490,7 @@ class Channel(_message.Message):
     def __init__(self, id: _Optional[int] = ..., client: _Optional[str] = ..., provider: _Optional[str] = ..., client_pubkey: _Optional[bytes] = ..., deposit: _Optional[str] = ..., redeemed: _Optional[str] = ..., claimed: _Optional[str] = ..., claim_final_height: _Optional[int] = ..., state: _Optional[_Union[ChannelState, str]] = ..., close_height: _Optional[int] = ..., opened_height: _Optional[int] = ..., expiry_height: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("min_collateral", "heartbeat_timeout_blocks", "max_offers", "max_capacity", "initial_reputation", "jail_duration_ns", "max_slash_records", "max_inline_input_bytes", "max_comparison_bytes", "max_redundancy", "max_escalations", "max_deadline_blocks", "sla_response_blocks", "challenge_window_blocks", "protocol_fee", "max_match_jobs_per_block", "max_asks_per_book", "max_settlements_per_block", "bid_window_blocks", "reveal_window_blocks", "bid_deposit", "reputation_alpha", "min_reputation", "max_sla_violations", "sla_window_blocks", "sla_slash_fraction", "wrong_result_slash_fraction", "reference_price_step", "target_utilization", "channel_challenge_blocks", "max_channel_blocks")
+    __slots__ = ("min_collateral", "heartbeat_timeout_blocks", "max_offers", "max_capacity", "initial_reputation", "jail_duration_ns", "max_slash_records", "max_inline_input_bytes", "max_comparison_bytes", "max_redundancy", "max_escalations", "max_deadline_blocks", "sla_response_blocks", "challenge_window_blocks", "protocol_fee", "max_match_jobs_per_block", "max_asks_per_book", "max_settlements_per_block", "bid_window_blocks", "reveal_window_blocks", "bid_deposit", "reputation_alpha", "min_reputation", "max_sla_violations", "sla_window_blocks", "sla_slash_fraction", "wrong_result_slash_fraction", "reference_price_step", "target_utilization", "channel_challenge_blocks", "max_channel_blocks", "hardware_check_interval_blocks", "max_hardware_checks_per_block", "hardware_response_blocks", "hardware_workload_sizes", "hardware_workload_rounds", "hardware_validators", "hardware_commit_blocks", "hardware_reveal_blocks", "false_verdict_slash_fraction", "hardware_max_failures")
     MIN_COLLATERAL_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_TIMEOUT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     MAX_OFFERS_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +522,16 @@ class Params(_message.Message):
     TARGET_UTILIZATION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_CHALLENGE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     MAX_CHANNEL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_CHECK_INTERVAL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_HARDWARE_CHECKS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_RESPONSE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_WORKLOAD_SIZES_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_WORKLOAD_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_COMMIT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_REVEAL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    FALSE_VERDICT_SLASH_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_MAX_FAILURES_FIELD_NUMBER: _ClassVar[int]
     min_collateral: str
     heartbeat_timeout_blocks: int
     max_offers: int
@@ -484,10 +563,20 @@ class Params(_message.Message):
     target_utilization: str
     channel_challenge_blocks: int
     max_channel_blocks: int
-    def __init__(self, min_collateral: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., max_offers: _Optional[int] = ..., max_capacity: _Optional[int] = ..., initial_reputation: _Optional[str] = ..., jail_duration_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ..., max_inline_input_bytes: _Optional[int] = ..., max_comparison_bytes: _Optional[int] = ..., max_redundancy: _Optional[int] = ..., max_escalations: _Optional[int] = ..., max_deadline_blocks: _Optional[int] = ..., sla_response_blocks: _Optional[_Iterable[int]] = ..., challenge_window_blocks: _Optional[int] = ..., protocol_fee: _Optional[str] = ..., max_match_jobs_per_block: _Optional[int] = ..., max_asks_per_book: _Optional[int] = ..., max_settlements_per_block: _Optional[int] = ..., bid_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., bid_deposit: _Optional[str] = ..., reputation_alpha: _Optional[str] = ..., min_reputation: _Optional[str] = ..., max_sla_violations: _Optional[int] = ..., sla_window_blocks: _Optional[int] = ..., sla_slash_fraction: _Optional[str] = ..., wrong_result_slash_fraction: _Optional[str] = ..., reference_price_step: _Optional[str] = ..., target_utilization: _Optional[str] = ..., channel_challenge_blocks: _Optional[int] = ..., max_channel_blocks: _Optional[int] = ...) -> None: ...
+    hardware_check_interval_blocks: int
+    max_hardware_checks_per_block: int
+    hardware_response_blocks: _containers.RepeatedScalarFieldContainer[int]
+    hardware_workload_sizes: _containers.RepeatedScalarFieldContainer[int]
+    hardware_workload_rounds: _containers.RepeatedScalarFieldContainer[int]
+    hardware_validators: int
+    hardware_commit_blocks: int
+    hardware_reveal_blocks: int
+    false_verdict_slash_fraction: str
+    hardware_max_failures: int
+    def __init__(self, min_collateral: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., max_offers: _Optional[int] = ..., max_capacity: _Optional[int] = ..., initial_reputation: _Optional[str] = ..., jail_duration_ns: _Optional[int] = ..., max_slash_records: _Optional[int] = ..., max_inline_input_bytes: _Optional[int] = ..., max_comparison_bytes: _Optional[int] = ..., max_redundancy: _Optional[int] = ..., max_escalations: _Optional[int] = ..., max_deadline_blocks: _Optional[int] = ..., sla_response_blocks: _Optional[_Iterable[int]] = ..., challenge_window_blocks: _Optional[int] = ..., protocol_fee: _Optional[str] = ..., max_match_jobs_per_block: _Optional[int] = ..., max_asks_per_book: _Optional[int] = ..., max_settlements_per_block: _Optional[int] = ..., bid_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., bid_deposit: _Optional[str] = ..., reputation_alpha: _Optional[str] = ..., min_reputation: _Optional[str] = ..., max_sla_violations: _Optional[int] = ..., sla_window_blocks: _Optional[int] = ..., sla_slash_fraction: _Optional[str] = ..., wrong_result_slash_fraction: _Optional[str] = ..., reference_price_step: _Optional[str] = ..., target_utilization: _Optional[str] = ..., channel_challenge_blocks: _Optional[int] = ..., max_channel_blocks: _Optional[int] = ..., hardware_check_interval_blocks: _Optional[int] = ..., max_hardware_checks_per_block: _Optional[int] = ..., hardware_response_blocks: _Optional[_Iterable[int]] = ..., hardware_workload_sizes: _Optional[_Iterable[int]] = ..., hardware_workload_rounds: _Optional[_Iterable[int]] = ..., hardware_validators: _Optional[int] = ..., hardware_commit_blocks: _Optional[int] = ..., hardware_reveal_blocks: _Optional[int] = ..., false_verdict_slash_fraction: _Optional[str] = ..., hardware_max_failures: _Optional[int] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "providers", "slash_records", "jobs", "stats", "reference_prices", "channels", "next_job_id", "next_channel_id", "pending_protocol_fees")
+    __slots__ = ("params", "providers", "slash_records", "jobs", "stats", "reference_prices", "channels", "next_job_id", "next_channel_id", "pending_protocol_fees", "hardware_challenges", "next_hardware_challenge_id", "hardware_cursor")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     SLASH_RECORDS_FIELD_NUMBER: _ClassVar[int]
@@ -498,6 +587,9 @@ class GenesisState(_message.Message):
     NEXT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NEXT_CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     PENDING_PROTOCOL_FEES_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_CHALLENGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_HARDWARE_CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_CURSOR_FIELD_NUMBER: _ClassVar[int]
     params: Params
     providers: _containers.RepeatedCompositeFieldContainer[Provider]
     slash_records: _containers.RepeatedCompositeFieldContainer[SlashRecord]
@@ -508,7 +600,10 @@ class GenesisState(_message.Message):
     next_job_id: int
     next_channel_id: int
     pending_protocol_fees: str
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., stats: _Optional[_Iterable[_Union[ProviderStats, _Mapping]]] = ..., reference_prices: _Optional[_Iterable[_Union[ReferencePrice, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., next_job_id: _Optional[int] = ..., next_channel_id: _Optional[int] = ..., pending_protocol_fees: _Optional[str] = ...) -> None: ...
+    hardware_challenges: _containers.RepeatedCompositeFieldContainer[HardwareChallenge]
+    next_hardware_challenge_id: int
+    hardware_cursor: bytes
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., slash_records: _Optional[_Iterable[_Union[SlashRecord, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., stats: _Optional[_Iterable[_Union[ProviderStats, _Mapping]]] = ..., reference_prices: _Optional[_Iterable[_Union[ReferencePrice, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., next_job_id: _Optional[int] = ..., next_channel_id: _Optional[int] = ..., pending_protocol_fees: _Optional[str] = ..., hardware_challenges: _Optional[_Iterable[_Union[HardwareChallenge, _Mapping]]] = ..., next_hardware_challenge_id: _Optional[int] = ..., hardware_cursor: _Optional[bytes] = ...) -> None: ...
 
 class MsgRegisterProvider(_message.Message):
     __slots__ = ("operator", "collateral", "hardware", "runtimes", "offers", "capacity", "moniker", "description")
@@ -854,6 +949,50 @@ class MsgUpdateParamsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class MsgAnswerHardwareChallenge(_message.Message):
+    __slots__ = ("provider", "challenge_id", "answer_hash")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_HASH_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    challenge_id: int
+    answer_hash: bytes
+    def __init__(self, provider: _Optional[str] = ..., challenge_id: _Optional[int] = ..., answer_hash: _Optional[bytes] = ...) -> None: ...
+
+class MsgAnswerHardwareChallengeResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgCommitHardwareVerdict(_message.Message):
+    __slots__ = ("validator", "challenge_id", "commitment")
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    validator: str
+    challenge_id: int
+    commitment: bytes
+    def __init__(self, validator: _Optional[str] = ..., challenge_id: _Optional[int] = ..., commitment: _Optional[bytes] = ...) -> None: ...
+
+class MsgCommitHardwareVerdictResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MsgRevealHardwareVerdict(_message.Message):
+    __slots__ = ("validator", "challenge_id", "digest", "salt")
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    validator: str
+    challenge_id: int
+    digest: bytes
+    salt: bytes
+    def __init__(self, validator: _Optional[str] = ..., challenge_id: _Optional[int] = ..., digest: _Optional[bytes] = ..., salt: _Optional[bytes] = ...) -> None: ...
+
+class MsgRevealHardwareVerdictResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class QueryParamsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -1057,3 +1196,35 @@ class QueryChannelsResponse(_message.Message):
     channels: _containers.RepeatedCompositeFieldContainer[Channel]
     pagination: _pagination_pb2.PageResponse
     def __init__(self, channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class QueryHardwareChallengeRequest(_message.Message):
+    __slots__ = ("challenge_id",)
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    challenge_id: int
+    def __init__(self, challenge_id: _Optional[int] = ...) -> None: ...
+
+class QueryHardwareChallengeResponse(_message.Message):
+    __slots__ = ("challenge",)
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    challenge: HardwareChallenge
+    def __init__(self, challenge: _Optional[_Union[HardwareChallenge, _Mapping]] = ...) -> None: ...
+
+class QueryHardwareChallengesRequest(_message.Message):
+    __slots__ = ("provider", "validator", "status", "pagination")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    validator: str
+    status: HardwareCheckStatus
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, provider: _Optional[str] = ..., validator: _Optional[str] = ..., status: _Optional[_Union[HardwareCheckStatus, str]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class QueryHardwareChallengesResponse(_message.Message):
+    __slots__ = ("challenges", "pagination")
+    CHALLENGES_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    challenges: _containers.RepeatedCompositeFieldContainer[HardwareChallenge]
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, challenges: _Optional[_Iterable[_Union[HardwareChallenge, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...

@@ -1,10 +1,12 @@
 """compute genesis: params, providers (EXITING ones with their completion time), slash
-records, jobs, provider SLA records, reference prices and payment channels.
+records, jobs, provider SLA records, reference prices, payment channels and hardware
+challenges (with the next challenge id and the scheduler cursor).
 
 Import recomputes each provider's tier from its hardware, rebuilds the offer index (ACTIVE
 providers) and the exit queue (EXITING ones), continues slash ids from the largest + 1,
 rebuilds every job queue and index from the job records (and each provider's running-job
-count from the running assignments), and checks that the ``compute`` module account (funded
+count from the running assignments) and every hardware-check index from the challenge
+records, and checks that the ``compute`` module account (funded
 by the bank genesis) holds exactly the collateral, the job escrow and bid deposits, and the
 channel deposits not yet paid out.
 """
@@ -25,6 +27,11 @@ from aivm.modules.compute.channels import (
     validate_channels,
 )
 from aivm.modules.compute.errors import ErrInvalidGenesis
+from aivm.modules.compute.hardware_checks import (
+    export_hardware,
+    import_hardware,
+    validate_hardware,
+)
 from aivm.modules.compute.jobs import (
     A_RUNNING,
     JobKeeper,
@@ -72,6 +79,7 @@ def validate_genesis(data: dict[str, Any]) -> None:
             addr_bytes(slash.operator)
         _check_jobs(state)
         validate_channels(state.channels, state.next_channel_id)
+        validate_hardware(state.hardware_challenges, state.next_hardware_challenge_id)
     except AivmError as exc:
         if exc.codespace == ErrInvalidGenesis.codespace and exc.code == ErrInvalidGenesis.code:
             raise
@@ -153,6 +161,13 @@ def init_genesis(module: ComputeModule, ctx: Context, data: dict[str, Any]) -> N
     keeper.set_next_slash_id(ctx, max((s.id for s in state.slash_records), default=0) + 1)
     _import_jobs(module.jobs, ctx, state)
     import_channels(module.channels, ctx, state.channels, state.next_channel_id)
+    import_hardware(
+        module.hardware,
+        ctx,
+        state.hardware_challenges,
+        state.next_hardware_challenge_id,
+        state.hardware_cursor,
+    )
     problems = account_problems(keeper, ctx, module.jobs, module.channels)
     if problems:
         raise ErrInvalidGenesis.wrap("; ".join(problems))
@@ -183,6 +198,7 @@ def export_genesis(module: ComputeModule, ctx: Context) -> dict[str, Any]:
     """The state in genesis form."""
     keeper, jobs = module.keeper, module.jobs
     channels, next_channel = export_channels(module.channels, ctx)
+    challenges, next_challenge, cursor = export_hardware(module.hardware, ctx)
     state = compute_pb2.GenesisState(
         params=keeper.get_params(ctx).to_proto(),
         providers=list(keeper.iterate_providers(ctx)),
@@ -199,6 +215,9 @@ def export_genesis(module: ComputeModule, ctx: Context) -> dict[str, Any]:
         next_job_id=jobs.next_job_id(ctx),
         next_channel_id=next_channel,
         pending_protocol_fees=str(jobs.pending_fees(ctx)),
+        hardware_challenges=challenges,
+        next_hardware_challenge_id=next_challenge,
+        hardware_cursor=cursor,
     )
     exported: dict[str, Any] = json_format.MessageToDict(state, preserving_proto_field_name=True)
     return exported

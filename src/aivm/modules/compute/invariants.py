@@ -12,10 +12,11 @@ from aivm.modules.addr import addr_bytes
 from aivm.modules.compute import compute_pb2, keys
 from aivm.modules.compute.channels import channel_invariants
 from aivm.modules.compute.genesis import account_problems
+from aivm.modules.compute.hardware_checks import hardware_invariants
+from aivm.modules.compute.index_checks import check_offer_index
 from aivm.modules.compute.jobs import A_RUNNING, FINAL_STATES, JobKeeper, expected_entries
-from aivm.modules.compute.keeper import ACTIVE, EXITING, ComputeKeeper
+from aivm.modules.compute.keeper import EXITING, ComputeKeeper
 from aivm.modules.compute.module import ComputeModule
-from aivm.modules.compute.validation import offer_price
 from aivm.modules.framework import Context
 from aivm.modules.simulation import Invariant
 
@@ -32,6 +33,7 @@ def invariants(module: ComputeModule) -> dict[str, Invariant]:
         "job_holdings": lambda ctx: check_job_holdings(ctx, jobs),
         "active_jobs": lambda ctx: check_active_jobs(ctx, jobs),
         **channel_invariants(channels),
+        **hardware_invariants(module.hardware),
     }
 
 
@@ -80,25 +82,6 @@ def check_active_jobs(ctx: Context, jobs: JobKeeper) -> list[str]:
         if stats.active_jobs != running.pop(stats.operator, 0):
             problems.append(f"{stats.operator}: active_jobs {stats.active_jobs} is wrong")
     problems += [f"{op}: running assignments without a stats record" for op in sorted(running)]
-    return problems
-
-
-def check_offer_index(ctx: Context, keeper: ComputeKeeper) -> list[str]:
-    """Every offer of an ACTIVE provider is indexed under its tier and price, and nothing
-    else is."""
-    expected: set[bytes] = set()
-    for record in keeper.iterate_providers(ctx):
-        if record.status != ACTIVE:
-            continue
-        address = addr_bytes(record.operator)
-        for offer in record.offers:
-            key = keys.offer_key(
-                offer.model_id, offer.version, record.tier, offer_price(offer), address
-            )
-            expected.add(key[len(keys.OFFER) :])
-    found = {key for key, _ in keeper.offer_index(ctx).iterate()}
-    problems = [f"offer missing from the index: {k.hex()}" for k in sorted(expected - found)]
-    problems += [f"stray offer index entry: {k.hex()}" for k in sorted(found - expected)]
     return problems
 
 

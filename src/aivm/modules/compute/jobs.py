@@ -528,7 +528,7 @@ class JobKeeper:
         self.set_stats(ctx, stats)
         record = self.providers.get_provider(ctx, operator)
         if record is not None:
-            key = _ref_key(job, record.tier)
+            key = _ref_key(job, keys.effective_tier(record))
             busy, capacity = self._block.load.get(key, (0, 0))
             self._block.load[key] = (busy + stats.active_jobs, capacity + record.capacity)
         store = self._store(ctx)
@@ -561,7 +561,7 @@ class JobKeeper:
         record = self.providers.require_provider(ctx, provider)
         if not self.providers.record_available(ctx, record):
             raise ErrNotAssigned.wrap(f"{name} is not available")
-        if record.tier < job.min_tier or not any(
+        if keys.effective_tier(record) < job.min_tier or not any(
             o.model_id == job.model_id and o.version == job.version for o in record.offers
         ):
             raise ErrNotAssigned.wrap(f"{name} does not offer this model version in the tier")

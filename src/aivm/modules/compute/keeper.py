@@ -209,7 +209,9 @@ class ComputeKeeper:
     def _offer_keys(self, record: compute_pb2.Provider) -> list[bytes]:
         address = addr_bytes(record.operator)
         return [
-            keys.offer_key(o.model_id, o.version, record.tier, offer_price(o), address)
+            keys.offer_key(
+                o.model_id, o.version, keys.effective_tier(record), offer_price(o), address
+            )
             for o in record.offers
         ]
 
@@ -294,6 +296,8 @@ class ComputeKeeper:
 
     @staticmethod
     def _apply(record: compute_pb2.Provider, declaration: Declaration) -> None:
+        if record.hardware != declaration.hardware:
+            record.hardware_attested = False  # a new declaration needs a new check
         record.hardware.CopyFrom(declaration.hardware)
         record.tier = keys.tier_of(declaration.hardware)
         del record.runtimes[:]

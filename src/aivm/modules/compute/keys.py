@@ -21,6 +21,7 @@
   collector at EndBlock
 - ``0x10 | op(client) | id(8)`` and ``0x11 | op(provider) | id(8)``: jobs by client / provider
 - ``0x20 … 0x2F``: payment channels (:mod:`aivm.modules.compute.channels`)
+- ``0x30 … 0x3F``: hardware checks (:mod:`aivm.modules.compute.hardware_checks`)
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def tier_of(hardware: compute_pb2.Hardware) -> compute_pb2.Tier:
     if memory >= STANDARD_MIB:
         return compute_pb2.TIER_STANDARD
     return compute_pb2.TIER_ENTRY
+
+
+def effective_tier(record: compute_pb2.Provider) -> compute_pb2.Tier:
+    """The tier a provider's offers are indexed (and matched) under: its declared tier, or
+    ``TIER_ENTRY`` while it is demoted after failed hardware checks."""
+    return compute_pb2.TIER_ENTRY if record.hardware_demoted else record.tier
 
 
 def op_key(address: bytes) -> bytes:

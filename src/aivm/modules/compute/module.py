@@ -1,6 +1,6 @@
-"""The compute AppModule: providers, jobs and payment channels — messages, queries, genesis,
-and EndBlock (auctions, assignment and job deadlines, matching, settlement, reference prices,
-channel payouts, then exits).
+"""The compute AppModule: providers, jobs, payment channels and hardware checks — messages,
+queries, genesis, and EndBlock (auctions, assignment and job deadlines, matching, settlement,
+reference prices, channel payouts, hardware-check tallies and schedule, then exits).
 
 Listed after ``ai`` (offers and jobs name ai model versions, which must exist and run
 off-chain). No BeginBlock. EndBlock reads only due queue entries and at most
@@ -24,6 +24,12 @@ from aivm.modules.compute.channels import (
     channel_msg_routes,
     channel_query_routes,
 )
+from aivm.modules.compute.hardware_checks import (
+    HARDWARE_REST_ROUTES,
+    HardwareChecks,
+    hardware_msg_routes,
+    hardware_query_routes,
+)
 from aivm.modules.compute.job_msgs import job_msg_routes
 from aivm.modules.compute.job_queries import JOB_REST_ROUTES, job_query_routes
 from aivm.modules.compute.jobs import JobKeeper
@@ -37,6 +43,7 @@ from aivm.modules.framework import (
     QueryRoute,
     ValidatorUpdate,
 )
+from aivm.modules.roles.keeper import RolesKeeper
 
 
 class ComputeModule:
@@ -46,8 +53,13 @@ class ComputeModule:
     consensus_version = 1
 
     def __init__(
-        self, keeper: ComputeKeeper, authority: AuthorityKeeper, accounts: AccountKeeper
+        self,
+        keeper: ComputeKeeper,
+        authority: AuthorityKeeper,
+        accounts: AccountKeeper,
+        roles: RolesKeeper | None = None,
     ) -> None:
+        """``roles``: the roles keeper when the app has it (hardware-check committees)."""
         self.keeper = keeper
         self.authority = authority
         self.jobs = JobKeeper(keeper)
@@ -55,6 +67,7 @@ class ComputeModule:
         self.channels = ChannelKeeper(
             keeper.bank, accounts, keeper.module_address, keeper.get_params, keeper.provider_exists
         )
+        self.hardware = HardwareChecks(keeper, roles)
 
     def msg_routes(self) -> Sequence[MsgRoute]:
         """The provider messages and MsgUpdateParams."""
@@ -69,16 +82,19 @@ class ComputeModule:
             *msgs.msg_routes(self.keeper),
             *job_msg_routes(self.jobs),
             *channel_msg_routes(self.channels),
+            *hardware_msg_routes(self.hardware),
             update,
         ]
 
     def query_routes(self) -> Sequence[QueryRoute]:
         """Providers (Params, Provider, Providers, Asks, SlashRecords, ReasonCodes), jobs
-        (Job, Jobs, ProviderStats, ReferencePrice) and channels (Channel, Channels)."""
+        (Job, Jobs, ProviderStats, ReferencePrice), channels (Channel, Channels) and hardware
+        checks (HardwareChallenge, HardwareChallenges)."""
         return [
             *queries.query_routes(self.keeper),
             *job_query_routes(self.jobs),
             *channel_query_routes(self.channels),
+            *hardware_query_routes(self.hardware),
         ]
 
     def end_block(self, ctx: Context) -> Sequence[ValidatorUpdate]:
@@ -86,6 +102,9 @@ class ComputeModule:
         payouts, then the exits due at this block's time."""
         self.jobs.end_block(ctx)
         self.channels.end_block(ctx)
+        if self.hardware.end_block(ctx) and self.hardware.roles is not None:
+            # roles' EndBlock ran before this one: re-select the sets the slashes changed
+            self.hardware.roles.update_active_sets(ctx)
         self.keeper.complete_exits(ctx)
         return []
 
@@ -115,7 +134,12 @@ def _build(keepers: Keepers) -> tuple[ComputeModule, ComputeKeeper]:
     source = cast(UnbondingTimeSource, staking) if hasattr(staking, "get_params") else None
     bank = keepers.get("bank", BankKeeper)
     keeper = ComputeKeeper(bank, keepers.get("ai", AiKeeper), source)
-    module = ComputeModule(keeper, keepers.get("authority", AuthorityKeeper), bank.accounts)
+    module = ComputeModule(
+        keeper,
+        keepers.get("authority", AuthorityKeeper),
+        bank.accounts,
+        keepers.find("roles", RolesKeeper),
+    )
     return module, keeper
 
 
@@ -125,5 +149,5 @@ DEFINITION = ModuleDefinition(
     store_prefix=keys.STORE_PREFIX,
     build=_build,
     module_accounts={keys.MODULE_ACCOUNT: ("burner",)},
-    rest_routes=(*rest.ROUTES, *JOB_REST_ROUTES, *CHANNEL_REST_ROUTES),
+    rest_routes=(*rest.ROUTES, *JOB_REST_ROUTES, *CHANNEL_REST_ROUTES, *HARDWARE_REST_ROUTES),
 )

@@ -3,12 +3,17 @@ offers and capacity, initial reputation, jail duration, slash records kept), job
 comparison limits, redundancy and escalation, deadlines, SLA response blocks per class,
 challenge window, protocol fee, matching and settlement bounds per block, auction windows and
 bid deposit), SLA and reputation (EMA weight, floor, violations window, slash fractions),
-the reference price (step, target utilisation) and payment channels."""
+the reference price (step, target utilisation), payment channels and hardware checks (schedule,
+per-tier deadlines and workload sizes, committee size and phases, false-verdict slash, failures
+before demotion).
+
+Hardware params absent from a params message (proto zero: an older client or genesis) take
+their defaults, except ``hardware_check_interval_blocks`` whose 0 turns the checks off."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aivm.modules.compute import compute_pb2
 from aivm.modules.compute.errors import ErrInvalidParams
@@ -28,6 +33,11 @@ MAX_INLINE_LIMIT = 1 << 20
 MAX_BLOCKS_LIMIT = 10_000_000
 MAX_PER_BLOCK_LIMIT = 100_000
 SLA_CLASSES = 3
+HARDWARE_TIERS = 3
+"""Per-tier hardware lists have one entry each for entry, standard and high-performance."""
+MAX_HARDWARE_VALIDATORS = 21
+MAX_WORKLOAD_SIZE = 16_384
+MAX_WORKLOAD_ROUNDS = 256
 """SLA classes (standard, fast, batch): ``sla_response_blocks`` has one entry each."""
 FALLBACK_UNBONDING_TIME_NS = 21 * DAY_NS
 """Collateral unbonding time of an app without staking (staking's ``unbonding_time`` else)."""
@@ -68,6 +78,25 @@ class ComputeParams:
     target_utilization: Dec = Dec("0.5")
     channel_challenge_blocks: int = 20
     max_channel_blocks: int = 1_000_000
+    hardware_check_interval_blocks: int = 100
+    max_hardware_checks_per_block: int = 5
+    hardware_response_blocks: tuple[int, ...] = (10, 5, 5)
+    hardware_workload_sizes: tuple[int, ...] = (256, 4096, 8192)
+    hardware_workload_rounds: tuple[int, ...] = (4, 8, 8)
+    hardware_validators: int = 3
+    hardware_commit_blocks: int = 50
+    hardware_reveal_blocks: int = 20
+    false_verdict_slash_fraction: Dec = Dec("0.05")
+    hardware_max_failures: int = 3
+
+    def hardware_workload(self, tier: int) -> tuple[int, int, int]:
+        """(size, rounds, response blocks) of a hardware check of ``tier`` (1..3)."""
+        index = min(max(tier, 1), HARDWARE_TIERS) - 1
+        return (
+            self.hardware_workload_sizes[index],
+            self.hardware_workload_rounds[index],
+            self.hardware_response_blocks[index],
+        )
 
     def response_blocks(self, sla_class: int) -> int:
         """Blocks a matched provider has to deliver in ``sla_class``."""
@@ -107,6 +136,16 @@ class ComputeParams:
             target_utilization=str(self.target_utilization),
             channel_challenge_blocks=self.channel_challenge_blocks,
             max_channel_blocks=self.max_channel_blocks,
+            hardware_check_interval_blocks=self.hardware_check_interval_blocks,
+            max_hardware_checks_per_block=self.max_hardware_checks_per_block,
+            hardware_response_blocks=list(self.hardware_response_blocks),
+            hardware_workload_sizes=list(self.hardware_workload_sizes),
+            hardware_workload_rounds=list(self.hardware_workload_rounds),
+            hardware_validators=self.hardware_validators,
+            hardware_commit_blocks=self.hardware_commit_blocks,
+            hardware_reveal_blocks=self.hardware_reveal_blocks,
+            false_verdict_slash_fraction=str(self.false_verdict_slash_fraction),
+            hardware_max_failures=self.hardware_max_failures,
         )
 
 
@@ -119,6 +158,9 @@ DEFAULT_PARAMS = ComputeParams(
     jail_duration_ns=DAY_NS,
     max_slash_records=100,
 )
+
+
+_HARDWARE_DEFAULTS = DEFAULT_PARAMS
 
 
 def _dec(text: str, name: str) -> Dec:
@@ -169,8 +211,34 @@ def params_from_proto(proto: compute_pb2.Params) -> ComputeParams:
         channel_challenge_blocks=proto.channel_challenge_blocks,
         max_channel_blocks=proto.max_channel_blocks,
     )
+    params = _with_hardware(params, proto)
     check_params(params)
     return params
+
+
+def _with_hardware(params: ComputeParams, proto: compute_pb2.Params) -> ComputeParams:
+    """``params`` with the hardware values of ``proto``; a field left at its proto zero
+    takes its default."""
+    d = _HARDWARE_DEFAULTS
+    fraction = proto.false_verdict_slash_fraction
+    return replace(
+        params,
+        hardware_check_interval_blocks=proto.hardware_check_interval_blocks,
+        max_hardware_checks_per_block=proto.max_hardware_checks_per_block
+        or d.max_hardware_checks_per_block,
+        hardware_response_blocks=tuple(proto.hardware_response_blocks)
+        or d.hardware_response_blocks,
+        hardware_workload_sizes=tuple(proto.hardware_workload_sizes) or d.hardware_workload_sizes,
+        hardware_workload_rounds=tuple(proto.hardware_workload_rounds)
+        or d.hardware_workload_rounds,
+        hardware_validators=proto.hardware_validators or d.hardware_validators,
+        hardware_commit_blocks=proto.hardware_commit_blocks or d.hardware_commit_blocks,
+        hardware_reveal_blocks=proto.hardware_reveal_blocks or d.hardware_reveal_blocks,
+        false_verdict_slash_fraction=_dec(fraction, "false_verdict_slash_fraction")
+        if fraction
+        else d.false_verdict_slash_fraction,
+        hardware_max_failures=proto.hardware_max_failures or d.hardware_max_failures,
+    )
 
 
 def check_params(params: ComputeParams) -> None:
@@ -232,6 +300,31 @@ def _check_job_params(params: ComputeParams) -> None:
     _fraction(params.target_utilization, "target_utilization")
     _in(params.channel_challenge_blocks, 1, MAX_BLOCKS_LIMIT, "channel_challenge_blocks")
     _in(params.max_channel_blocks, 1, MAX_BLOCKS_LIMIT, "max_channel_blocks")
+    _check_hardware_params(params)
+
+
+def _check_hardware_params(params: ComputeParams) -> None:
+    _in(
+        params.hardware_check_interval_blocks, 0, MAX_BLOCKS_LIMIT, "hardware_check_interval_blocks"
+    )
+    _in(params.max_hardware_checks_per_block, 1, 1_000, "max_hardware_checks_per_block")
+    lists = (
+        ("hardware_response_blocks", params.hardware_response_blocks, MAX_BLOCKS_LIMIT),
+        ("hardware_workload_sizes", params.hardware_workload_sizes, MAX_WORKLOAD_SIZE),
+        ("hardware_workload_rounds", params.hardware_workload_rounds, MAX_WORKLOAD_ROUNDS),
+    )
+    for name, values, high in lists:
+        if len(values) != HARDWARE_TIERS:
+            raise ErrInvalidParams.wrap(
+                f"{name} needs {HARDWARE_TIERS} entries (entry, standard, high-performance)"
+            )
+        for value in values:
+            _in(value, 1, high, f"each {name} entry")
+    _in(params.hardware_validators, 1, MAX_HARDWARE_VALIDATORS, "hardware_validators")
+    _in(params.hardware_commit_blocks, 1, MAX_BLOCKS_LIMIT, "hardware_commit_blocks")
+    _in(params.hardware_reveal_blocks, 1, MAX_BLOCKS_LIMIT, "hardware_reveal_blocks")
+    _fraction(params.false_verdict_slash_fraction, "false_verdict_slash_fraction", True)
+    _in(params.hardware_max_failures, 1, 1_000, "hardware_max_failures")
 
 
 def _check_sla_blocks(blocks: Sequence[int], max_deadline: int) -> None:

@@ -21,7 +21,9 @@ from aivm.modules.authority.simulation import claimed_authority
 from aivm.modules.compute import compute_pb2
 from aivm.modules.compute.channels import channel_sim_ops
 from aivm.modules.compute.genesis import account_problems
-from aivm.modules.compute.invariants import check_exit_queue, check_offer_index
+from aivm.modules.compute.hardware_checks import hardware_sim_ops
+from aivm.modules.compute.index_checks import check_offer_index
+from aivm.modules.compute.invariants import check_exit_queue
 from aivm.modules.compute.job_simulation import job_operations
 from aivm.modules.compute.keeper import OFFCHAIN, ComputeKeeper
 from aivm.modules.compute.module import ComputeModule
@@ -189,6 +191,7 @@ def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
         "slash_jail": WeightedOperation(2, slash_jail),
         **job_operations(module.jobs),
         **channel_sim_ops(module.channels),
+        **hardware_sim_ops(module.hardware),
     }
 
 
