@@ -219,7 +219,7 @@ def make_job(name: str, model: bytes, x: np.ndarray, cache: Path) -> ReexecJob:
 
 
 def validator_steps(job: ReexecJob) -> dict[str, Callable[[], Any]]:
-    """The validator's per-job work (cold session, as the daemon does it), its parts, a
+    """The validator's per-job work (cold session: the daemon's first job of a model), its parts, a
     warm-session variant, and the provider's inference (the reference)."""
     storage, log = CacheOnlyStorage(), (lambda _line: None)
     address, salt = bytes(20), hashlib.sha256(b"bench-salt").digest()
@@ -297,8 +297,9 @@ def reexec_section(job_rows: list[int], samples: int, cache: Path) -> list[dict[
             f"{max(run_enc, 0.0):.1f} / {r['hash_commit_us']}"
         )
     print("(validator = fetch_artifact from the cache + input read and digest check +")
-    print(" reference_output (new onnxruntime session each job, as the daemon does) + sha256 +")
-    print(" verdict commitment; warm = the same with a kept session; k=3/k=5 = committee total)")
+    print(" reference_output (a new onnxruntime session: the daemon's first job of a model) +")
+    print(" sha256 + verdict commitment; warm = with a kept session (every later job: the")
+    print(" daemon keeps one loaded model per artifact); k=3/k=5 = committee total, cold)")
     return results
 
 
