@@ -410,12 +410,12 @@ def storage_samples(budget: float) -> list[Sample]:
 def verify_samples(budget: float) -> list[Sample]:
     """What the verify module computes in a provider's or an uploader's tx against the gas it
     charges: a TDX and an SGX DCAP quote checked against their collateral (the public
-    dcap-qvl samples of tests/data/tee; a rejected quote costs the same), a collateral upload's
+    dcap-qvl samples of tests/vectors/tee; a rejected quote costs the same), a collateral upload's
     strict parse, and a TOPLOC evidence blob's parse for 1 and 16 chunks."""
     from aivm.ai.verify import tee, toploc
     from aivm.modules.verify import attestation
 
-    data = Path(__file__).resolve().parents[1] / "tests" / "data" / "tee"
+    data = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "tee"
     samples = []
     for name, statuses in (("tdx", ("UpToDate",)), ("sgx", ("ConfigurationAndSWHardeningNeeded",))):
         quote = (data / f"{name}_quote").read_bytes()

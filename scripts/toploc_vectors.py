@@ -3,7 +3,7 @@
     python3 -m venv /tmp/toplocenv
     /tmp/toplocenv/bin/pip install torch==2.6.0 numpy      # toploc 0.1.6's wheel links torch 2.6
     /tmp/toplocenv/bin/pip install --no-deps toploc==0.1.6
-    /tmp/toplocenv/bin/python scripts/toploc_vectors.py   # -> tests/data/toploc/vectors.json
+    /tmp/toplocenv/bin/python scripts/toploc_vectors.py   # -> tests/vectors/toploc/vectors.json
 
 ``toploc`` needs torch, which the project's environment does not carry, so this script is run
 by hand in a scratch environment and its output is committed. For each case it records the
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from aivm.ai.verify import toploc as ours  # noqa: E402
 
-OUT = ROOT / "tests" / "data" / "toploc" / "vectors.json"
+OUT = ROOT / "tests" / "vectors" / "toploc" / "vectors.json"
 THRESHOLDS = {"max_exp_mismatches": 38, "max_mant_err_mean": 10, "max_mant_err_median": 8}
 
 
@@ -112,7 +112,7 @@ def stored_array(hidden: np.ndarray) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Write ``tests/data/toploc/vectors.json``."""
+    """Write ``tests/vectors/toploc/vectors.json``."""
     rng = np.random.default_rng(20260101)
     cases = []
     h = rng.standard_normal((72, 64)).astype(np.float32)

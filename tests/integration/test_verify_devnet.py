@@ -128,7 +128,7 @@ def test_model_owner_and_collateral_commands_over_the_cli(
     assert code == 0, err
     levels = {p["criticality"]: p for p in json.loads(out)["policy"]}
     assert levels["high"]["methods"] == ["reexecution", "toploc", "tee"]
-    collateral = ROOT / "tests" / "data" / "tee" / "tdx_quote_collateral.json"
+    collateral = ROOT / "tests" / "vectors" / "tee" / "tdx_quote_collateral.json"
     code, out, err = run(
         "tx", "verify", "upload-collateral", str(collateral), "--from", f"dev{OWNER}",
         "--keyring-backend", "test", "--yes", "--wait", "-o", "json",

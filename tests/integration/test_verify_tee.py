@@ -1,5 +1,5 @@
 """TEE attestation in the state machine (verify module, method 5), over ABCI with the public
-dcap-qvl sample quote and collateral (tests/data/tee): collateral uploads (authority or an
+dcap-qvl sample quote and collateral (tests/vectors/tee): collateral uploads (authority or an
 active data validator only, parsed, no duplicates), the model owner's TEE requirement, and the
 quote check when a result comes in — missing evidence, unknown collateral, a quote not bound
 to the job (the sample's report data is not ours: the chain verifies signature, certificate

@@ -1,6 +1,6 @@
 """Tests of the TEE attestation verifier (aivm.ai.verify.tee) on public Intel DCAP samples.
 
-The quotes and collateral in tests/data/tee/ are dcap-qvl's public samples (see the README
+The quotes and collateral in tests/vectors/tee/ are dcap-qvl's public samples (see the README
 there). Every rejection path is exercised by tampering on purpose; the honest quotes pass
 with their own report_data and measurement.
 """
@@ -21,7 +21,7 @@ import pytest
 from aivm.ai.verify import tee
 from aivm.types.errors import AivmError, ErrorCode
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "tee"
+DATA = Path(__file__).resolve().parent.parent / "vectors" / "tee"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """TOPLOC fingerprints (``aivm.ai.verify.toploc``): the numpy implementation against vectors
 made by the real ``toploc`` 0.1.6 package (``scripts/toploc_vectors.py`` →
-``tests/data/toploc/vectors.json``), the field arithmetic, the evidence blob, malformed input
+``tests/vectors/toploc/vectors.json``), the field arithmetic, the evidence blob, malformed input
 and the accept/reject rule on tampered hidden states.
 
 Where several entries tie in magnitude at the top-k boundary, which of them the package keeps
@@ -21,7 +21,7 @@ import pytest
 from aivm.ai.verify import toploc
 from aivm.types.errors import AivmError, ErrorCode
 
-VECTORS = Path(__file__).resolve().parents[1] / "data" / "toploc" / "vectors.json"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "toploc" / "vectors.json"
 DOC: dict[str, Any] = json.loads(VECTORS.read_text())
 CASES = {c["name"]: c for c in DOC["cases"]}
 

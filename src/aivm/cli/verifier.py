@@ -114,51 +114,22 @@ def recheck_job(client: Client, storage: StorageClient, job_id: int, run: bool) 
 
 def _accepted_evidence(client: Client, job: compute_pb2.Job) -> list[tuple[Any, Any]]:
     """(assignment, Evidence) of every accepted provider that attached evidence."""
-    verify: Any = client.modules.verify
-    return [
-        (a, verify.decode_evidence(bytes(a.result.evidence)))
-        for a in job.assignments
-        if a.status == compute_pb2.ASSIGNMENT_STATUS_AGREED and a.result.evidence
-    ]
+    from aivm.worker.verifier import accepted_evidence
+
+    return [(a, e) for a, e in accepted_evidence(client.modules.verify, job) if a.result.evidence]
 
 
 def _toploc_checks(client: Client, job: compute_pb2.Job, model: Path, data: bytes) -> list[Check]:
     """Re-run the prefill here for every accepted provider's TOPLOC fingerprints."""
-    from fractions import Fraction
-
-    from aivm.ai.verify import toploc
-    from aivm.worker import formats, toploc_lm
+    from aivm.worker import formats
     from aivm.worker.runner import ModelRunner
+    from aivm.worker.verifier import toploc_checks
 
-    found = [(a, e) for a, e in _accepted_evidence(client, job) if e.toploc_proofs]
-    if not found:
+    if not any(e.toploc_proofs for _, e in _accepted_evidence(client, job)):
         return []
-    config = client.modules.verify.model_verification(job.model_id, job.version).toploc
-    runner = ModelRunner(model)
     prompt = list(formats.decode_generation_input(data).prompt.encode("utf-8"))
-    thresholds = toploc.Thresholds(
-        max_exp_mismatches=config.max_exp_mismatches,
-        max_mant_err_mean=Fraction(config.max_mant_err_mean or "0"),
-        max_mant_err_median=config.max_mant_err_median,
-    )
-    checks = []
-    for a, evidence in found:
-        try:
-            result = toploc_lm.verify_generation(
-                runner.session,
-                prompt,
-                formats.decode_tokens(bytes(a.result.comparison_data)),
-                bytes(evidence.toploc_proofs),
-                context=config.context or runner.context,
-                thresholds=thresholds,
-                greedy=config.greedy,
-            )
-        except AivmError as exc:
-            checks.append(Check(f"toploc/{a.provider}", False, str(exc)))
-            continue
-        detail = "fingerprints match the prefill" if result.accepted else result.reason
-        checks.append(Check(f"toploc/{a.provider}", result.accepted, detail))
-    return checks
+    found = toploc_checks(client.modules.verify, job, ModelRunner(model), prompt)
+    return [Check(f"toploc/{c.provider}", c.ok, c.detail) for c in found]
 
 
 def _tee_checks(client: Client, job: compute_pb2.Job) -> list[Check]:
@@ -196,41 +167,10 @@ def _tee_checks(client: Client, job: compute_pb2.Job) -> list[Check]:
 
 def _zk_checks(client: Client, job: compute_pb2.Job) -> list[Check]:
     """Run every accepted provider's proof through EZKL here, when the job carried proofs."""
-    from aivm.ai.verify import zk
-    from aivm.worker import zk_prover
+    from aivm.worker.verifier import zk_checks
 
-    verify: Any = client.modules.verify
-    proofs = []
-    for a in job.assignments:
-        if a.status != compute_pb2.ASSIGNMENT_STATUS_AGREED or not a.result.evidence:
-            continue
-        evidence = verify.decode_evidence(bytes(a.result.evidence))
-        if evidence.zk_proof:
-            proofs.append((a, bytes(evidence.zk_proof)))
-    if not proofs:
-        return []
-    circuit = verify.model_verification(job.model_id, job.version).zk
-    checks = []
-    for a, proof in proofs:
-        try:
-            verdict = zk_prover.verify_proof(
-                proof,
-                bytes(circuit.settings),
-                bytes(circuit.verifying_key),
-                bytes(circuit.srs),
-                expected_srs_digest=bytes(circuit.srs_digest),
-            )
-            zk.check_binding(
-                verdict,
-                job_input=bytes(job.input_inline),
-                settings=zk.parse_settings(bytes(circuit.settings)),
-                claimed_output_digest=bytes(a.result.output_digest),
-            )
-        except AivmError as exc:
-            checks.append(Check(f"zk/{a.provider}", False, str(exc)))
-            continue
-        checks.append(Check(f"zk/{a.provider}", True, "pairing and binding hold"))
-    return checks
+    found = zk_checks(client.modules.verify, job)
+    return [Check(f"zk/{c.provider}", c.ok, c.detail) for c in found]
 
 
 def _fetch(storage: StorageClient, cid: str, inline: bytes, path: Path) -> bytes | None:

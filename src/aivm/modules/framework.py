@@ -14,16 +14,19 @@ are found by protocol. Nothing here does I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
-from aivm.store import GasMeter, KVStore
+from aivm.store import CacheStore, GasMeter, KVStore
 from aivm.types import pb
+from aivm.types.errors import AivmError
 from aivm.types.pb import Message
 
 K = TypeVar("K")
+T = TypeVar("T")
 
 
 class ExecMode(enum.Enum):
@@ -311,3 +314,19 @@ class ModuleDefinition:
     rest_routes: Sequence[RestRoute] = ()
     """REST routes the node's gateway mounts for this module (static: the gateway has no
     keepers, it answers through ABCI queries)."""
+
+
+def guarded(ctx: Context, action: Callable[[Context], T]) -> T | None:
+    """Run ``action`` on a branch of ``ctx``'s store; keep its writes and events only when it
+    returns (an AivmError leaves nothing behind and gives None). For a module that calls
+    another module's keeper from EndBlock, where a refusal (an operator that left its role
+    meanwhile, say) must neither fail the block nor leave half its writes."""
+    branch = CacheStore(ctx.store)
+    inner = dataclasses.replace(ctx, store=branch, events=[])
+    try:
+        result = action(inner)
+    except AivmError:
+        return None
+    branch.write()
+    ctx.events.extend(inner.events)
+    return result

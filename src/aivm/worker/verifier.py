@@ -31,6 +31,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,88 @@ PENDING = 1
 METHOD_NAMES = {1: "REEXECUTION", 2: "OPTIMISTIC", 3: "ZK", 4: "TOPLOC", 5: "TEE", 6: "SAMPLING"}
 """``aivm.verify.v1.Method`` numbers by name."""
 Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    """One accepted provider's evidence, checked here."""
+
+    provider: str
+    ok: bool
+    detail: str
+
+
+def accepted_evidence(verify: Any, job: Any) -> list[tuple[Any, Any]]:
+    """(assignment, Evidence) of every provider whose result is the accepted one."""
+    return [
+        (a, verify.decode_evidence(bytes(a.result.evidence)))
+        for a in job.assignments
+        if bytes(a.result.output_digest) == bytes(job.output_digest)
+    ]
+
+
+def zk_checks(verify: Any, job: Any) -> list[ProviderCheck]:
+    """Each accepted provider's EZKL proof through the full check (the pairing the chain
+    leaves to the committee) and the binding to the job's input and claimed output."""
+    found = [(a, e) for a, e in accepted_evidence(verify, job) if e.zk_proof]
+    if not found:
+        return []
+    circuit = verify.model_verification(job.model_id, job.version).zk
+    out = []
+    for a, evidence in found:
+        try:
+            verdict = zk_prover.verify_proof(
+                bytes(evidence.zk_proof),
+                bytes(circuit.settings),
+                bytes(circuit.verifying_key),
+                bytes(circuit.srs),
+                expected_srs_digest=bytes(circuit.srs_digest),
+            )
+            zk.check_binding(
+                verdict,
+                job_input=bytes(job.input_inline),
+                settings=zk.parse_settings(bytes(circuit.settings)),
+                claimed_output_digest=bytes(a.result.output_digest),
+            )
+        except AivmError as exc:
+            out.append(ProviderCheck(a.provider, False, str(exc)))
+            continue
+        out.append(ProviderCheck(a.provider, True, "pairing and binding hold"))
+    return out
+
+
+def toploc_checks(
+    verify: Any, job: Any, runner: ModelRunner, prompt_ids: list[int]
+) -> list[ProviderCheck]:
+    """Each accepted provider's TOPLOC fingerprints against a prefill over the prompt and
+    its claimed tokens on ``runner``, with the version's registered thresholds."""
+    found = [(a, e) for a, e in accepted_evidence(verify, job) if e.toploc_proofs]
+    if not found:
+        return []
+    config = verify.model_verification(job.model_id, job.version).toploc
+    thresholds = toploc.Thresholds(
+        max_exp_mismatches=config.max_exp_mismatches,
+        max_mant_err_mean=Fraction(config.max_mant_err_mean or "0"),
+        max_mant_err_median=config.max_mant_err_median,
+    )
+    out = []
+    for a, evidence in found:
+        try:
+            result = toploc_lm.verify_generation(
+                runner.session,
+                prompt_ids,
+                formats.decode_tokens(bytes(a.result.comparison_data)),
+                bytes(evidence.toploc_proofs),
+                context=config.context or runner.context,
+                thresholds=thresholds,
+                greedy=config.greedy,
+            )
+        except AivmError as exc:
+            out.append(ProviderCheck(a.provider, False, str(exc)))
+            continue
+        detail = "fingerprints match the prefill" if result.accepted else result.reason
+        out.append(ProviderCheck(a.provider, result.accepted, detail))
+    return out
 
 
 class VerdictJournal:
@@ -194,29 +277,10 @@ class VerifierNode:
 
     def _zk_valid(self, job: Any) -> bool:
         """Every accepted provider's proof passes the pairing and the binding here."""
-        circuit = self.verify.model_verification(job.model_id, job.version).zk
-        for a in job.assignments:
-            if bytes(a.result.output_digest) != bytes(job.output_digest):
-                continue
-            evidence = self.verify.decode_evidence(bytes(a.result.evidence))
-            try:
-                verdict = zk_prover.verify_proof(
-                    bytes(evidence.zk_proof),
-                    bytes(circuit.settings),
-                    bytes(circuit.verifying_key),
-                    bytes(circuit.srs),
-                    expected_srs_digest=bytes(circuit.srs_digest),
-                )
-                zk.check_binding(
-                    verdict,
-                    job_input=bytes(job.input_inline),
-                    settings=zk.parse_settings(bytes(circuit.settings)),
-                    claimed_output_digest=bytes(a.result.output_digest),
-                )
-            except AivmError as exc:
-                self.log(f"job {job.id}: {a.provider}'s zk proof fails here: {exc}")
-                return False
-        return True
+        failed = [c for c in zk_checks(self.verify, job) if not c.ok]
+        for check in failed:
+            self.log(f"job {job.id}: {check.provider}'s zk proof fails here: {check.detail}")
+        return not failed
 
     def _copied(self, job: Any) -> bytes | None:
         """The accepted result's inline output (the copy-provider fault)."""
@@ -249,35 +313,15 @@ class VerifierNode:
     def _toploc_valid(self, job: Any, version: Any) -> bool:
         """Every accepted provider's TOPLOC fingerprints match this validator's prefill over
         the prompt and the claimed tokens, within the version's registered thresholds."""
-        config = self.verify.model_verification(job.model_id, job.version).toploc
-        runner = self._runner(version)
-        prompt = list(formats.decode_generation_input(self._input(job)).prompt.encode("utf-8"))
-        thresholds = toploc.Thresholds(
-            max_exp_mismatches=config.max_exp_mismatches,
-            max_mant_err_mean=Fraction(config.max_mant_err_mean or "0"),
-            max_mant_err_median=config.max_mant_err_median,
-        )
-        for a in job.assignments:
-            if bytes(a.result.output_digest) != bytes(job.output_digest):
-                continue
-            blob = bytes(self.verify.decode_evidence(bytes(a.result.evidence)).toploc_proofs)
-            try:
-                result = toploc_lm.verify_generation(
-                    runner.session,
-                    prompt,
-                    formats.decode_tokens(bytes(a.result.comparison_data)),
-                    blob,
-                    context=config.context or runner.context,
-                    thresholds=thresholds,
-                    greedy=config.greedy,
-                )
-            except AivmError as exc:
-                self.log(f"job {job.id}: {a.provider}'s TOPLOC evidence fails here: {exc}")
-                return False
-            if not result.accepted:
-                self.log(f"job {job.id}: {a.provider}'s TOPLOC check fails: {result.reason}")
-                return False
-        return True
+        prompt = formats.decode_generation_input(self._input(job)).prompt.encode("utf-8")
+        failed = [
+            c
+            for c in toploc_checks(self.verify, job, self._runner(version), list(prompt))
+            if not c.ok
+        ]
+        for check in failed:
+            self.log(f"job {job.id}: {check.provider}'s TOPLOC check fails: {check.detail}")
+        return not failed
 
     def _runner(self, version: Any) -> ModelRunner:
         """The version's model, loaded once per artifact digest."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,7 +35,7 @@ from aivm.modules.compute.errors import CODESPACE, ErrInvalidGenesis
 from aivm.modules.compute.index_checks import check_offer_index
 from aivm.modules.compute.keeper import ACTIVE, ComputeKeeper
 from aivm.modules.compute.params import ComputeParams
-from aivm.modules.framework import Context, ExecMode, MsgRoute, QueryRoute, RestRoute
+from aivm.modules.framework import Context, ExecMode, MsgRoute, QueryRoute, RestRoute, guarded
 from aivm.modules.roles import roles_pb2
 from aivm.modules.roles.keeper import RolesKeeper
 from aivm.modules.simulation import Invariant, SimEnv, WeightedOperation
@@ -174,20 +174,6 @@ def challenge_seed(ctx: Context, provider: bytes) -> bytes:
     alone, on state that is never committed)."""
     height = ctx.header.height.to_bytes(8, "big", signed=True)
     return hashlib.sha256(_SEED_TAG + ctx.header.seed + height + provider).digest()
-
-
-def guarded(ctx: Context, action: Callable[[Context], T]) -> T | None:
-    """Run ``action`` on a branch; keep its writes and events only when it returns (an
-    AivmError leaves nothing behind and gives None)."""
-    branch = CacheStore(ctx.store)
-    inner = dataclasses.replace(ctx, store=branch, events=[])
-    try:
-        result = action(inner)
-    except AivmError:
-        return None
-    branch.write()
-    ctx.events.extend(inner.events)
-    return result
 
 
 @dataclass

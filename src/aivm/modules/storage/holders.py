@@ -45,21 +45,17 @@ and never fails the block or the answer.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from aivm.crypto import unixfs
 from aivm.modules.addr import addr_bytes, addr_str
-from aivm.modules.framework import Context
+from aivm.modules.framework import Context, guarded
 from aivm.modules.roles import roles_pb2
 from aivm.modules.storage import keys
 from aivm.modules.storage.keeper import StorageKeeper, slash_fraction
-from aivm.store import CacheStore
-from aivm.types.errors import AivmError
 from aivm.types.protogen import storage_pb2
 
 DATA_ROLE = roles_pb2.ROLE_DATA
@@ -266,20 +262,6 @@ def _visit(
 
 
 # -- outcomes -----------------------------------------------------------------------------
-
-
-def guarded(ctx: Context, action: Callable[[Context], T]) -> T | None:
-    """Run ``action`` on a branch of ``ctx``'s store; keep its writes and events only when it
-    returns (an AivmError leaves nothing behind and gives None)."""
-    branch = CacheStore(ctx.store)
-    inner = dataclasses.replace(ctx, store=branch, events=[])
-    try:
-        result = action(inner)
-    except AivmError:
-        return None
-    branch.write()
-    ctx.events.extend(inner.events)
-    return result
 
 
 def record_pass(keeper: StorageKeeper, ctx: Context, challenge: storage_pb2.Challenge) -> None:

@@ -35,7 +35,7 @@ from aivm.modules.compute import compare, compute_pb2
 from aivm.modules.compute.hooks import AcceptPlan
 from aivm.modules.compute.jobs import JobKeeper
 from aivm.modules.compute.keeper import ComputeKeeper, to_int
-from aivm.modules.framework import Context
+from aivm.modules.framework import Context, guarded
 from aivm.modules.roles import roles_pb2
 from aivm.modules.roles.keeper import RolesKeeper
 from aivm.modules.verify import keys, verify_pb2
@@ -731,31 +731,50 @@ class VerifyKeeper:
             return
         for name in members:
             operator = addr_bytes(name)
-            self.roles.record_performance(ctx, operator, ROLE_AI, False)
+            self._mark(ctx, operator, ok=False)
             if not fraction.is_positive():
                 continue
             evidence = hashlib.sha256(
                 keys.u64(session.job_id) + session.round.to_bytes(4, "big") + operator
             ).digest()
-            try:
-                burned = self.roles.slash_role(ctx, operator, ROLE_AI, fraction, reason, evidence)
-            except AivmError:  # left the role since the draw: nothing bonded to slash
+            burned = self._slash(ctx, operator, fraction, reason, evidence)
+            if burned is None:  # left the role since the draw: nothing bonded to slash
                 continue
             for verdict in session.verdicts:  # a validator sits in one round of a session
                 if verdict.validator == name:
                     verdict.slashed = str(to_int(verdict.slashed or "0") + burned)
+
+    def _slash(
+        self, ctx: Context, operator: bytes, fraction: Dec, reason: int, evidence: bytes
+    ) -> int | None:
+        """Slash an AI validator's role bond on a branch; None when the roles module
+        refuses (the operator left the role meanwhile): nothing changes then."""
+        roles = self.roles
+        assert roles is not None
+
+        def slash(c: Context) -> int:
+            return roles.slash_role(c, operator, ROLE_AI, fraction, reason, evidence)
+
+        return guarded(ctx, slash)
+
+    def _mark(self, ctx: Context, operator: bytes, ok: bool) -> None:
+        """A performance outcome, and for a good one a unit of AI-role work (guarded)."""
+        roles = self.roles
+        assert roles is not None
+
+        def mark(c: Context) -> None:
+            roles.record_performance(c, operator, ROLE_AI, ok)
+            if ok:
+                roles.record_work(c, operator, ROLE_AI, 1)
+
+        guarded(ctx, mark)
 
     def _reward_members(self, ctx: Context, members: Sequence[str]) -> None:
         """The winning side's work counts toward the AI role's block reward."""
         if self.roles is None:
             return
         for name in members:
-            operator = addr_bytes(name)
-            try:
-                self.roles.record_work(ctx, operator, ROLE_AI, 1)
-                self.roles.record_performance(ctx, operator, ROLE_AI, True)
-            except AivmError:
-                continue
+            self._mark(ctx, addr_bytes(name), ok=True)
 
     # -- outcomes -------------------------------------------------------------------------
 
