@@ -208,9 +208,8 @@ def onnx_case(name: str, model: bytes, feed: str, x: np.ndarray, samples: int) -
 
 def credit_gbdt() -> tuple[Program, np.ndarray]:
     """The credit-scoring example's model and quantized held-out rows."""
-    from train import HOLDOUT, TRAIN, train
-
     from data import make_applicants
+    from train import HOLDOUT, TRAIN, train
 
     with tempfile.TemporaryDirectory() as tmp:
         model = train(Path(tmp))
