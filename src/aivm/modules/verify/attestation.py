@@ -74,9 +74,28 @@ COLLATERAL_GAS_PER_KILO_BYTE = 8_000
 median operation costs ~2.7 ns per gas)."""
 DEFAULT_STATUSES = ("UpToDate",)
 ZK_CHECK_GAS = 60_000
-"""check_proof + check_binding measured 53 µs on the 2-core VM (~2.7 ns per gas: 20k gas),
-priced 3× for the settings parse and the input quantization of larger circuits."""
 ZK_CHECK_GAS_PER_KILO_BYTE = 1_000
+"""Per KiB of proof bytes (framing, sha256)."""
+ZK_GAS_PER_PUBLIC_VALUE = 300
+"""Decoding a field element and quantizing a job input element: ~0.6 µs each measured
+(1,792 values, the circuit maximum, in ~1.05 ms); charged per 32 proof bytes, an upper bound
+of the proof's public values, before any work."""
+ZK_GAS_PER_SETTINGS_KILO_BYTE = 22_000
+"""The circuit settings JSON is parsed twice (proof checks and binding): ~28 µs per KiB each
+measured (64 KiB, the maximum, in ~1.8 ms)."""
+
+
+def zk_check_gas(proof_bytes: int, settings_bytes: int) -> int:
+    """Gas of the on-chain zk checks, from sizes alone (charged first): about 2.7 ns per gas
+    at the measured worst case (1,792 public values, 64 KiB settings: ~4.7 ms)."""
+    return (
+        ZK_CHECK_GAS
+        + ZK_CHECK_GAS_PER_KILO_BYTE * (proof_bytes // 1024 + 1)
+        + ZK_GAS_PER_PUBLIC_VALUE * (proof_bytes // 32)
+        + ZK_GAS_PER_SETTINGS_KILO_BYTE * (settings_bytes // 1024 + 1)
+    )
+
+
 TOPLOC_CHECK_GAS = 5_000
 TOPLOC_CHECK_GAS_PER_BYTE = 35
 """Parsing the evidence blob (a header, then each 258-byte proof checked): 55–105 µs per
@@ -197,11 +216,9 @@ class Attestations:
                 f"model {job.model_id} v{job.version} needs a zk proof with each result "
                 "(evidence.zk_proof)"
             )
-        ctx.gas_meter.consume(
-            ZK_CHECK_GAS + ZK_CHECK_GAS_PER_KILO_BYTE * (len(evidence.zk_proof) // 1024 + 1),
-            "verify: zk proof checks",
-        )
         circuit = record.zk
+        gas = zk_check_gas(len(evidence.zk_proof), len(circuit.settings))
+        ctx.gas_meter.consume(gas, "verify: zk proof checks")
         verdict = zk.check_proof(
             evidence.zk_proof,
             circuit.settings,
