@@ -228,22 +228,36 @@ def test_policy_query_explains_each_criticality(tmp_path: Path) -> None:
     assert list(by_level) == [0, 1, 2, 3]
     assert list(by_level[V.CRITICALITY_HIGH].rule.methods) == [
         V.METHOD_REEXECUTION,
+        V.METHOD_OPTIMISTIC,
         V.METHOD_TOPLOC,
         V.METHOD_TEE,
     ]
     assert "3 AI validators re-execute every job" in by_level[V.CRITICALITY_HIGH].explanation
+    assert "anyone bonded may dispute it" in by_level[V.CRITICALITY_MEDIUM].explanation
     assert "5% of jobs are re-executed" in by_level[V.CRITICALITY_LOW].explanation
-    assert set(by_level[0].methods_available) == {"reexecution", "sampling", "tee", "zk", "toploc"}
+    assert set(by_level[0].methods_available) == {
+        "reexecution",
+        "optimistic",
+        "sampling",
+        "tee",
+        "zk",
+        "toploc",
+    }
 
 
-def test_policy_update_by_governance_refuses_planned_methods(tmp_path: Path) -> None:
+def test_policy_update_by_governance_refuses_malformed_rules(tmp_path: Path) -> None:
     chain = start(tmp_path / "d", validators=0)
-    planned = default_params().to_proto()
-    planned.policy[2].methods.append(V.METHOD_OPTIMISTIC)
-    msg = V.MsgUpdateParams(authority=AUTHORITY_ADDR, params=planned)
+    twice = default_params().to_proto()
+    twice.policy[2].methods.append(V.METHOD_OPTIMISTIC)
+    msg = V.MsgUpdateParams(authority=AUTHORITY_ADDR, params=twice)
     result = chain.deliver(AUTHORITY, msg)
     assert (result.codespace, result.code) == ("verify", 2)
-    assert "METHOD_OPTIMISTIC not available yet" in result.log
+    assert "a method is listed twice" in result.log
+    bond = default_params().to_proto()
+    bond.dispute_bond = "-5"
+    result = chain.deliver(AUTHORITY, V.MsgUpdateParams(authority=AUTHORITY_ADDR, params=bond))
+    assert (result.codespace, result.code) == ("verify", 2)
+    assert "dispute_bond" in result.log
     changed = default_params().to_proto()
     changed.policy[2].validators = 1
     assert (

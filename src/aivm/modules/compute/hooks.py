@@ -25,6 +25,18 @@ class AcceptPlan:
     hold: bool
 
 
+@dataclass
+class Payee:
+    """A wrong provider whose slash pays someone instead of being burned: the winner of a
+    dispute game. ``paid`` is set by the marketplace to what was actually transferred
+    (``amount`` capped at the provider's collateral)."""
+
+    provider: str
+    recipient: bytes
+    amount: int
+    paid: int = 0
+
+
 class VerificationHooks(Protocol):
     """The verification module, as the marketplace sees it."""
 

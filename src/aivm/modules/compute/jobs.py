@@ -27,7 +27,7 @@ from aivm.modules.compute.errors import (
     ErrJobState,
     ErrNotAssigned,
 )
-from aivm.modules.compute.hooks import AcceptPlan
+from aivm.modules.compute.hooks import AcceptPlan, Payee
 from aivm.modules.compute.keeper import ComputeKeeper, to_int
 from aivm.modules.compute.matching import Matcher, Search
 from aivm.modules.compute.params import ComputeParams
@@ -794,14 +794,21 @@ class JobKeeper:
         self.set_job(ctx, job)
 
     def reject_verified(
-        self, ctx: Context, job_id: int, detail: str, penalty_multiple: int | None
+        self,
+        ctx: Context,
+        job_id: int,
+        detail: str,
+        penalty_multiple: int | None,
+        payee: Payee | None = None,
     ) -> compute_pb2.Job | None:
         """The job's verification failed. With ``penalty_multiple`` (None: the result could
         not be judged, nobody is at fault) every provider whose result was accepted is
         treated as wrong — unpaid, reputation outcome 0 — and its collateral is slashed by
         ``penalty_multiple × its pay`` (capped at the collateral; 0: the
         ``wrong_result_slash_fraction`` param instead). The job ends REJECTED_RESULT and the
-        client is refunded. Never raises (EndBlock)."""
+        client is refunded. With a ``payee`` (a dispute's winner) the provider it names is
+        slashed ``payee.amount`` instead, paid to ``payee.recipient``. Never raises
+        (EndBlock)."""
         job = self.get_job(ctx, job_id)
         if job is None or job.state != PENDING:
             return None
@@ -811,6 +818,10 @@ class JobKeeper:
                 continue
             if penalty_multiple is None:
                 a.status = A_RELEASED
+            elif payee is not None and a.provider == payee.provider:
+                payee.paid = self._penalise_wrong(
+                    ctx, job, a, params, payee.amount, payee.recipient
+                )
             else:
                 pay = to_int(a.price_per_unit) * job.units
                 self._penalise_wrong(ctx, job, a, params, penalty_multiple * pay)
@@ -826,10 +837,12 @@ class JobKeeper:
         a: compute_pb2.Assignment,
         params: ComputeParams,
         penalty: int = 0,
-    ) -> None:
+        beneficiary: bytes | None = None,
+    ) -> int:
         """A wrong result: unpaid, counted, reputation outcome 0, and a slash of the
         provider's collateral — ``penalty`` ucgpt when given, else the
-        ``wrong_result_slash_fraction`` param."""
+        ``wrong_result_slash_fraction`` param — burned, or paid to ``beneficiary``. Returns
+        the amount slashed."""
         a.status = A_DISAGREED
         operator = addr_bytes(a.provider)
         stats = self.get_stats(ctx, operator)
@@ -838,14 +851,17 @@ class JobKeeper:
         self._reputation(ctx, operator, Dec.zero(), params)
         record = self.providers.get_provider(ctx, operator)
         if record is None:
-            return
+            return 0
         fraction = params.wrong_result_slash_fraction
         collateral = to_int(record.collateral)
         if penalty > 0 and collateral > 0:
             fraction = min(Dec.from_int(penalty).quo(Dec.from_int(collateral)), Dec.one())
-        if fraction.is_positive():
-            evidence = hashlib.sha256(keys.u64(job.id) + a.result.output_digest).digest()
-            self.providers.slash_provider(ctx, operator, fraction, REASON_WRONG_RESULT, evidence)
+        if not fraction.is_positive():
+            return 0
+        evidence = hashlib.sha256(keys.u64(job.id) + a.result.output_digest).digest()
+        return self.providers.slash_provider(
+            ctx, operator, fraction, REASON_WRONG_RESULT, evidence, beneficiary
+        )
 
     def report_unservable(
         self, ctx: Context, provider: bytes, job_id: int, detail: str

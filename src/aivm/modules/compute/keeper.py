@@ -490,9 +490,11 @@ class ComputeKeeper:
         fraction: Dec,
         reason_code: int,
         evidence_hash: bytes,
+        beneficiary: bytes | None = None,
     ) -> int:
         """Burn ``truncate(fraction × collateral)`` of ``operator``'s collateral (an exiting
-        provider's too), record the slash and return the amount burned.
+        provider's too), record the slash and return the amount burned — or, with a
+        ``beneficiary``, pay it to that account instead (a dispute's winner).
 
         Errors: ErrUnknownReason (unregistered code), ErrInvalidFraction (not in (0, 1]),
         ErrInvalidEvidence (hash over 64 bytes), ErrProviderNotFound.
@@ -509,7 +511,10 @@ class ComputeKeeper:
         burned = fraction.mul_int(collateral).truncate_int()
         record.collateral = str(collateral - burned)
         self.set_provider(ctx, record)
-        if burned > 0:
+        if burned > 0 and beneficiary is not None:
+            coins = Coins([Coin(BOND_DENOM, burned)])
+            self.bank.send_coins(ctx, self.module_address, beneficiary, coins)
+        elif burned > 0:
             self.bank.burn_coins(ctx, keys.MODULE_ACCOUNT, Coins([Coin(BOND_DENOM, burned)]))
         slash = compute_pb2.SlashRecord(
             id=self._next_slash_id(ctx),

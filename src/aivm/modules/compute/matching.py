@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from aivm.modules.compute.jobs import JobKeeper
 
 J = compute_pb2
-RUNTIME_OF_FORMAT = {"onnx": "onnxruntime", "torchscript": "torch", "pt": "torch"}
+RUNTIME_OF_FORMAT = {
+    "onnx": "onnxruntime",
+    "torchscript": "torch",
+    "pt": "torch",
+    "aivm-dsm/1": "dsm",
+}
 """The runtime a provider must declare to run a model version of this format (capability
 fit); a format not listed puts no runtime condition on the match."""
 TWO = Dec.from_int(2)

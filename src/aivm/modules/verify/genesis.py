@@ -13,6 +13,7 @@ from aivm.modules.verify import verify_pb2
 from aivm.modules.verify.attestation import check_requirement
 from aivm.modules.verify.errors import ErrInvalidGenesis
 from aivm.modules.verify.keeper import VerifyKeeper
+from aivm.modules.verify.optimistic import UNDECIDED
 from aivm.modules.verify.params import VerifyParams, default_params, params_from_proto
 from aivm.types.errors import AivmError
 
@@ -49,6 +50,7 @@ def validate_genesis(data: dict[str, Any]) -> None:
             raise ErrInvalidGenesis.wrap(f"a job has two {name}s")
         if 0 in ids:
             raise ErrInvalidGenesis.wrap(f"a {name} without a job id")
+    _validate_disputes(state)
     for record in state.models:
         try:
             check_requirement(record.tee)
@@ -63,6 +65,21 @@ def validate_genesis(data: dict[str, Any]) -> None:
             raise ErrInvalidGenesis.wrap("a collateral record's digest is not its JSON's")
 
 
+def _validate_disputes(state: verify_pb2.GenesisState) -> None:
+    """Disputes: distinct (job, number), of a session, at most one undecided per job."""
+    sessions = {s.job_id for s in state.sessions}
+    seen: set[tuple[int, int]] = set()
+    undecided: set[int] = set()
+    for d in state.disputes:
+        if d.job_id not in sessions or d.number == 0 or (d.job_id, d.number) in seen:
+            raise ErrInvalidGenesis.wrap(f"dispute {d.job_id}/{d.number} is malformed or twice")
+        seen.add((d.job_id, d.number))
+        if d.status in UNDECIDED:
+            if d.job_id in undecided:
+                raise ErrInvalidGenesis.wrap(f"job {d.job_id} has two undecided disputes")
+            undecided.add(d.job_id)
+
+
 def init_genesis(keeper: VerifyKeeper, ctx: Context, data: dict[str, Any]) -> None:
     """Write the state."""
     validate_genesis(data)
@@ -72,6 +89,8 @@ def init_genesis(keeper: VerifyKeeper, ctx: Context, data: dict[str, Any]) -> No
         keeper.restore_session(ctx, session)
     for trail in state.trails:
         keeper.set_trail(ctx, trail)
+    for dispute in state.disputes:
+        keeper.disputes.restore(ctx, dispute)
     for record in state.models:
         keeper.attestations.set_model(ctx, record)
     for collateral in state.collaterals:
@@ -89,6 +108,7 @@ def export_genesis(keeper: VerifyKeeper, ctx: Context) -> dict[str, Any]:
         models=list(keeper.attestations.iterate_models(ctx)),
         collaterals=list(keeper.attestations.iterate_collaterals(ctx)),
         used_quotes=keeper.attestations.used_quotes(ctx),
+        disputes=list(keeper.disputes.iterate(ctx)),
     )
     out: dict[str, Any] = json_format.MessageToDict(state, preserving_proto_field_name=True)
     return out

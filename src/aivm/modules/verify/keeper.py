@@ -50,6 +50,7 @@ from aivm.modules.verify.errors import (
     ErrSessionNotFound,
     ErrSessionState,
 )
+from aivm.modules.verify.optimistic import Disputes, optimistic_run
 from aivm.modules.verify.params import (
     COMMITTEE_METHODS,
     OUTPUT_METHODS,
@@ -77,6 +78,8 @@ COMMIT_GAS = 2_000
 REVEAL_BASE_GAS = 3_000
 MAX_DETAIL = 280
 OPEN_STATUSES = frozenset({V.SESSION_STATUS_DRAW, V.SESSION_STATUS_COMMIT, V.SESSION_STATUS_REVEAL})
+HELD_STATUSES = OPEN_STATUSES | {V.SESSION_STATUS_CHALLENGE}
+"""Sessions whose job waits for them (CHALLENGE: only the optimistic window is left)."""
 
 
 def verdict_commitment(
@@ -174,6 +177,8 @@ class VerifyKeeper:
         self.attestations = attestations
         self.jobs: JobKeeper | None = None
         """The compute job keeper (set by the module builder)."""
+        self.disputes = Disputes(self)
+        """Optimistic verification: trace checks and dispute games."""
         if roles is not None:
             roles.register_reason(REASON_NONREVEAL, "verdict_not_revealed", "verify")
             roles.register_reason(REASON_WRONG_VERDICT, "wrong_verdict", "verify")
@@ -249,9 +254,10 @@ class VerifyKeeper:
         """Every duty entry (``len|validator|job``)."""
         return PrefixStore(self._store(ctx), keys.DUTIES)
 
-    def _due(self, ctx: Context, queue: bytes, limit: int) -> list[bytes]:
+    def _due(self, ctx: Context, queue: bytes, limit: int, before: bool = False) -> list[bytes]:
+        """Keys of ``queue`` at heights up to this one (``before``: below it), oldest first."""
         store = self.queue_store(ctx, queue)
-        end = keys.u64(ctx.header.height + 1)
+        end = keys.u64(ctx.header.height + (0 if before else 1))
         out = []
         for key, _ in store.iterate(None, end):
             out.append(key)
@@ -280,6 +286,8 @@ class VerifyKeeper:
                 f"model {msg.model_id} v{msg.version} is verified by zk proofs: send the input "
                 "inline (the chain checks that each proof is about this input)"
             )
+        if V.METHOD_OPTIMISTIC in rule.methods and self.disputes.applies(ctx, msg):
+            self.disputes.check_submit(ctx, msg)
         if not (rule.needs_committee() or zk_job or toploc_job):
             return
         active = 0 if self.roles is None else len(self.roles.active_set(ctx, ROLE_AI))
@@ -305,6 +313,8 @@ class VerifyKeeper:
             self.attestations.check_zk_result(ctx, job, msg)
         if self.attestations.toploc_applies(ctx, job, V.METHOD_TOPLOC in rule.methods):
             self.attestations.check_toploc_result(ctx, job, msg)
+        if V.METHOD_OPTIMISTIC in rule.methods and self.disputes.applies(ctx, job):
+            self.disputes.check_result(ctx, job, msg)
 
     def _method_runs(
         self, ctx: Context, job: compute_pb2.Job, rule: Rule
@@ -323,6 +333,12 @@ class VerifyKeeper:
                 continue
             if method == V.METHOD_REEXECUTION and toploc_applies:
                 detail = "a TOPLOC-fingerprinted generation is checked by prefill instead"
+                runs.append(_skipped(method, detail))
+            elif method == V.METHOD_OPTIMISTIC and not self.disputes.applies(ctx, job):
+                detail = (
+                    "the model version is not a DSM artifact (format aivm-dsm/1): its "
+                    "operators cannot be decided on chain"
+                )
                 runs.append(_skipped(method, detail))
             else:
                 runs.append(_pending(method))
@@ -361,6 +377,14 @@ class VerifyKeeper:
             validators=rule.validators,
             sample_rate=str(rule.sample_rate),
         )
+        window = max(base, rule.challenge_window_blocks)
+        run = optimistic_run(session)
+        if run is not None and run.status == V.METHOD_STATUS_PENDING:
+            session.challenge_end_height = height + window
+            self._store(ctx).set(
+                keys.queue_key(keys.WINDOW_QUEUE, session.challenge_end_height, job.id),
+                keys.MARKER,
+            )
         self.set_session(ctx, session)
         self._store(ctx).set(keys.queue_key(keys.DRAW_QUEUE, height + 1, job.id), keys.MARKER)
         ctx.emit(
@@ -370,7 +394,7 @@ class VerifyKeeper:
             ("methods", ",".join(V.Method.Name(m) for m in rule.methods)),
             ("draw_height", str(height + 1)),
         )
-        return AcceptPlan(max(base, rule.challenge_window_blocks), hold=True)
+        return AcceptPlan(window, hold=True)
 
     def on_settled(self, ctx: Context, job: compute_pb2.Job) -> None:
         """Write the job's attestation trail (never raises)."""
@@ -653,6 +677,7 @@ class VerifyKeeper:
             tallied = True
         if tallied and self.roles is not None:
             self.roles.update_active_sets(ctx)
+        self.disputes.end_block(ctx, params.max_tallies_per_block)
 
     def _tally(self, ctx: Context, session: verify_pb2.Session, params: VerifyParams) -> None:
         """Decide the current round, aspect by aspect (the re-executed output, the zk
@@ -779,13 +804,43 @@ class VerifyKeeper:
     # -- outcomes -------------------------------------------------------------------------
 
     def _pass(self, ctx: Context, session: verify_pb2.Session, job: compute_pb2.Job) -> None:
+        """Every pending method but optimistic passed: the session passes, or waits for the
+        end of the challenge window (CHALLENGE)."""
         for run in session.methods:
-            if run.status == V.METHOD_STATUS_PENDING:
+            if run.status == V.METHOD_STATUS_PENDING and run.method != V.METHOD_OPTIMISTIC:
                 run.status = V.METHOD_STATUS_PASSED
                 run.detail = (run.detail + "; " if run.detail else "") + "passed"
+        run = optimistic_run(session)
+        if run is not None and run.status == V.METHOD_STATUS_PENDING:
+            session.status = V.SESSION_STATUS_CHALLENGE
+            self._clear_duties(ctx, session)
+            self.set_session(ctx, session)
+            ctx.emit(
+                "verify_session_challenge",
+                ("job_id", str(session.job_id)),
+                ("challenge_end_height", str(session.challenge_end_height)),
+            )
+            return
         self._close(ctx, session, V.SESSION_STATUS_PASSED, "")
         if self.jobs is not None:
             self.jobs.release_verified(ctx, job.id)
+
+    def optimistic_passed(self, ctx: Context, session: verify_pb2.Session) -> None:
+        """The optimistic method passed (its window ended, no game open): a session that
+        only waited for it passes; one whose committee still works goes on."""
+        if session.status != V.SESSION_STATUS_CHALLENGE:
+            self.set_session(ctx, session)
+            return
+        job = self._job(ctx, session.job_id)
+        if job is None:
+            self._close(ctx, session, V.SESSION_STATUS_INCONCLUSIVE, "the job is no longer pending")
+            return
+        self._pass(ctx, session, job)
+
+    def _clear_duties(self, ctx: Context, session: verify_pb2.Session) -> None:
+        store = self._store(ctx)
+        for verdict in self._current(session):
+            store.delete(keys.duty_key(addr_bytes(verdict.validator), session.job_id))
 
     def _close(self, ctx: Context, session: verify_pb2.Session, status: int, detail: str) -> None:
         session.status = status  # type: ignore[assignment]
@@ -797,9 +852,13 @@ class VerifyKeeper:
                     run.status = run_status
                     run.detail = ((run.detail + "; ") if run.detail else "") + detail
                     run.detail = run.detail[:MAX_DETAIL]
-        store = self._store(ctx)
-        for verdict in self._current(session):
-            store.delete(keys.duty_key(addr_bytes(verdict.validator), session.job_id))
+        self._clear_duties(ctx, session)
+        if session.challenge_end_height:
+            self._store(ctx).delete(
+                keys.queue_key(keys.WINDOW_QUEUE, session.challenge_end_height, session.job_id)
+            )
+            why = detail or V.SessionStatus.Name(status).removeprefix("SESSION_STATUS_").lower()
+            self.disputes.cancel(ctx, session.job_id, f"the session ended: {why}")
         self.set_session(ctx, session)
         ctx.emit(
             "verify_session_closed",
@@ -884,13 +943,24 @@ class VerifyKeeper:
             self._store(ctx).set(key, keys.MARKER)
 
 
-def expected_entries(session: verify_pb2.Session) -> set[bytes]:
-    """The queue and duty keys (relative to ``verify/``) a session in its phase has."""
+def expected_entries(session: verify_pb2.Session, window: bool = True) -> set[bytes]:
+    """The queue and duty keys (relative to ``verify/``) a session in its phase has (with
+    ``window``: its challenge-window entry, which an undecided game may have consumed)."""
+    out = set()
+    run = optimistic_run(session)
+    if (
+        window
+        and session.status in HELD_STATUSES
+        and run is not None
+        and run.status == V.METHOD_STATUS_PENDING
+        and session.challenge_end_height
+    ):
+        out.add(keys.queue_key(keys.WINDOW_QUEUE, session.challenge_end_height, session.job_id))
     if session.status == V.SESSION_STATUS_DRAW:
-        return {keys.queue_key(keys.DRAW_QUEUE, session.draw_height, session.job_id)}
+        return out | {keys.queue_key(keys.DRAW_QUEUE, session.draw_height, session.job_id)}
     if session.status not in OPEN_STATUSES:
-        return set()
-    out = {keys.queue_key(keys.TALLY_QUEUE, session.reveal_end_height, session.job_id)}
+        return out
+    out.add(keys.queue_key(keys.TALLY_QUEUE, session.reveal_end_height, session.job_id))
     for verdict in session.verdicts:
         if verdict.round == session.round:
             out.add(keys.duty_key(addr_bytes(verdict.validator), session.job_id))

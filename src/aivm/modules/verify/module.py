@@ -26,6 +26,7 @@ from aivm.modules.roles.keeper import RolesKeeper
 from aivm.modules.verify import genesis, keys, msgs, queries, rest, verify_pb2
 from aivm.modules.verify.attestation import Attestations
 from aivm.modules.verify.keeper import VerifyKeeper
+from aivm.modules.verify.optimistic import MODULE_ACCOUNT
 from aivm.modules.verify.params import VerifyParams, params_from_proto
 
 
@@ -101,5 +102,6 @@ DEFINITION = ModuleDefinition(
     store_key="verify",
     store_prefix=keys.STORE_PREFIX,
     build=_build,
+    module_accounts={MODULE_ACCOUNT: ()},
     rest_routes=rest.ROUTES,
 )

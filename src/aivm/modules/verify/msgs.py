@@ -1,4 +1,5 @@
-"""verify message handlers: MsgCommitVerdict and MsgRevealVerdict (signer: the validator)."""
+"""verify message handlers: verdicts (signer: the validator), model verification, TEE
+collateral, and the optimistic dispute game (signer: the challenger or the party moving)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aivm.modules.verify.attestation import (
     check_requirement,
     check_toploc_config,
 )
-from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidVerdict
+from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidDispute, ErrInvalidVerdict
 from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
 
 MAX_COMPARISON_BYTES = 1 << 20
@@ -65,6 +66,59 @@ def validate_collateral(msg: verify_pb2.MsgUpdateTeeCollateral) -> None:
     tee.parse_collateral(msg.json)
 
 
+MAX_PROOF = 64
+"""Hashes in one Merkle proof or peak list (no trace tree is deeper)."""
+MAX_INPUT_TENSORS = 16
+MAX_STEP_MESSAGE_BYTES = 8 << 20
+"""Stateless bound of a final step's artifact and tensors; ``max_step_bytes`` is the real one."""
+
+
+def _hashes(values: Sequence[bytes], name: str) -> None:
+    if len(values) > MAX_PROOF or any(len(v) != DIGEST for v in values):
+        raise ErrInvalidDispute.wrap(f"{name}: at most {MAX_PROOF} hashes of {DIGEST} bytes")
+
+
+def validate_open_dispute(msg: verify_pb2.MsgOpenDispute) -> None:
+    """Addresses, job id, a 32-byte root and last leaf, a bounded proof."""
+    addr_bytes(msg.challenger)
+    addr_bytes(msg.provider)
+    if msg.job_id == 0:
+        raise ErrInvalidDispute.wrap("job_id must be set")
+    if len(msg.trace_root) != DIGEST or len(msg.last_leaf) != DIGEST:
+        raise ErrInvalidDispute.wrap(f"trace_root and last_leaf are {DIGEST} bytes")
+    _hashes(msg.last_proof, "last_proof")
+
+
+def validate_bisect(msg: verify_pb2.MsgBisect) -> None:
+    """Sender, job id, a 32-byte leaf, a bounded proof."""
+    addr_bytes(msg.sender)
+    if msg.job_id == 0:
+        raise ErrInvalidDispute.wrap("job_id must be set")
+    if len(msg.leaf) != DIGEST:
+        raise ErrInvalidDispute.wrap(f"leaf must be {DIGEST} bytes")
+    _hashes(msg.proof, "proof")
+
+
+def validate_final_step(msg: verify_pb2.MsgFinalStep) -> None:
+    """Sender, job id, an artifact, a few well-formed tensors, bounded proofs and peaks."""
+    addr_bytes(msg.sender)
+    if msg.job_id == 0:
+        raise ErrInvalidDispute.wrap("job_id must be set")
+    if not msg.artifact:
+        raise ErrInvalidDispute.wrap("the DSM artifact is required")
+    if not 1 <= len(msg.inputs) <= MAX_INPUT_TENSORS:
+        raise ErrInvalidDispute.wrap(f"1 to {MAX_INPUT_TENSORS} input tensors")
+    size = len(msg.artifact)
+    for t in msg.inputs:
+        if t.rows < 1 or t.cols < 1 or len(t.data) != t.rows * t.cols * 8:
+            raise ErrInvalidDispute.wrap(f"tensor {t.index}: data is not rows × cols int64")
+        _hashes(t.proof, f"tensor {t.index} proof")
+        size += len(t.data)
+    if size > MAX_STEP_MESSAGE_BYTES:
+        raise ErrInvalidDispute.wrap(f"artifact and tensors over {MAX_STEP_MESSAGE_BYTES} bytes")
+    _hashes(msg.peaks, "peaks")
+
+
 def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
     """Commit, reveal, model verification and TEE collateral (MsgUpdateParams is added by
     the module)."""
@@ -94,7 +148,34 @@ def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:
         digest = keeper.attestations.upload_collateral(ctx, msg.sender, msg.json)
         return verify_pb2.MsgUpdateTeeCollateralResponse(digest=digest)
 
+    def open_dispute(
+        ctx: Context, msg: verify_pb2.MsgOpenDispute
+    ) -> verify_pb2.MsgOpenDisputeResponse:
+        number = keeper.disputes.open(ctx, addr_bytes(msg.challenger), msg)
+        return verify_pb2.MsgOpenDisputeResponse(number=number)
+
+    def bisect(ctx: Context, msg: verify_pb2.MsgBisect) -> verify_pb2.MsgBisectResponse:
+        dispute = keeper.disputes.bisect(ctx, addr_bytes(msg.sender), msg)
+        return verify_pb2.MsgBisectResponse(status=dispute.status, lo=dispute.lo, hi=dispute.hi)
+
+    def final_step(ctx: Context, msg: verify_pb2.MsgFinalStep) -> verify_pb2.MsgFinalStepResponse:
+        dispute = keeper.disputes.final_step(ctx, addr_bytes(msg.sender), msg)
+        return verify_pb2.MsgFinalStepResponse(winner=dispute.winner)
+
     return [
+        MsgRoute(
+            verify_pb2.MsgOpenDispute,
+            lambda m: [addr_bytes(m.challenger)],
+            validate_open_dispute,
+            open_dispute,
+        ),
+        MsgRoute(verify_pb2.MsgBisect, lambda m: [addr_bytes(m.sender)], validate_bisect, bisect),
+        MsgRoute(
+            verify_pb2.MsgFinalStep,
+            lambda m: [addr_bytes(m.sender)],
+            validate_final_step,
+            final_step,
+        ),
         MsgRoute(verify_pb2.MsgCommitVerdict, _validator, validate_commit, commit),
         MsgRoute(verify_pb2.MsgRevealVerdict, _validator, validate_reveal, reveal),
         MsgRoute(

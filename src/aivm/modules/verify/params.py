@@ -6,19 +6,22 @@ Default policy (``aivm query verify policy``):
 | criticality | methods | k | sample rate | challenge window |
 |---|---|---|---|---|
 | low | sampling | 3 | 5 % | compute's `challenge_window_blocks` (10) |
-| medium | sampling | 3 | 25 % | compute's |
-| high | re-execution, toploc, tee | 3 | — | 20 blocks |
-| critical | re-execution, zk, toploc, tee | 5 | — | 50 blocks |
+| medium | sampling, optimistic | 3 | 25 % | 20 blocks |
+| high | re-execution, optimistic, toploc, tee | 3 | — | 20 blocks |
+| critical | re-execution, optimistic, zk, toploc, tee | 5 | — | 50 blocks |
 
 A rule's window is a minimum: the effective window is the larger of it and the compute
 module's ``challenge_window_blocks``. TEE, zk and TOPLOC apply to a job only when its model
 version declares them (``MsgSetModelVerification``: a measurement allow-list, an EZKL
-circuit, a TOPLOC config); a version that *requires* one gets it at every criticality. The
-method the chain does not run yet (optimistic) is refused in a policy until it is wired in.
+circuit, a TOPLOC config); a version that *requires* one gets it at every criticality.
+Optimistic verification applies to versions that are DSM artifacts run off-chain (format
+``aivm-dsm/1``): a bonded challenger may dispute a result's trace during the window
+(``optimistic.py``; bond ``dispute_bond``, ``round_blocks`` per move).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,9 +38,16 @@ CRITICALITIES: tuple[int, ...] = (
     V.CRITICALITY_CRITICAL,
 )
 AVAILABLE_METHODS: frozenset[int] = frozenset(
-    {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_TEE, V.METHOD_ZK, V.METHOD_TOPLOC}
+    {
+        V.METHOD_REEXECUTION,
+        V.METHOD_OPTIMISTIC,
+        V.METHOD_SAMPLING,
+        V.METHOD_TEE,
+        V.METHOD_ZK,
+        V.METHOD_TOPLOC,
+    }
 )
-"""Methods the chain runs today; the others are planned and refused in a policy."""
+"""Methods the chain runs (every one of the ``Method`` enum)."""
 COMMITTEE_METHODS: frozenset[int] = frozenset(
     {V.METHOD_REEXECUTION, V.METHOD_SAMPLING, V.METHOD_ZK, V.METHOD_TOPLOC}
 )
@@ -51,6 +61,10 @@ MAX_WINDOW_BLOCKS = 100_000
 MAX_PHASE_BLOCKS = 10_000
 MAX_PER_BLOCK = 10_000
 MAX_ROUNDS = 5
+MAX_TRACE_STEPS = 1 << 20
+MAX_STEP_BYTES = 8 << 20
+MAX_GAS_PRICE = 1_000_000
+AMOUNT_RE = re.compile(r"0|[1-9][0-9]{0,29}")
 RATE_SCALE = 1_000_000
 """Sampling draws are made in millionths."""
 
@@ -88,6 +102,12 @@ class VerifyParams:
     max_tallies_per_block: int = 100
     max_rounds: int = 2
     trusted_srs_digests: tuple[bytes, ...] = ()
+    dispute_bond: int = 1_000_000
+    round_blocks: int = 10
+    max_trace_steps: int = 4_096
+    max_step_bytes: int = 1 << 20
+    trace_hash_gas: int = 200
+    trace_kilo_byte_gas: int = 300
 
     def rule(self, criticality: int) -> Rule:
         """The rule of ``criticality`` (validated params have one for each)."""
@@ -117,22 +137,28 @@ class VerifyParams:
             max_tallies_per_block=self.max_tallies_per_block,
             max_rounds=self.max_rounds,
             trusted_srs_digests=list(self.trusted_srs_digests),
+            dispute_bond=str(self.dispute_bond),
+            round_blocks=self.round_blocks,
+            max_trace_steps=self.max_trace_steps,
+            max_step_bytes=self.max_step_bytes,
+            trace_hash_gas=self.trace_hash_gas,
+            trace_kilo_byte_gas=self.trace_kilo_byte_gas,
         )
 
 
 DEFAULT_POLICY: tuple[Rule, ...] = (
     Rule(V.CRITICALITY_LOW, (V.METHOD_SAMPLING,), 3, Dec("0.05"), 0),
-    Rule(V.CRITICALITY_MEDIUM, (V.METHOD_SAMPLING,), 3, Dec("0.25"), 0),
+    Rule(V.CRITICALITY_MEDIUM, (V.METHOD_SAMPLING, V.METHOD_OPTIMISTIC), 3, Dec("0.25"), 20),
     Rule(
         V.CRITICALITY_HIGH,
-        (V.METHOD_REEXECUTION, V.METHOD_TOPLOC, V.METHOD_TEE),
+        (V.METHOD_REEXECUTION, V.METHOD_OPTIMISTIC, V.METHOD_TOPLOC, V.METHOD_TEE),
         3,
         Dec.zero(),
         20,
     ),
     Rule(
         V.CRITICALITY_CRITICAL,
-        (V.METHOD_REEXECUTION, V.METHOD_ZK, V.METHOD_TOPLOC, V.METHOD_TEE),
+        (V.METHOD_REEXECUTION, V.METHOD_OPTIMISTIC, V.METHOD_ZK, V.METHOD_TOPLOC, V.METHOD_TEE),
         5,
         Dec.zero(),
         50,
@@ -210,7 +236,22 @@ def params_from_proto(proto: verify_pb2.Params) -> VerifyParams:
         ),
         max_rounds=_in(proto.max_rounds, 1, MAX_ROUNDS, "max_rounds"),
         trusted_srs_digests=_digests(proto.trusted_srs_digests),
+        dispute_bond=_amount(proto.dispute_bond, "dispute_bond"),
+        round_blocks=_in(proto.round_blocks, 1, MAX_PHASE_BLOCKS, "round_blocks"),
+        max_trace_steps=_in(proto.max_trace_steps, 1, MAX_TRACE_STEPS, "max_trace_steps"),
+        max_step_bytes=_in(proto.max_step_bytes, 1024, MAX_STEP_BYTES, "max_step_bytes"),
+        trace_hash_gas=_in(proto.trace_hash_gas, 1, MAX_GAS_PRICE, "trace_hash_gas"),
+        trace_kilo_byte_gas=_in(
+            proto.trace_kilo_byte_gas, 1, MAX_GAS_PRICE, "trace_kilo_byte_gas"
+        ),
     )
+
+
+def _amount(text: str, name: str) -> int:
+    """A ucgpt amount: ASCII digits, no sign or leading zero, at most 30 digits."""
+    if not AMOUNT_RE.fullmatch(text):
+        raise ErrInvalidParams.wrap(f"{name}: {text!r} is not an integer amount of ucgpt")
+    return int(text)
 
 
 def _digests(values: Iterable[bytes]) -> tuple[bytes, ...]:

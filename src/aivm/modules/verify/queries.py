@@ -1,4 +1,6 @@
-"""verify queries (``/aivm.verify.v1.Query/…``): Params, Policy, Session, Duties, Trail."""
+"""verify queries (``/aivm.verify.v1.Query/…``): Params, Policy, Session, Duties, Trail,
+model verification, TEE collateral, and the optimistic method's Disputes, OpenDisputes and
+Challengeable."""
 
 from __future__ import annotations
 
@@ -46,6 +48,11 @@ def explain(rule: Rule, base_window: int) -> str:
             )
         elif method == V.METHOD_TEE:
             parts.append("a TEE quote with each result when the model declares measurements")
+        elif method == V.METHOD_OPTIMISTIC:
+            parts.append(
+                "a trace commitment with each result of a DSM model; anyone bonded may "
+                "dispute it during the window (bisection, one operator decided on chain)"
+            )
         elif method == V.METHOD_SAMPLING:
             percent = _percent(rule.sample_millionths)
             parts.append(
@@ -142,7 +149,32 @@ def query_routes(keeper: VerifyKeeper) -> Sequence[QueryRoute]:
             raise ErrTrailNotFound.wrap(f"no collateral {req.digest.hex()}")
         return V.QueryTeeCollateralResponse(collateral=found)
 
+    def disputes(
+        ctx: Context, req: verify_pb2.QueryDisputesRequest
+    ) -> verify_pb2.QueryDisputesResponse:
+        found = keeper.disputes.of_job(ctx, req.job_id, MAX_LISTED)
+        return V.QueryDisputesResponse(disputes=found)
+
+    def open_disputes(
+        ctx: Context, req: verify_pb2.QueryOpenDisputesRequest
+    ) -> verify_pb2.QueryOpenDisputesResponse:
+        if req.party:
+            addr_bytes(req.party)
+        found = keeper.disputes.undecided(ctx, req.party, MAX_LISTED)
+        return V.QueryOpenDisputesResponse(disputes=found)
+
+    def challengeable(
+        ctx: Context, req: verify_pb2.QueryChallengeableRequest
+    ) -> verify_pb2.QueryChallengeableResponse:
+        out = V.QueryChallengeableResponse()
+        for job_id, end in keeper.disputes.challengeable(ctx, MAX_LISTED):
+            out.jobs.add(job_id=job_id, challenge_end_height=end)
+        return out
+
     return [
+        QueryRoute(SERVICE + "Disputes", V.QueryDisputesRequest, disputes),
+        QueryRoute(SERVICE + "OpenDisputes", V.QueryOpenDisputesRequest, open_disputes),
+        QueryRoute(SERVICE + "Challengeable", V.QueryChallengeableRequest, challengeable),
         QueryRoute(SERVICE + "TeeCollateral", V.QueryTeeCollateralRequest, tee_collateral),
         QueryRoute(SERVICE + "Params", V.QueryParamsRequest, params),
         QueryRoute(

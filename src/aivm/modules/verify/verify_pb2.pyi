@@ -33,6 +33,7 @@ class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SESSION_STATUS_PASSED: _ClassVar[SessionStatus]
     SESSION_STATUS_FAILED: _ClassVar[SessionStatus]
     SESSION_STATUS_INCONCLUSIVE: _ClassVar[SessionStatus]
+    SESSION_STATUS_CHALLENGE: _ClassVar[SessionStatus]
 
 class MethodStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -42,6 +43,26 @@ class MethodStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_STATUS_FAILED: _ClassVar[MethodStatus]
     METHOD_STATUS_SKIPPED: _ClassVar[MethodStatus]
     METHOD_STATUS_INCONCLUSIVE: _ClassVar[MethodStatus]
+
+class Party(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PARTY_UNSPECIFIED: _ClassVar[Party]
+    PARTY_PROVIDER: _ClassVar[Party]
+    PARTY_CHALLENGER: _ClassVar[Party]
+
+class DisputeStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISPUTE_STATUS_UNSPECIFIED: _ClassVar[DisputeStatus]
+    DISPUTE_STATUS_BISECT: _ClassVar[DisputeStatus]
+    DISPUTE_STATUS_FINAL: _ClassVar[DisputeStatus]
+    DISPUTE_STATUS_DONE: _ClassVar[DisputeStatus]
+    DISPUTE_STATUS_CANCELLED: _ClassVar[DisputeStatus]
+
+class DisputeOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISPUTE_OUTCOME_NONE: _ClassVar[DisputeOutcome]
+    DISPUTE_OUTCOME_EXECUTION: _ClassVar[DisputeOutcome]
+    DISPUTE_OUTCOME_TIMEOUT: _ClassVar[DisputeOutcome]
 CRITICALITY_LOW: Criticality
 CRITICALITY_MEDIUM: Criticality
 CRITICALITY_HIGH: Criticality
@@ -60,12 +81,24 @@ SESSION_STATUS_REVEAL: SessionStatus
 SESSION_STATUS_PASSED: SessionStatus
 SESSION_STATUS_FAILED: SessionStatus
 SESSION_STATUS_INCONCLUSIVE: SessionStatus
+SESSION_STATUS_CHALLENGE: SessionStatus
 METHOD_STATUS_UNSPECIFIED: MethodStatus
 METHOD_STATUS_PENDING: MethodStatus
 METHOD_STATUS_PASSED: MethodStatus
 METHOD_STATUS_FAILED: MethodStatus
 METHOD_STATUS_SKIPPED: MethodStatus
 METHOD_STATUS_INCONCLUSIVE: MethodStatus
+PARTY_UNSPECIFIED: Party
+PARTY_PROVIDER: Party
+PARTY_CHALLENGER: Party
+DISPUTE_STATUS_UNSPECIFIED: DisputeStatus
+DISPUTE_STATUS_BISECT: DisputeStatus
+DISPUTE_STATUS_FINAL: DisputeStatus
+DISPUTE_STATUS_DONE: DisputeStatus
+DISPUTE_STATUS_CANCELLED: DisputeStatus
+DISPUTE_OUTCOME_NONE: DisputeOutcome
+DISPUTE_OUTCOME_EXECUTION: DisputeOutcome
+DISPUTE_OUTCOME_TIMEOUT: DisputeOutcome
 
 class PolicyRule(_message.Message):
     __slots__ = ("criticality", "methods", "validators", "sample_rate", "challenge_window_blocks")
@@ -82,7 +115,7 @@ class PolicyRule(_message.Message):
     def __init__(self, criticality: _Optional[_Union[Criticality, str]] = ..., methods: _Optional[_Iterable[_Union[Method, str]]] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., challenge_window_blocks: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("policy", "commit_blocks", "reveal_blocks", "nonreveal_slash_fraction", "wrong_verdict_slash_fraction", "max_draws_per_block", "max_tallies_per_block", "max_rounds", "trusted_srs_digests")
+    __slots__ = ("policy", "commit_blocks", "reveal_blocks", "nonreveal_slash_fraction", "wrong_verdict_slash_fraction", "max_draws_per_block", "max_tallies_per_block", "max_rounds", "trusted_srs_digests", "dispute_bond", "round_blocks", "max_trace_steps", "max_step_bytes", "trace_hash_gas", "trace_kilo_byte_gas")
     POLICY_FIELD_NUMBER: _ClassVar[int]
     COMMIT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_BLOCKS_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +125,12 @@ class Params(_message.Message):
     MAX_TALLIES_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_SRS_DIGESTS_FIELD_NUMBER: _ClassVar[int]
+    DISPUTE_BOND_FIELD_NUMBER: _ClassVar[int]
+    ROUND_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TRACE_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEP_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TRACE_HASH_GAS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_KILO_BYTE_GAS_FIELD_NUMBER: _ClassVar[int]
     policy: _containers.RepeatedCompositeFieldContainer[PolicyRule]
     commit_blocks: int
     reveal_blocks: int
@@ -101,7 +140,13 @@ class Params(_message.Message):
     max_tallies_per_block: int
     max_rounds: int
     trusted_srs_digests: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ..., trusted_srs_digests: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    dispute_bond: str
+    round_blocks: int
+    max_trace_steps: int
+    max_step_bytes: int
+    trace_hash_gas: int
+    trace_kilo_byte_gas: int
+    def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ..., trusted_srs_digests: _Optional[_Iterable[bytes]] = ..., dispute_bond: _Optional[str] = ..., round_blocks: _Optional[int] = ..., max_trace_steps: _Optional[int] = ..., max_step_bytes: _Optional[int] = ..., trace_hash_gas: _Optional[int] = ..., trace_kilo_byte_gas: _Optional[int] = ...) -> None: ...
 
 class Verdict(_message.Message):
     __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid", "toploc_valid")
@@ -148,7 +193,7 @@ class MethodRun(_message.Message):
     def __init__(self, method: _Optional[_Union[Method, str]] = ..., status: _Optional[_Union[MethodStatus, str]] = ..., detail: _Optional[str] = ..., evidence_digest: _Optional[bytes] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("job_id", "criticality", "status", "methods", "verdicts", "opened_height", "draw_height", "commit_end_height", "reveal_end_height", "round", "validators", "sample_rate", "sample_roll", "seed", "penalty_multiple", "finished_height")
+    __slots__ = ("job_id", "criticality", "status", "methods", "verdicts", "opened_height", "draw_height", "commit_end_height", "reveal_end_height", "round", "validators", "sample_rate", "sample_roll", "seed", "penalty_multiple", "finished_height", "challenge_end_height", "disputes")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     CRITICALITY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +210,8 @@ class Session(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     PENALTY_MULTIPLE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DISPUTES_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     criticality: Criticality
     status: SessionStatus
@@ -181,7 +228,63 @@ class Session(_message.Message):
     seed: bytes
     penalty_multiple: int
     finished_height: int
-    def __init__(self, job_id: _Optional[int] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., methods: _Optional[_Iterable[_Union[MethodRun, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., opened_height: _Optional[int] = ..., draw_height: _Optional[int] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., round: _Optional[int] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., sample_roll: _Optional[int] = ..., seed: _Optional[bytes] = ..., penalty_multiple: _Optional[int] = ..., finished_height: _Optional[int] = ...) -> None: ...
+    challenge_end_height: int
+    disputes: int
+    def __init__(self, job_id: _Optional[int] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., methods: _Optional[_Iterable[_Union[MethodRun, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., opened_height: _Optional[int] = ..., draw_height: _Optional[int] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., round: _Optional[int] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., sample_roll: _Optional[int] = ..., seed: _Optional[bytes] = ..., penalty_multiple: _Optional[int] = ..., finished_height: _Optional[int] = ..., challenge_end_height: _Optional[int] = ..., disputes: _Optional[int] = ...) -> None: ...
+
+class Dispute(_message.Message):
+    __slots__ = ("job_id", "number", "provider", "challenger", "bond", "n", "provider_root", "challenger_root", "lo", "hi", "lo_leaf", "provider_hi_leaf", "challenger_hi_leaf", "turn", "deadline", "round_blocks", "status", "pending_leaf", "rounds", "winner", "outcome", "opened_height", "finished_height", "detail", "paid")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGER_FIELD_NUMBER: _ClassVar[int]
+    BOND_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ROOT_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGER_ROOT_FIELD_NUMBER: _ClassVar[int]
+    LO_FIELD_NUMBER: _ClassVar[int]
+    HI_FIELD_NUMBER: _ClassVar[int]
+    LO_LEAF_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_HI_LEAF_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGER_HI_LEAF_FIELD_NUMBER: _ClassVar[int]
+    TURN_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    ROUND_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_LEAF_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    number: int
+    provider: str
+    challenger: str
+    bond: str
+    n: int
+    provider_root: bytes
+    challenger_root: bytes
+    lo: int
+    hi: int
+    lo_leaf: bytes
+    provider_hi_leaf: bytes
+    challenger_hi_leaf: bytes
+    turn: Party
+    deadline: int
+    round_blocks: int
+    status: DisputeStatus
+    pending_leaf: bytes
+    rounds: int
+    winner: Party
+    outcome: DisputeOutcome
+    opened_height: int
+    finished_height: int
+    detail: str
+    paid: str
+    def __init__(self, job_id: _Optional[int] = ..., number: _Optional[int] = ..., provider: _Optional[str] = ..., challenger: _Optional[str] = ..., bond: _Optional[str] = ..., n: _Optional[int] = ..., provider_root: _Optional[bytes] = ..., challenger_root: _Optional[bytes] = ..., lo: _Optional[int] = ..., hi: _Optional[int] = ..., lo_leaf: _Optional[bytes] = ..., provider_hi_leaf: _Optional[bytes] = ..., challenger_hi_leaf: _Optional[bytes] = ..., turn: _Optional[_Union[Party, str]] = ..., deadline: _Optional[int] = ..., round_blocks: _Optional[int] = ..., status: _Optional[_Union[DisputeStatus, str]] = ..., pending_leaf: _Optional[bytes] = ..., rounds: _Optional[int] = ..., winner: _Optional[_Union[Party, str]] = ..., outcome: _Optional[_Union[DisputeOutcome, str]] = ..., opened_height: _Optional[int] = ..., finished_height: _Optional[int] = ..., detail: _Optional[str] = ..., paid: _Optional[str] = ...) -> None: ...
 
 class TrailProvider(_message.Message):
     __slots__ = ("provider", "tier", "hardware_attested", "runtime", "output_digest", "price_per_unit", "paid", "attestation_digest")
@@ -338,32 +441,44 @@ class TeeCollateral(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., tee_type: _Optional[str] = ..., fmspc: _Optional[str] = ..., not_before: _Optional[int] = ..., not_after: _Optional[int] = ..., json: _Optional[bytes] = ..., submitter: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof", "toploc_proofs")
+    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof", "toploc_proofs", "trace_root", "trace_steps", "trace_output_leaf", "trace_output_step_proof", "trace_output_tensor_proof")
     TEE_QUOTE_FIELD_NUMBER: _ClassVar[int]
     TEE_COLLATERAL_DIGEST_FIELD_NUMBER: _ClassVar[int]
     ZK_PROOF_FIELD_NUMBER: _ClassVar[int]
     TOPLOC_PROOFS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ROOT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_OUTPUT_LEAF_FIELD_NUMBER: _ClassVar[int]
+    TRACE_OUTPUT_STEP_PROOF_FIELD_NUMBER: _ClassVar[int]
+    TRACE_OUTPUT_TENSOR_PROOF_FIELD_NUMBER: _ClassVar[int]
     tee_quote: bytes
     tee_collateral_digest: bytes
     zk_proof: bytes
     toploc_proofs: bytes
-    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ..., toploc_proofs: _Optional[bytes] = ...) -> None: ...
+    trace_root: bytes
+    trace_steps: int
+    trace_output_leaf: bytes
+    trace_output_step_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    trace_output_tensor_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ..., toploc_proofs: _Optional[bytes] = ..., trace_root: _Optional[bytes] = ..., trace_steps: _Optional[int] = ..., trace_output_leaf: _Optional[bytes] = ..., trace_output_step_proof: _Optional[_Iterable[bytes]] = ..., trace_output_tensor_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes")
+    __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes", "disputes")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     TRAILS_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     COLLATERALS_FIELD_NUMBER: _ClassVar[int]
     USED_QUOTES_FIELD_NUMBER: _ClassVar[int]
+    DISPUTES_FIELD_NUMBER: _ClassVar[int]
     params: Params
     sessions: _containers.RepeatedCompositeFieldContainer[Session]
     trails: _containers.RepeatedCompositeFieldContainer[Trail]
     models: _containers.RepeatedCompositeFieldContainer[ModelVerification]
     collaterals: _containers.RepeatedCompositeFieldContainer[TeeCollateral]
     used_quotes: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., trails: _Optional[_Iterable[_Union[Trail, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelVerification, _Mapping]]] = ..., collaterals: _Optional[_Iterable[_Union[TeeCollateral, _Mapping]]] = ..., used_quotes: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    disputes: _containers.RepeatedCompositeFieldContainer[Dispute]
+    def __init__(self, params: _Optional[_Union[Params, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., trails: _Optional[_Iterable[_Union[Trail, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelVerification, _Mapping]]] = ..., collaterals: _Optional[_Iterable[_Union[TeeCollateral, _Mapping]]] = ..., used_quotes: _Optional[_Iterable[bytes]] = ..., disputes: _Optional[_Iterable[_Union[Dispute, _Mapping]]] = ...) -> None: ...
 
 class MsgCommitVerdict(_message.Message):
     __slots__ = ("validator", "job_id", "commitment")
@@ -402,6 +517,84 @@ class MsgRevealVerdictResponse(_message.Message):
     AGREES_FIELD_NUMBER: _ClassVar[int]
     agrees: bool
     def __init__(self, agrees: bool = ...) -> None: ...
+
+class MsgOpenDispute(_message.Message):
+    __slots__ = ("challenger", "job_id", "provider", "trace_root", "last_leaf", "last_proof")
+    CHALLENGER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ROOT_FIELD_NUMBER: _ClassVar[int]
+    LAST_LEAF_FIELD_NUMBER: _ClassVar[int]
+    LAST_PROOF_FIELD_NUMBER: _ClassVar[int]
+    challenger: str
+    job_id: int
+    provider: str
+    trace_root: bytes
+    last_leaf: bytes
+    last_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, challenger: _Optional[str] = ..., job_id: _Optional[int] = ..., provider: _Optional[str] = ..., trace_root: _Optional[bytes] = ..., last_leaf: _Optional[bytes] = ..., last_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class MsgOpenDisputeResponse(_message.Message):
+    __slots__ = ("number",)
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    def __init__(self, number: _Optional[int] = ...) -> None: ...
+
+class MsgBisect(_message.Message):
+    __slots__ = ("sender", "job_id", "leaf", "proof")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAF_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    job_id: int
+    leaf: bytes
+    proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, sender: _Optional[str] = ..., job_id: _Optional[int] = ..., leaf: _Optional[bytes] = ..., proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class MsgBisectResponse(_message.Message):
+    __slots__ = ("status", "lo", "hi")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LO_FIELD_NUMBER: _ClassVar[int]
+    HI_FIELD_NUMBER: _ClassVar[int]
+    status: DisputeStatus
+    lo: int
+    hi: int
+    def __init__(self, status: _Optional[_Union[DisputeStatus, str]] = ..., lo: _Optional[int] = ..., hi: _Optional[int] = ...) -> None: ...
+
+class TraceTensor(_message.Message):
+    __slots__ = ("index", "rows", "cols", "data", "proof")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    rows: int
+    cols: int
+    data: bytes
+    proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, index: _Optional[int] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., data: _Optional[bytes] = ..., proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class MsgFinalStep(_message.Message):
+    __slots__ = ("sender", "job_id", "artifact", "inputs", "peaks")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    PEAKS_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    job_id: int
+    artifact: bytes
+    inputs: _containers.RepeatedCompositeFieldContainer[TraceTensor]
+    peaks: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, sender: _Optional[str] = ..., job_id: _Optional[int] = ..., artifact: _Optional[bytes] = ..., inputs: _Optional[_Iterable[_Union[TraceTensor, _Mapping]]] = ..., peaks: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class MsgFinalStepResponse(_message.Message):
+    __slots__ = ("winner",)
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    winner: Party
+    def __init__(self, winner: _Optional[_Union[Party, str]] = ...) -> None: ...
 
 class MsgUpdateParams(_message.Message):
     __slots__ = ("authority", "params")
@@ -552,6 +745,48 @@ class QueryTeeCollateralResponse(_message.Message):
     COLLATERAL_FIELD_NUMBER: _ClassVar[int]
     collateral: TeeCollateral
     def __init__(self, collateral: _Optional[_Union[TeeCollateral, _Mapping]] = ...) -> None: ...
+
+class QueryDisputesRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class QueryDisputesResponse(_message.Message):
+    __slots__ = ("disputes",)
+    DISPUTES_FIELD_NUMBER: _ClassVar[int]
+    disputes: _containers.RepeatedCompositeFieldContainer[Dispute]
+    def __init__(self, disputes: _Optional[_Iterable[_Union[Dispute, _Mapping]]] = ...) -> None: ...
+
+class QueryOpenDisputesRequest(_message.Message):
+    __slots__ = ("party",)
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    party: str
+    def __init__(self, party: _Optional[str] = ...) -> None: ...
+
+class QueryOpenDisputesResponse(_message.Message):
+    __slots__ = ("disputes",)
+    DISPUTES_FIELD_NUMBER: _ClassVar[int]
+    disputes: _containers.RepeatedCompositeFieldContainer[Dispute]
+    def __init__(self, disputes: _Optional[_Iterable[_Union[Dispute, _Mapping]]] = ...) -> None: ...
+
+class QueryChallengeableRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Challengeable(_message.Message):
+    __slots__ = ("job_id", "challenge_end_height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    challenge_end_height: int
+    def __init__(self, job_id: _Optional[int] = ..., challenge_end_height: _Optional[int] = ...) -> None: ...
+
+class QueryChallengeableResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Challengeable]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Challengeable, _Mapping]]] = ...) -> None: ...
 
 class QueryTeeCollateralsRequest(_message.Message):
     __slots__ = ()
