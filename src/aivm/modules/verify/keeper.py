@@ -90,12 +90,16 @@ def verdict_commitment(
     salt: bytes,
     zk_valid: bool = False,
     toploc_valid: bool = False,
+    step_valid: bool = False,
 ) -> bytes:
     """What a drawn validator commits: binds the job, the round and its own address (a copied
-    commitment is worthless to anyone else) to its output digest, its zk and TOPLOC verdicts
-    (one flags byte: bit 0 zk, bit 1 toploc) and a secret salt."""
+    commitment is worthless to anyone else) to its output digest, its zk, TOPLOC and
+    float-step verdicts (one flags byte: bit 0 zk, bit 1 toploc, bit 2 step) and a secret
+    salt."""
     body = job_id.to_bytes(8, "big") + round_.to_bytes(4, "big") + validator
-    flags = bytes([(1 if zk_valid else 0) | (2 if toploc_valid else 0)])
+    flags = bytes(
+        [(1 if zk_valid else 0) | (2 if toploc_valid else 0) | (4 if step_valid else 0)]
+    )
     return hashlib.sha256(COMMIT_DOMAIN + body + output_digest + flags + salt).digest()
 
 
@@ -476,11 +480,15 @@ class VerifyKeeper:
         session: verify_pb2.Session,
         job: compute_pb2.Job,
         params: VerifyParams,
+        exclude_voters: bool = True,
     ) -> bool:
-        """Draw the next committee; False when no AI validator can be drawn."""
+        """Draw the next committee (not the job's providers, nor — with ``exclude_voters`` —
+        earlier rounds' members); False when no AI validator can be drawn."""
         if self.roles is None:
             return False
-        excluded = {a.provider for a in job.assignments} | {v.validator for v in session.verdicts}
+        excluded = {a.provider for a in job.assignments}
+        if exclude_voters:
+            excluded |= {v.validator for v in session.verdicts}
         members = [
             (addr_bytes(m.operator), int(m.selection_score or "0"))
             for m in self.roles.active_set(ctx, ROLE_AI)
@@ -589,12 +597,14 @@ class VerifyKeeper:
             msg.salt,
             msg.zk_valid,
             msg.toploc_valid,
+            msg.step_valid,
         )
         if expected != verdict.commitment:
             raise ErrRevealMismatch.wrap("sha256 of the revealed digest and salt differs")
         agrees = self._judge(ctx, msg) if "output" in _aspects(session) else True
         verdict.revealed, verdict.agrees = True, agrees
         verdict.zk_valid, verdict.toploc_valid = msg.zk_valid, msg.toploc_valid
+        verdict.step_valid = msg.step_valid
         verdict.output_digest, verdict.comparison_data = msg.output_digest, msg.comparison_data
         verdict.salt = msg.salt
         verdict.revealed_height = height
@@ -690,6 +700,9 @@ class VerifyKeeper:
         silent = tuple(v.validator for v in current if not v.revealed)
         self._slash_members(ctx, session, silent, params.nonreveal_slash_fraction, REASON_NONREVEAL)
         aspects = {name: _outcome(current, vote) for name, vote in _aspects(session).items()}
+        if "step" in aspects:
+            self._tally_step(ctx, session, params, aspects["step"])
+            return
         decisions = {name: outcome.decision for name, outcome in aspects.items()}
         decision = _overall(decisions)
         ctx.emit(
@@ -743,6 +756,63 @@ class VerifyKeeper:
         )
         self._close(ctx, session, V.SESSION_STATUS_FAILED, detail)
         self._reject(ctx, job, f"verification failed: {detail}", session.penalty_multiple)
+
+    def start_step_vote(self, ctx: Context, session: verify_pb2.Session) -> None:
+        """A float dispute's step is opened and the session's other methods are done: draw a
+        committee that votes on it (any AI validator but the job's providers). None to draw:
+        the game is cancelled (bonds back)."""
+        job = self._job(ctx, session.job_id)
+        if job is None:
+            return
+        params = self.get_params(ctx)
+        session.step_vote = True
+        if self._new_round(ctx, session, job, params, exclude_voters=False):
+            dispute = self.disputes.active(ctx, session.job_id)
+            if dispute is not None:
+                dispute.vote_rounds += 1
+                self.disputes.set(ctx, dispute)
+            return
+        session.step_vote = False
+        self.set_session(ctx, session)
+        self.disputes.settle_vote(ctx, session.job_id, None, 0)
+
+    def _tally_step(
+        self,
+        ctx: Context,
+        session: verify_pb2.Session,
+        params: VerifyParams,
+        outcome: RoundOutcome,
+    ) -> None:
+        """Tally a committee's vote on a float dispute's step: the losing side is slashed;
+        a majority settles the game; none draws again (up to ``max_rounds``), then the game
+        is cancelled."""
+        decision = outcome.decision
+        if decision != "none":
+            right = decision == "pass"
+            losers = [v for v in outcome.agree + outcome.disagree if (v in outcome.agree) != right]
+            winners = outcome.agree if right else outcome.disagree
+            self._slash_members(
+                ctx, session, losers, params.wrong_verdict_slash_fraction, REASON_WRONG_VERDICT
+            )
+            self._reward_members(ctx, list(winners))
+        dispute = self.disputes.active(ctx, session.job_id)
+        job = self._job(ctx, session.job_id)
+        if (
+            decision == "none"
+            and dispute is not None
+            and job is not None
+            and dispute.vote_rounds < params.max_rounds
+            and self._new_round(ctx, session, job, params, exclude_voters=False)
+        ):
+            dispute.vote_rounds += 1
+            self.disputes.set(ctx, dispute)
+            return
+        session.step_vote = False
+        session.status = V.SESSION_STATUS_CHALLENGE
+        self.set_session(ctx, session)
+        verdict = None if decision == "none" else decision == "pass"
+        voters = len(outcome.agree) + len(outcome.disagree)
+        self.disputes.settle_vote(ctx, session.job_id, verdict, voters)
 
     def _slash_members(
         self,
@@ -820,6 +890,8 @@ class VerifyKeeper:
                 ("job_id", str(session.job_id)),
                 ("challenge_end_height", str(session.challenge_end_height)),
             )
+            if self.disputes.vote_waiting(ctx, session.job_id):
+                self.start_step_vote(ctx, session)
             return
         self._close(ctx, session, V.SESSION_STATUS_PASSED, "")
         if self.jobs is not None:
@@ -994,7 +1066,11 @@ FAILURE_TEXT = {
 
 def _aspects(session: verify_pb2.Session) -> dict[str, Vote]:
     """What the current round decides: ``output`` (re-execution, a sampled job) by each
-    member's agreement with the accepted result, ``zk`` by each member's pairing check."""
+    member's agreement with the accepted result, ``zk`` by each member's pairing check,
+    ``toploc`` by its prefill check — or, in a vote on a float dispute's step, ``step`` alone
+    (``Verdict.step_valid``)."""
+    if session.step_vote:
+        return {"step": lambda v: v.step_valid}
     pending = {run.method for run in session.methods if run.status == V.METHOD_STATUS_PENDING}
     out: dict[str, Vote] = {}
     if pending & OUTPUT_METHODS:

@@ -17,6 +17,8 @@ from aivm.modules.verify.attestation import (
 )
 from aivm.modules.verify.errors import ErrInvalidCommitment, ErrInvalidDispute, ErrInvalidVerdict
 from aivm.modules.verify.keeper import DIGEST, MAX_SALT, MIN_SALT, VerifyKeeper
+from aivm.modules.verify.optimistic import float_tensor
+from aivm.types.errors import AivmError
 
 MAX_COMPARISON_BYTES = 1 << 20
 """Stateless bound; the compute param ``max_comparison_bytes`` is the real limit."""
@@ -100,23 +102,34 @@ def validate_bisect(msg: verify_pb2.MsgBisect) -> None:
 
 
 def validate_final_step(msg: verify_pb2.MsgFinalStep) -> None:
-    """Sender, job id, an artifact, a few well-formed tensors, bounded proofs and peaks."""
+    """Sender, job id, an artifact (DSM) or a claimed tensor (float), a few well-formed
+    tensors, bounded proofs and peaks."""
     addr_bytes(msg.sender)
     if msg.job_id == 0:
         raise ErrInvalidDispute.wrap("job_id must be set")
-    if not msg.artifact:
-        raise ErrInvalidDispute.wrap("the DSM artifact is required")
+    float_step = msg.HasField("claimed")
+    if not float_step and not msg.artifact:
+        raise ErrInvalidDispute.wrap("the DSM artifact (or, for a float model, the claim)")
     if not 1 <= len(msg.inputs) <= MAX_INPUT_TENSORS:
         raise ErrInvalidDispute.wrap(f"1 to {MAX_INPUT_TENSORS} input tensors")
     size = len(msg.artifact)
-    for t in msg.inputs:
-        if t.rows < 1 or t.cols < 1 or len(t.data) != t.rows * t.cols * 8:
+    for t in [*msg.inputs, *([msg.claimed] if float_step else [])]:
+        if t.dtype:
+            _float_tensor_shape(t)
+        elif t.rows < 1 or t.cols < 1 or len(t.data) != t.rows * t.cols * 8:
             raise ErrInvalidDispute.wrap(f"tensor {t.index}: data is not rows × cols int64")
         _hashes(t.proof, f"tensor {t.index} proof")
         size += len(t.data)
     if size > MAX_STEP_MESSAGE_BYTES:
         raise ErrInvalidDispute.wrap(f"artifact and tensors over {MAX_STEP_MESSAGE_BYTES} bytes")
     _hashes(msg.peaks, "peaks")
+
+
+def _float_tensor_shape(t: verify_pb2.TraceTensor) -> None:
+    try:
+        float_tensor(t)
+    except AivmError as exc:
+        raise ErrInvalidDispute.wrap(exc.log) from None
 
 
 def msg_routes(keeper: VerifyKeeper) -> Sequence[MsgRoute]:

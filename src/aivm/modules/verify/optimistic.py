@@ -2,12 +2,22 @@
 and dispute games between a provider and a bonded challenger, narrowed by bisection to one
 operator that the chain executes with the DSM integer semantics.
 
-Which jobs: a job whose model version is a DSM artifact (format ``aivm-dsm/1``) run
-off-chain by the marketplace, when its criticality's rule lists ``METHOD_OPTIMISTIC``. Its
-input must be inline (a ``.npy`` 2-D ``int64`` array of quantized rows: the chain hashes
-tensor 0 itself) and each result carries its output inline (``comparison_data``) and the
-commitment of its execution trace (:mod:`aivm.ai.verify.trace`) in ``Evidence``: the root,
-the step count and the opening of the output tensor, checked in the provider's own tx.
+Which jobs, when the job's criticality rule lists ``METHOD_OPTIMISTIC``:
+
+- a model version that is a DSM artifact (format ``aivm-dsm/1``) run off-chain by the
+  marketplace: the input is an inline ``.npy`` 2-D ``int64`` array of quantized rows, the
+  last step of a dispute is decided by executing the operator on chain (bit-exact);
+- an ONNX version compared by ``tolerance`` (a float model): the input is an inline ``.npy``
+  ``float32`` array (1 to 4 dimensions), the trace is :class:`aivm.ai.verify.trace.
+  OnnxTracer`'s (the graph's output must be its last node's), and the last step is decided
+  by a vote of AI validators: the provider opens the node's inputs under the agreed leaf and
+  its claimed output under its own leaf, validators re-run that one node and commit-reveal
+  whether the claim is within the model's tolerance (``Verdict.step_valid``).
+
+The chain hashes tensor 0 itself; each result carries its output inline
+(``comparison_data``) and the commitment of its execution trace (:mod:`aivm.ai.verify.trace`)
+in ``Evidence``: the root, the step count and the opening of the output tensor (and, for a
+float model, the output's shape), checked in the provider's own tx.
 
 Life of a dispute (:mod:`aivm.ai.verify.bisection` is the pure game):
 
@@ -75,6 +85,14 @@ _NPY_HEADER = re.compile(
     rb"\{'descr': '<i8', 'fortran_order': False, 'shape': "
     rb"\((0|[1-9][0-9]{0,8}), (0|[1-9][0-9]{0,8})\), \} *\n"
 )
+_DIM = rb"(?:0|[1-9][0-9]{0,8})"
+_NPY_FLOAT_HEADER = re.compile(
+    rb"\{'descr': '<f4', 'fortran_order': False, 'shape': \((" + _DIM + rb",|"
+    + _DIM + rb"(?:, " + _DIM + rb"){1,3})\), \} *\n"
+)
+MAX_DIMS = 4
+DSM, FLOAT = "dsm", "float"
+FLOAT_FORMAT = "onnx"
 _PARTY = {Party.PROVIDER: V.PARTY_PROVIDER, Party.CHALLENGER: V.PARTY_CHALLENGER}
 _STATUS = {
     Status.BISECT: V.DISPUTE_STATUS_BISECT,
@@ -85,6 +103,7 @@ _OUTCOME = {
     Outcome.NONE: V.DISPUTE_OUTCOME_NONE,
     Outcome.EXECUTION: V.DISPUTE_OUTCOME_EXECUTION,
     Outcome.TIMEOUT: V.DISPUTE_OUTCOME_TIMEOUT,
+    Outcome.VOTE: V.DISPUTE_OUTCOME_VOTE,
 }
 UNDECIDED = frozenset({V.DISPUTE_STATUS_BISECT, V.DISPUTE_STATUS_FINAL})
 
@@ -108,6 +127,37 @@ def npy_shape(data: bytes) -> tuple[int, int]:
     return rows, cols
 
 
+def npy_float_shape(data: bytes) -> tuple[int, ...]:
+    """The shape of a ``.npy`` file holding a little-endian ``float32`` array of 1 to 4
+    dimensions (format 1.0, C order), parsed as strictly as :func:`npy_shape`."""
+    if len(data) < 10 or data[:8] != b"\x93NUMPY\x01\x00":
+        raise ErrNotVerifiable.wrap("the input is not a .npy (format 1.0) file")
+    header_len = int.from_bytes(data[8:10], "little")
+    match = _NPY_FLOAT_HEADER.fullmatch(data[10 : 10 + header_len])
+    if match is None:
+        raise ErrNotVerifiable.wrap("the input is not a C-order float32 .npy array (1-4 dims)")
+    shape = tuple(int(d) for d in match.group(1).rstrip(b",").split(b", "))
+    if min(shape) < 1 or len(data) - 10 - header_len != 4 * _product(shape):
+        raise ErrNotVerifiable.wrap("the input's data does not match its shape")
+    return shape
+
+
+def _product(shape: Sequence[int]) -> int:
+    out = 1
+    for d in shape:
+        out *= d
+    return out
+
+
+def input_hash(data: bytes, kind: str) -> bytes:
+    """The tensor hash of a job's inline input (tensor 0 of its trace)."""
+    if kind == DSM:
+        return trace.tensor_hash(npy_int64_matrix(data))
+    shape = npy_float_shape(data)
+    body = data[len(data) - 4 * _product(shape) :]
+    return trace.tensor_hash(np.frombuffer(body, dtype="<f4").reshape(shape))
+
+
 def npy_int64_matrix(data: bytes) -> np.ndarray:
     """The array of a ``.npy`` file that :func:`npy_shape` accepts."""
     rows, cols = npy_shape(data)
@@ -129,6 +179,21 @@ def _tensor(t: verify_pb2.TraceTensor) -> TensorOpening:
         raise bisection.ErrTensorMismatch.wrap(f"tensor {t.index}: data is not rows × cols int64")
     array = np.frombuffer(t.data, dtype="<i8").astype(np.int64).reshape(t.rows, t.cols)
     return TensorOpening(t.index, array, tuple(t.proof))
+
+
+def float_tensor(t: verify_pb2.TraceTensor) -> np.ndarray:
+    """The float32 array of a float model's trace tensor (ErrTensorMismatch if malformed)."""
+    shape = tuple(t.shape)
+    if (
+        t.dtype != "float32"
+        or not 1 <= len(shape) <= MAX_DIMS
+        or min(shape) < 1
+        or len(t.data) != 4 * _product(shape)
+    ):
+        raise bisection.ErrTensorMismatch.wrap(
+            f"tensor {t.index}: a float32 tensor of 1 to {MAX_DIMS} dimensions is expected"
+        )
+    return np.frombuffer(t.data, dtype="<f4").reshape(shape)
 
 
 # -- Game <-> Dispute -------------------------------------------------------------------------
@@ -217,6 +282,10 @@ class Disputes:
         """Write a dispute from genesis, with its index and queue entries when undecided."""
         if dispute.status in UNDECIDED:
             self._save_active(ctx, dispute, previous_deadline=None)
+            if dispute.vote_pending:
+                self._store(ctx).delete(
+                    keys.queue_key(keys.GAME_QUEUE, dispute.deadline, dispute.job_id)
+                )
         else:
             self.set(ctx, dispute)
 
@@ -259,22 +328,35 @@ class Disputes:
 
     # applicability and the result check
 
-    def applies(self, ctx: Context, job: compute_pb2.Job | compute_pb2.MsgSubmitJob) -> bool:
-        """The job's version is a DSM artifact run off-chain (the rule must list the method)."""
+    def kind(self, ctx: Context, job: compute_pb2.Job | compute_pb2.MsgSubmitJob) -> str:
+        """``dsm`` (a DSM artifact run off-chain), ``float`` (an ONNX model compared by
+        tolerance) or empty: the method does not apply to the version."""
         try:
             version = self.keeper.ai.get_version(ctx, job.model_id, job.version)
         except AivmError:
-            return False
-        return version.format == DSM_FORMAT
+            return ""
+        if version.format == DSM_FORMAT:
+            return DSM
+        if version.format == FLOAT_FORMAT and version.comparison == "tolerance":
+            return FLOAT
+        return ""
+
+    def applies(self, ctx: Context, job: compute_pb2.Job | compute_pb2.MsgSubmitJob) -> bool:
+        """The method can run on the job's version (the rule must list it too)."""
+        return bool(self.kind(ctx, job))
 
     def check_submit(self, ctx: Context, msg: compute_pb2.MsgSubmitJob) -> None:
-        """An optimistic job's input is inline and a 2-D int64 ``.npy`` array."""
+        """An optimistic job's input is inline: a 2-D int64 ``.npy`` array (DSM) or a
+        float32 one (float models)."""
         if msg.input_cid or not msg.input_inline:
             raise ErrNotVerifiable.wrap(
                 f"model {msg.model_id} v{msg.version} is verified optimistically: send the "
                 "input inline (the chain hashes it to decide disputes)"
             )
-        npy_shape(msg.input_inline)
+        if self.kind(ctx, msg) == DSM:
+            npy_shape(msg.input_inline)
+        else:
+            npy_float_shape(msg.input_inline)
 
     def check_result(
         self, ctx: Context, job: compute_pb2.Job, msg: compute_pb2.MsgSubmitResult
@@ -303,8 +385,7 @@ class Disputes:
             2 * trace.step_proof_gas(n, gas) + gas.cost(1, len(msg.comparison_data) + 64),
             "verify: trace opening",
         )
-        rows = npy_shape(job.input_inline)[0]
-        output = output_matrix(msg.comparison_data, rows)
+        output = self._output(ctx, job, evidence, msg.comparison_data)
         opening = trace.OutputOpening(
             evidence.trace_output_leaf,
             tuple(evidence.trace_output_step_proof),
@@ -346,12 +427,12 @@ class Disputes:
             2 * trace.step_proof_gas(n, gas) + gas.cost(1, len(job.input_inline) + 64),
             "verify: dispute proofs",
         )
-        input_hash = trace.tensor_hash(npy_int64_matrix(job.input_inline))
+        kind = self.kind(ctx, job)
         game = bisection.open_game(
             n,
             evidence.trace_root,
             msg.trace_root,
-            [input_hash],
+            [input_hash(job.input_inline, kind)],
             LeafOpening(evidence.trace_output_leaf, tuple(evidence.trace_output_step_proof)),
             LeafOpening(msg.last_leaf, tuple(msg.last_proof)),
             ctx.header.height,
@@ -374,6 +455,7 @@ class Disputes:
             challenger_root=msg.trace_root,
             opened_height=ctx.header.height,
             paid="0",
+            float_model=kind == FLOAT,
         )
         store_game(dispute, game)
         keeper.set_session(ctx, session)
@@ -418,8 +500,13 @@ class Disputes:
         party = _party_of(dispute, sender)
         if dispute.status != V.DISPUTE_STATUS_FINAL:
             raise bisection.ErrWrongPhase.wrap("the game is still bisecting")
+        if dispute.vote_pending:
+            raise bisection.ErrWrongPhase.wrap("the step is opened: AI validators vote on it")
         if ctx.header.height > dispute.deadline:
             raise bisection.ErrDeadline.wrap(f"the final step was due by {dispute.deadline}")
+        if dispute.float_model:
+            self._open_step(ctx, dispute, party, msg)
+            return dispute
         params = self.keeper.get_params(ctx)
         size = len(msg.artifact) + sum(len(t.data) for t in msg.inputs)
         if size > params.max_step_bytes:
@@ -455,6 +542,102 @@ class Disputes:
         store_game(dispute, game)
         self._decide(ctx, dispute, "by executing operator " + str(dispute.hi - 1) + " on chain")
         return dispute
+
+    def _output(
+        self,
+        ctx: Context,
+        job: compute_pb2.Job,
+        evidence: verify_pb2.Evidence,
+        data: bytes,
+    ) -> np.ndarray:
+        """The inline output as the trace's last tensor: int64 rows (DSM) or float32 of the
+        evidence's shape (float models)."""
+        if self.kind(ctx, job) == DSM:
+            return output_matrix(data, npy_shape(job.input_inline)[0])
+        shape = tuple(evidence.trace_output_shape)
+        if not 1 <= len(shape) <= MAX_DIMS or min(shape) < 1 or 4 * _product(shape) != len(data):
+            raise ErrInvalidEvidence.wrap(
+                f"trace_output_shape {list(shape)} does not describe the {len(data)}-byte "
+                "float32 output"
+            )
+        return np.frombuffer(data, dtype="<f4").reshape(shape)
+
+    def _open_step(
+        self,
+        ctx: Context,
+        dispute: verify_pb2.Dispute,
+        party: Party,
+        msg: verify_pb2.MsgFinalStep,
+    ) -> None:
+        """A float model's final step: the provider opens the disputed node's inputs (steps
+        ≤ lo, under the agreed leaf) and its claimed tensor at hi (under its own hi leaf);
+        the deadline stops and a committee of AI validators votes on the claim."""
+        if party is not Party.PROVIDER:
+            raise bisection.ErrWrongTurn.wrap("the provider opens the disputed step")
+        params = self.keeper.get_params(ctx)
+        size = sum(len(t.data) for t in msg.inputs) + len(msg.claimed.data)
+        if size > params.max_step_bytes:
+            raise ErrInvalidDispute.wrap(
+                f"tensors of {size} bytes exceed max_step_bytes {params.max_step_bytes}"
+            )
+        gas = self._trace_gas(ctx)
+        count = len(msg.inputs) + 1
+        ctx.gas_meter.consume(
+            gas.cost(count, size + 64 * count) + count * trace.step_proof_gas(dispute.hi, gas),
+            "verify: opened step",
+        )
+        for t in msg.inputs:
+            digest = trace.tensor_hash(float_tensor(t))
+            if not 0 <= t.index <= dispute.lo or not trace.verify_tensor(
+                dispute.lo_leaf, dispute.lo, t.index, digest, tuple(t.proof)
+            ):
+                raise bisection.ErrTensorMismatch.wrap(
+                    f"tensor {t.index} is not the one agreed at step {dispute.lo}"
+                )
+        claimed = trace.tensor_hash(float_tensor(msg.claimed))
+        if msg.claimed.index != dispute.hi or not trace.verify_tensor(
+            dispute.provider_hi_leaf, dispute.hi, dispute.hi, claimed, tuple(msg.claimed.proof)
+        ):
+            raise bisection.ErrTensorMismatch.wrap(
+                f"the claimed tensor is not the provider's step {dispute.hi}"
+            )
+        self._store(ctx).delete(keys.queue_key(keys.GAME_QUEUE, dispute.deadline, dispute.job_id))
+        dispute.vote_pending = True
+        dispute.inputs.extend(msg.inputs)
+        dispute.claimed.CopyFrom(msg.claimed)
+        self.set(ctx, dispute)
+        ctx.emit(
+            "verify_dispute_vote",
+            ("job_id", str(dispute.job_id)),
+            ("number", str(dispute.number)),
+            ("step", str(dispute.hi)),
+        )
+        session = self.keeper.get_session(ctx, dispute.job_id)
+        if session is not None and session.status == V.SESSION_STATUS_CHALLENGE:
+            self.keeper.start_step_vote(ctx, session)
+
+    def vote_waiting(self, ctx: Context, job_id: int) -> bool:
+        """The job's undecided game waits for a committee's vote on its step."""
+        dispute = self.active(ctx, job_id)
+        return dispute is not None and dispute.vote_pending
+
+    def settle_vote(
+        self, ctx: Context, job_id: int, provider_correct: bool | None, voters: int
+    ) -> None:
+        """The committee decided the float step (None: no majority in the rounds allowed:
+        the game is cancelled, bonds back, nobody at fault)."""
+        dispute = self.active(ctx, job_id)
+        if dispute is None:
+            return
+        if provider_correct is None:
+            self.cancel(ctx, job_id, f"no majority of AI validators on step {dispute.hi}")
+            session = self.keeper.get_session(ctx, job_id)
+            if session is not None and ctx.header.height >= session.challenge_end_height:
+                self.window_over(ctx, session)
+            return
+        game = bisection.settle(to_game(dispute), provider_correct)
+        store_game(dispute, game)
+        self._decide(ctx, dispute, f"by a vote of {voters} AI validators on step {dispute.hi}")
 
     def _program(self, ctx: Context, artifact: bytes) -> runtime.Program:
         """Load the DSM artifact, its load gas charged (the same on every node)."""
@@ -688,5 +871,6 @@ def expected_dispute_entries(disputes: Sequence[verify_pb2.Dispute]) -> set[byte
     for d in disputes:
         if d.status in UNDECIDED:
             out.add(keys.ACTIVE_DISPUTES + keys.u64(d.job_id))
-            out.add(keys.queue_key(keys.GAME_QUEUE, d.deadline, d.job_id))
+            if not d.vote_pending:
+                out.add(keys.queue_key(keys.GAME_QUEUE, d.deadline, d.job_id))
     return out

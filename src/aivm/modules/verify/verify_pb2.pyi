@@ -63,6 +63,7 @@ class DisputeOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DISPUTE_OUTCOME_NONE: _ClassVar[DisputeOutcome]
     DISPUTE_OUTCOME_EXECUTION: _ClassVar[DisputeOutcome]
     DISPUTE_OUTCOME_TIMEOUT: _ClassVar[DisputeOutcome]
+    DISPUTE_OUTCOME_VOTE: _ClassVar[DisputeOutcome]
 CRITICALITY_LOW: Criticality
 CRITICALITY_MEDIUM: Criticality
 CRITICALITY_HIGH: Criticality
@@ -99,6 +100,7 @@ DISPUTE_STATUS_CANCELLED: DisputeStatus
 DISPUTE_OUTCOME_NONE: DisputeOutcome
 DISPUTE_OUTCOME_EXECUTION: DisputeOutcome
 DISPUTE_OUTCOME_TIMEOUT: DisputeOutcome
+DISPUTE_OUTCOME_VOTE: DisputeOutcome
 
 class PolicyRule(_message.Message):
     __slots__ = ("criticality", "methods", "validators", "sample_rate", "challenge_window_blocks")
@@ -149,7 +151,7 @@ class Params(_message.Message):
     def __init__(self, policy: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ..., commit_blocks: _Optional[int] = ..., reveal_blocks: _Optional[int] = ..., nonreveal_slash_fraction: _Optional[str] = ..., wrong_verdict_slash_fraction: _Optional[str] = ..., max_draws_per_block: _Optional[int] = ..., max_tallies_per_block: _Optional[int] = ..., max_rounds: _Optional[int] = ..., trusted_srs_digests: _Optional[_Iterable[bytes]] = ..., dispute_bond: _Optional[str] = ..., round_blocks: _Optional[int] = ..., max_trace_steps: _Optional[int] = ..., max_step_bytes: _Optional[int] = ..., trace_hash_gas: _Optional[int] = ..., trace_kilo_byte_gas: _Optional[int] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid", "toploc_valid")
+    __slots__ = ("validator", "round", "commitment", "revealed", "output_digest", "comparison_data", "agrees", "committed_height", "revealed_height", "slashed", "weight", "salt", "zk_valid", "toploc_valid", "step_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +166,7 @@ class Verdict(_message.Message):
     SALT_FIELD_NUMBER: _ClassVar[int]
     ZK_VALID_FIELD_NUMBER: _ClassVar[int]
     TOPLOC_VALID_FIELD_NUMBER: _ClassVar[int]
+    STEP_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     round: int
     commitment: bytes
@@ -178,7 +181,8 @@ class Verdict(_message.Message):
     salt: bytes
     zk_valid: bool
     toploc_valid: bool
-    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ...) -> None: ...
+    step_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., round: _Optional[int] = ..., commitment: _Optional[bytes] = ..., revealed: bool = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., agrees: bool = ..., committed_height: _Optional[int] = ..., revealed_height: _Optional[int] = ..., slashed: _Optional[str] = ..., weight: _Optional[str] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ..., step_valid: bool = ...) -> None: ...
 
 class MethodRun(_message.Message):
     __slots__ = ("method", "status", "detail", "evidence_digest")
@@ -193,7 +197,7 @@ class MethodRun(_message.Message):
     def __init__(self, method: _Optional[_Union[Method, str]] = ..., status: _Optional[_Union[MethodStatus, str]] = ..., detail: _Optional[str] = ..., evidence_digest: _Optional[bytes] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("job_id", "criticality", "status", "methods", "verdicts", "opened_height", "draw_height", "commit_end_height", "reveal_end_height", "round", "validators", "sample_rate", "sample_roll", "seed", "penalty_multiple", "finished_height", "challenge_end_height", "disputes")
+    __slots__ = ("job_id", "criticality", "status", "methods", "verdicts", "opened_height", "draw_height", "commit_end_height", "reveal_end_height", "round", "validators", "sample_rate", "sample_roll", "seed", "penalty_multiple", "finished_height", "challenge_end_height", "disputes", "step_vote")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     CRITICALITY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +216,7 @@ class Session(_message.Message):
     FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DISPUTES_FIELD_NUMBER: _ClassVar[int]
+    STEP_VOTE_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     criticality: Criticality
     status: SessionStatus
@@ -230,10 +235,11 @@ class Session(_message.Message):
     finished_height: int
     challenge_end_height: int
     disputes: int
-    def __init__(self, job_id: _Optional[int] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., methods: _Optional[_Iterable[_Union[MethodRun, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., opened_height: _Optional[int] = ..., draw_height: _Optional[int] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., round: _Optional[int] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., sample_roll: _Optional[int] = ..., seed: _Optional[bytes] = ..., penalty_multiple: _Optional[int] = ..., finished_height: _Optional[int] = ..., challenge_end_height: _Optional[int] = ..., disputes: _Optional[int] = ...) -> None: ...
+    step_vote: bool
+    def __init__(self, job_id: _Optional[int] = ..., criticality: _Optional[_Union[Criticality, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., methods: _Optional[_Iterable[_Union[MethodRun, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., opened_height: _Optional[int] = ..., draw_height: _Optional[int] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., round: _Optional[int] = ..., validators: _Optional[int] = ..., sample_rate: _Optional[str] = ..., sample_roll: _Optional[int] = ..., seed: _Optional[bytes] = ..., penalty_multiple: _Optional[int] = ..., finished_height: _Optional[int] = ..., challenge_end_height: _Optional[int] = ..., disputes: _Optional[int] = ..., step_vote: bool = ...) -> None: ...
 
 class Dispute(_message.Message):
-    __slots__ = ("job_id", "number", "provider", "challenger", "bond", "n", "provider_root", "challenger_root", "lo", "hi", "lo_leaf", "provider_hi_leaf", "challenger_hi_leaf", "turn", "deadline", "round_blocks", "status", "pending_leaf", "rounds", "winner", "outcome", "opened_height", "finished_height", "detail", "paid")
+    __slots__ = ("job_id", "number", "provider", "challenger", "bond", "n", "provider_root", "challenger_root", "lo", "hi", "lo_leaf", "provider_hi_leaf", "challenger_hi_leaf", "turn", "deadline", "round_blocks", "status", "pending_leaf", "rounds", "winner", "outcome", "opened_height", "finished_height", "detail", "paid", "float_model", "vote_pending", "inputs", "claimed", "vote_rounds")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -259,6 +265,11 @@ class Dispute(_message.Message):
     FINISHED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     PAID_FIELD_NUMBER: _ClassVar[int]
+    FLOAT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    VOTE_PENDING_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_FIELD_NUMBER: _ClassVar[int]
+    VOTE_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     number: int
     provider: str
@@ -284,7 +295,12 @@ class Dispute(_message.Message):
     finished_height: int
     detail: str
     paid: str
-    def __init__(self, job_id: _Optional[int] = ..., number: _Optional[int] = ..., provider: _Optional[str] = ..., challenger: _Optional[str] = ..., bond: _Optional[str] = ..., n: _Optional[int] = ..., provider_root: _Optional[bytes] = ..., challenger_root: _Optional[bytes] = ..., lo: _Optional[int] = ..., hi: _Optional[int] = ..., lo_leaf: _Optional[bytes] = ..., provider_hi_leaf: _Optional[bytes] = ..., challenger_hi_leaf: _Optional[bytes] = ..., turn: _Optional[_Union[Party, str]] = ..., deadline: _Optional[int] = ..., round_blocks: _Optional[int] = ..., status: _Optional[_Union[DisputeStatus, str]] = ..., pending_leaf: _Optional[bytes] = ..., rounds: _Optional[int] = ..., winner: _Optional[_Union[Party, str]] = ..., outcome: _Optional[_Union[DisputeOutcome, str]] = ..., opened_height: _Optional[int] = ..., finished_height: _Optional[int] = ..., detail: _Optional[str] = ..., paid: _Optional[str] = ...) -> None: ...
+    float_model: bool
+    vote_pending: bool
+    inputs: _containers.RepeatedCompositeFieldContainer[TraceTensor]
+    claimed: TraceTensor
+    vote_rounds: int
+    def __init__(self, job_id: _Optional[int] = ..., number: _Optional[int] = ..., provider: _Optional[str] = ..., challenger: _Optional[str] = ..., bond: _Optional[str] = ..., n: _Optional[int] = ..., provider_root: _Optional[bytes] = ..., challenger_root: _Optional[bytes] = ..., lo: _Optional[int] = ..., hi: _Optional[int] = ..., lo_leaf: _Optional[bytes] = ..., provider_hi_leaf: _Optional[bytes] = ..., challenger_hi_leaf: _Optional[bytes] = ..., turn: _Optional[_Union[Party, str]] = ..., deadline: _Optional[int] = ..., round_blocks: _Optional[int] = ..., status: _Optional[_Union[DisputeStatus, str]] = ..., pending_leaf: _Optional[bytes] = ..., rounds: _Optional[int] = ..., winner: _Optional[_Union[Party, str]] = ..., outcome: _Optional[_Union[DisputeOutcome, str]] = ..., opened_height: _Optional[int] = ..., finished_height: _Optional[int] = ..., detail: _Optional[str] = ..., paid: _Optional[str] = ..., float_model: bool = ..., vote_pending: bool = ..., inputs: _Optional[_Iterable[_Union[TraceTensor, _Mapping]]] = ..., claimed: _Optional[_Union[TraceTensor, _Mapping]] = ..., vote_rounds: _Optional[int] = ...) -> None: ...
 
 class TrailProvider(_message.Message):
     __slots__ = ("provider", "tier", "hardware_attested", "runtime", "output_digest", "price_per_unit", "paid", "attestation_digest")
@@ -441,7 +457,7 @@ class TeeCollateral(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., tee_type: _Optional[str] = ..., fmspc: _Optional[str] = ..., not_before: _Optional[int] = ..., not_after: _Optional[int] = ..., json: _Optional[bytes] = ..., submitter: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof", "toploc_proofs", "trace_root", "trace_steps", "trace_output_leaf", "trace_output_step_proof", "trace_output_tensor_proof")
+    __slots__ = ("tee_quote", "tee_collateral_digest", "zk_proof", "toploc_proofs", "trace_root", "trace_steps", "trace_output_leaf", "trace_output_step_proof", "trace_output_tensor_proof", "trace_output_shape")
     TEE_QUOTE_FIELD_NUMBER: _ClassVar[int]
     TEE_COLLATERAL_DIGEST_FIELD_NUMBER: _ClassVar[int]
     ZK_PROOF_FIELD_NUMBER: _ClassVar[int]
@@ -451,6 +467,7 @@ class Evidence(_message.Message):
     TRACE_OUTPUT_LEAF_FIELD_NUMBER: _ClassVar[int]
     TRACE_OUTPUT_STEP_PROOF_FIELD_NUMBER: _ClassVar[int]
     TRACE_OUTPUT_TENSOR_PROOF_FIELD_NUMBER: _ClassVar[int]
+    TRACE_OUTPUT_SHAPE_FIELD_NUMBER: _ClassVar[int]
     tee_quote: bytes
     tee_collateral_digest: bytes
     zk_proof: bytes
@@ -460,7 +477,8 @@ class Evidence(_message.Message):
     trace_output_leaf: bytes
     trace_output_step_proof: _containers.RepeatedScalarFieldContainer[bytes]
     trace_output_tensor_proof: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ..., toploc_proofs: _Optional[bytes] = ..., trace_root: _Optional[bytes] = ..., trace_steps: _Optional[int] = ..., trace_output_leaf: _Optional[bytes] = ..., trace_output_step_proof: _Optional[_Iterable[bytes]] = ..., trace_output_tensor_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    trace_output_shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, tee_quote: _Optional[bytes] = ..., tee_collateral_digest: _Optional[bytes] = ..., zk_proof: _Optional[bytes] = ..., toploc_proofs: _Optional[bytes] = ..., trace_root: _Optional[bytes] = ..., trace_steps: _Optional[int] = ..., trace_output_leaf: _Optional[bytes] = ..., trace_output_step_proof: _Optional[_Iterable[bytes]] = ..., trace_output_tensor_proof: _Optional[_Iterable[bytes]] = ..., trace_output_shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class GenesisState(_message.Message):
     __slots__ = ("params", "sessions", "trails", "models", "collaterals", "used_quotes", "disputes")
@@ -495,7 +513,7 @@ class MsgCommitVerdictResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgRevealVerdict(_message.Message):
-    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt", "zk_valid", "toploc_valid")
+    __slots__ = ("validator", "job_id", "output_digest", "comparison_data", "salt", "zk_valid", "toploc_valid", "step_valid")
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
@@ -503,6 +521,7 @@ class MsgRevealVerdict(_message.Message):
     SALT_FIELD_NUMBER: _ClassVar[int]
     ZK_VALID_FIELD_NUMBER: _ClassVar[int]
     TOPLOC_VALID_FIELD_NUMBER: _ClassVar[int]
+    STEP_VALID_FIELD_NUMBER: _ClassVar[int]
     validator: str
     job_id: int
     output_digest: bytes
@@ -510,7 +529,8 @@ class MsgRevealVerdict(_message.Message):
     salt: bytes
     zk_valid: bool
     toploc_valid: bool
-    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ...) -> None: ...
+    step_valid: bool
+    def __init__(self, validator: _Optional[str] = ..., job_id: _Optional[int] = ..., output_digest: _Optional[bytes] = ..., comparison_data: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., zk_valid: bool = ..., toploc_valid: bool = ..., step_valid: bool = ...) -> None: ...
 
 class MsgRevealVerdictResponse(_message.Message):
     __slots__ = ("agrees",)
@@ -563,32 +583,38 @@ class MsgBisectResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[DisputeStatus, str]] = ..., lo: _Optional[int] = ..., hi: _Optional[int] = ...) -> None: ...
 
 class TraceTensor(_message.Message):
-    __slots__ = ("index", "rows", "cols", "data", "proof")
+    __slots__ = ("index", "rows", "cols", "data", "proof", "dtype", "shape")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     COLS_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     PROOF_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
     index: int
     rows: int
     cols: int
     data: bytes
     proof: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, index: _Optional[int] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., data: _Optional[bytes] = ..., proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, index: _Optional[int] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., data: _Optional[bytes] = ..., proof: _Optional[_Iterable[bytes]] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class MsgFinalStep(_message.Message):
-    __slots__ = ("sender", "job_id", "artifact", "inputs", "peaks")
+    __slots__ = ("sender", "job_id", "artifact", "inputs", "peaks", "claimed")
     SENDER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     PEAKS_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_FIELD_NUMBER: _ClassVar[int]
     sender: str
     job_id: int
     artifact: bytes
     inputs: _containers.RepeatedCompositeFieldContainer[TraceTensor]
     peaks: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, sender: _Optional[str] = ..., job_id: _Optional[int] = ..., artifact: _Optional[bytes] = ..., inputs: _Optional[_Iterable[_Union[TraceTensor, _Mapping]]] = ..., peaks: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    claimed: TraceTensor
+    def __init__(self, sender: _Optional[str] = ..., job_id: _Optional[int] = ..., artifact: _Optional[bytes] = ..., inputs: _Optional[_Iterable[_Union[TraceTensor, _Mapping]]] = ..., peaks: _Optional[_Iterable[bytes]] = ..., claimed: _Optional[_Union[TraceTensor, _Mapping]] = ...) -> None: ...
 
 class MsgFinalStepResponse(_message.Message):
     __slots__ = ("winner",)
