@@ -127,7 +127,7 @@ def test_model_owner_and_collateral_commands_over_the_cli(
     code, out, err = run("query", "verify", "policy", "-o", "json")
     assert code == 0, err
     levels = {p["criticality"]: p for p in json.loads(out)["policy"]}
-    assert levels["high"]["methods"] == ["reexecution", "toploc", "tee"]
+    assert levels["high"]["methods"] == ["reexecution", "optimistic", "toploc", "tee"]
     collateral = ROOT / "tests" / "vectors" / "tee" / "tdx_quote_collateral.json"
     code, out, err = run(
         "tx", "verify", "upload-collateral", str(collateral), "--from", f"dev{OWNER}",

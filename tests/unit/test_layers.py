@@ -101,7 +101,8 @@ ALLOWED: dict[str, set[str]] = {
 # Single modules a layer may import beyond its ALLOWED layers.
 ALLOWED_MODULES: dict[str, set[str]] = {
     "client": {"aivm.app.modules"},
-    "worker": {"aivm.modules.compute.compute_pb2"},  # the provider node's message types
+    # the provider node's and the verifier's message types
+    "worker": {"aivm.modules.compute.compute_pb2", "aivm.modules.verify.verify_pb2"},
 }
 COMPANIONS = ("cli", "client")  # modules/<m>/cli.py, modules/<m>/client.py
 STATE_MACHINE = ("app", "modules", "ai.runtime", "ai.verify")

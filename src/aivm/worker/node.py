@@ -7,6 +7,12 @@ travels inline in its result (``comparison_data``; ``output_cid`` is computed he
 exactly those bytes) and is not uploaded unless ``upload-outputs = "always"``; larger outputs
 are uploaded to the content store.
 
+DSM model versions (format ``aivm-dsm/1``) run with the on-chain integer semantics
+(:class:`aivm.worker.runner.DsmRunner`, runtime ``dsm``): the node computes each job's
+execution trace, posts its commitment as the result's evidence (optimistic verification),
+keeps the trace in ``<home>/traces/<job>.npz`` until the job settles, and plays its side of
+every dispute a challenger opens against it (:class:`aivm.worker.disputes.Player`).
+
 Restart safety (``kill -9``): the chain is the source of truth. A result is sent only for an
 assignment the chain shows RUNNING, re-read just before signing; the hash of every result tx
 is written to ``<home>/state/submitted.json`` *before* it is broadcast, and a job with a
@@ -38,6 +44,7 @@ import numpy as np
 import requests
 
 import aivm.modules.compute.compute_pb2 as compute_pb2
+from aivm.ai import runtime
 from aivm.client.client import Client
 from aivm.client.errors import ChainError, ClientError
 from aivm.client.results import TxResult
@@ -45,12 +52,13 @@ from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.crypto import unixfs
 from aivm.types import pb
-from aivm.worker import formats, toploc_lm
+from aivm.worker import disputes, formats, toploc_lm
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.config import ProviderConfig
 from aivm.worker.outputs import OutputStore, Saved
-from aivm.worker.runner import ModelRunner, runtime_name
+from aivm.worker.runner import DsmRunner, ModelRunner, Runner, load_runner, runtime_name
 
+DSM_FORMAT = runtime.FORMAT
 RESEND_AFTER_BLOCKS = 20
 """A journalled result tx not found in a block after this many blocks is given up on (the
 job is re-read from the chain and served again if it is still RUNNING)."""
@@ -65,8 +73,22 @@ FAULT_ENV = "AIVM_WORKER_FAULT"
 """Test hook: ``wrong-output`` makes the node a liar (every output is altered before it is
 saved and submitted: +1 on every float32 element or token id, the first byte flipped
 otherwise); ``random-output`` a lazy provider (random bytes of the output's length, the model
-never consulted); for tests of comparison, escalation, verification and slashing."""
+never consulted); ``wrong-trace`` a consistent cheater on DSM jobs (one intermediate tensor
+changed and every later one recomputed from it: a wrong output with a trace commitment that
+matches it, :func:`aivm.worker.disputes.tampered`); for tests of comparison, escalation,
+verification, disputes and slashing."""
 RUNNING = compute_pb2.ASSIGNMENT_STATUS_RUNNING
+SETTLED = {
+    compute_pb2.JOB_STATE_COMPLETED,
+    compute_pb2.JOB_STATE_EXPIRED_UNMATCHED,
+    compute_pb2.JOB_STATE_PROVIDER_TIMEOUT,
+    compute_pb2.JOB_STATE_REJECTED_RESULT,
+    compute_pb2.JOB_STATE_CANCELLED,
+    compute_pb2.JOB_STATE_UNSERVABLE,
+}
+"""Job states after which no dispute can come: a kept trace is dropped."""
+TRACE_SWEEP_BLOCKS = 10
+"""Kept traces are checked against their job's state every this many blocks."""
 Log = Callable[[str], None]
 
 
@@ -137,6 +159,8 @@ class Work:
     """The output travels in the result as ``comparison_data`` (small enough)."""
     reused: bool = False
     """The output was computed before a restart (kept in ``<home>/outputs``)."""
+    kept: disputes.KeptTrace | None = None
+    """The execution trace of a DSM job (its commitment goes in the evidence)."""
     batch: int = 1
     millis: float = 0.0
 
@@ -202,13 +226,19 @@ class ProviderNode:
         self.cache = home / "cache"
         self.outputs = home / "outputs"
         self.journal = Journal(home / "state" / "submitted.json")
-        self.runners: dict[tuple[int, str], tuple[ModelRunner, str]] = {}
+        self.runners: dict[tuple[int, str], tuple[Runner, str]] = {}
         self.given_up: set[int] = set()
         self.heartbeat_every = 1
         self.last_heartbeat = -(10**9)
         self.hold = _parse_hold(os.environ.get(HOLD_ENV, ""))
         self.lies = os.environ.get(FAULT_ENV, "") == "wrong-output"
         self.lazy = os.environ.get(FAULT_ENV, "") == "random-output"
+        self.wrong_trace = os.environ.get(FAULT_ENV, "") == "wrong-trace"
+        self.traces = disputes.TraceStore(home / "traces")
+        """DSM traces kept for disputes until their job settles."""
+        self.player = disputes.Player(client, wallet, self._dispute_source, self.log)
+        self.last_sweep = -(10**9)
+        self.disputes_unreadable = False
         self.inline_limit: int | None = None
         """The chain's ``max_comparison_bytes``, read once (outputs up to it go inline)."""
         self.kept: OutputStore | None = None
@@ -269,6 +299,7 @@ class ProviderNode:
             self._send([compute_pb2.MsgProviderHeartbeat(operator=self.address)], [], height)
             self.last_heartbeat = height
         self._check_journal(height)
+        self._disputes(height)
         times = RoundTimes(height)
         work = self._assigned(height)
         if not work:
@@ -354,13 +385,14 @@ class ProviderNode:
             return time.perf_counter()
         return self._round.add(phase, since)
 
-    def _runner(self, model_id: int, version: str) -> tuple[ModelRunner, str]:
+    def _runner(self, model_id: int, version: str) -> tuple[Runner, str]:
         key = (model_id, version)
         if key not in self.runners:
             found = self.ai.version(model_id, version)
             rule = formats.comparison_rule(found)
             path = self._artifact(found)
-            self.runners[key] = (ModelRunner(path, self.config.max_batch), rule)
+            runner = load_runner(path, found.format, self.config.max_batch)
+            self.runners[key] = (runner, "exact" if isinstance(runner, DsmRunner) else rule)
         return self.runners[key]
 
     def _artifact(self, version: Any) -> Path:
@@ -400,14 +432,22 @@ class ProviderNode:
 
     def _compute(
         self,
-        runner: ModelRunner,
+        runner: Runner,
         rule: str,
         ready: list[Work],
         item: Work,
         msgs: list[pb.Message],
     ) -> bool:
         """Compute ``item``'s output; the first call of a round runs every tensor job of
-        ``ready`` as one batch."""
+        ``ready`` as one batch (a DSM job: its trace, whose last tensor is the output)."""
+        if isinstance(runner, DsmRunner):
+            if item.output is None:
+                try:
+                    self._run_dsm(runner, item)
+                except formats.FormatError as exc:
+                    return self._unservable(item, f"input not usable: {exc}", msgs)
+                self._apply_output_faults(item, rule)
+            return True
         if item.output is not None or self._load_output(item):
             return True
         try:
@@ -419,6 +459,13 @@ class ProviderNode:
             return self._unservable(item, f"input not usable: {exc}", msgs)
         if item.output is None:
             return self._unservable(item, "input not usable", msgs)
+        self._apply_output_faults(item, rule)
+        return True
+
+    def _apply_output_faults(self, item: Work, rule: str) -> None:
+        """The wrong-output and random-output test hooks (see :data:`FAULT_ENV`)."""
+        if item.output is None:
+            return
         if self.lies:
             item.output = wrong(item.output, rule)
             self.log(f"job {item.job.id}: altered the output ({FAULT_ENV})")
@@ -426,7 +473,34 @@ class ProviderNode:
             made_up = os.urandom(len(item.output.data))
             item.output = formats.Output(made_up, item.output.dtype, item.output.shape)
             self.log(f"job {item.job.id}: random output ({FAULT_ENV})")
-        return True
+
+    def _run_dsm(self, runner: DsmRunner, item: Work) -> None:
+        """A DSM job's trace (kept from before a restart when it is there for the same input,
+        else computed and kept) and its output, the trace's last tensor."""
+        start = time.perf_counter()
+        rows = runner.check_input(formats.decode_tensor_input(item.data))
+        kept = self.traces.get(item.job.id)
+        if kept is not None and np.array_equal(kept.tensors[0], rows):
+            item.reused = True
+            self.log(f"job {item.job.id}: trace computed before a restart, reused")
+        else:
+            kept = disputes.KeptTrace.of(self._dsm_trace(runner, rows, item.job.id))
+            self.traces.put(item.job.id, kept)
+        item.kept = kept
+        item.output = formats.encode_tensor_output(kept.output, "exact")
+        item.millis = (time.perf_counter() - start) * 1e3
+        self.log(
+            f"job {item.job.id}: ran the DSM trace in {item.millis:.1f} ms "
+            f"({kept.commitment.n_steps} operators, root {kept.commitment.root.hex()[:16]}…)"
+        )
+
+    def _dsm_trace(self, runner: DsmRunner, rows: Any, job_id: int) -> list[Any]:
+        """Every tensor of the run (tampered under the wrong-trace hook)."""
+        tensors = runner.trace(rows)
+        if self.wrong_trace:
+            tensors = disputes.tampered(runner.program, tensors)
+            self.log(f"job {job_id}: tampered with the trace ({FAULT_ENV})")
+        return tensors
 
     def _run_batch(self, runner: ModelRunner, rule: str, items: list[Work]) -> None:
         arrays, usable = [], []
@@ -533,24 +607,30 @@ class ProviderNode:
         data = item.output.data
         meta = item.output.metadata() | {"device": "cpu", "batch": item.batch}
         meta["ms"] = round(item.millis, 3)
+        inline = item.inline or formats.carries_comparison_data(rule) or item.kept is not None
         return compute_pb2.MsgSubmitResult(
             provider=self.address,
             job_id=item.job.id,
             output_cid=item.cid,
             output_digest=hashlib.sha256(data).digest(),
-            comparison_data=data if item.inline or formats.carries_comparison_data(rule) else b"",
-            runtime=runtime_name(),
+            comparison_data=data if inline else b"",
+            runtime=runtime_name(DSM_FORMAT if item.kept is not None else ""),
             runtime_metadata=json.dumps(meta, separators=(",", ":")),
             evidence=self._evidence(item, rule),
         )
 
     def _evidence(self, item: Work, rule: str) -> bytes:
-        """TOPLOC fingerprints of a generation whose model version registered a TOPLOC
-        config (one prefill over prompt + generated ids; also after a restart), else none."""
+        """The trace commitment of a DSM job (optimistic verification: root, steps and the
+        opening of its output); TOPLOC fingerprints of a generation whose model version
+        registered a TOPLOC config (one prefill over prompt + generated ids; also after a
+        restart); else none."""
+        if item.kept is not None:
+            return disputes.evidence_bytes(item.kept)
         job = item.job
         if rule != "tokens" or item.output is None or not self._toploc(job.model_id, job.version):
             return b""
         runner, _ = self._runner(job.model_id, job.version)
+        assert isinstance(runner, ModelRunner)
         prompt = list(formats.decode_generation_input(item.data).prompt.encode("utf-8"))
         ids = formats.decode_tokens(item.output.data)
         blob = toploc_lm.fingerprint_generation(runner.session, prompt, ids, context=runner.context)
@@ -567,6 +647,49 @@ class ProviderNode:
             except (ChainError, AttributeError):
                 self.toploc_versions[key] = False
         return self.toploc_versions[key]
+
+    # -- disputes (optimistic verification) -----------------------------------------------
+
+    def _disputes(self, height: int) -> None:
+        """Move in every dispute against this provider; drop the traces of settled jobs."""
+        try:
+            playing = {int(d.job_id) for d in self.player.step()}
+        except ChainError as exc:  # a chain without optimistic verification: said once
+            if not self.disputes_unreadable:
+                self.log(f"disputes not readable at height {height}: {exc}")
+            self.disputes_unreadable = True
+            return
+        if height - self.last_sweep < TRACE_SWEEP_BLOCKS:
+            return
+        self.last_sweep = height
+        for job_id in self.traces.job_ids():
+            if job_id in playing:
+                continue
+            try:
+                state = self.compute.job(job_id).state
+            except ChainError:
+                state = compute_pb2.JOB_STATE_CANCELLED  # the chain no longer knows it
+            if state in SETTLED:
+                self.traces.drop(job_id)
+                self.log(f"job {job_id}: settled; dropped its trace")
+
+    def _dispute_source(self, job_id: int) -> tuple[disputes.KeptTrace, Any, bytes] | None:
+        """This provider's trace of ``job_id`` (kept, else computed again from the job's
+        input) with the DSM program and artifact (None for a job that is not DSM)."""
+        job = self.compute.job(job_id)
+        runner, _ = self._runner(job.model_id, job.version)
+        if not isinstance(runner, DsmRunner):
+            return None
+        kept = self.traces.get(job_id)
+        if kept is None:
+            item = Work(job)
+            if not self._fetch_input(item, []):
+                return None
+            rows = runner.check_input(formats.decode_tensor_input(item.data))
+            kept = disputes.KeptTrace.of(self._dsm_trace(runner, rows, job_id))
+            self.traces.put(job_id, kept)
+            self.log(f"job {job_id}: trace computed again for a dispute")
+        return kept, runner.program, runner.artifact
 
     # -- sending --------------------------------------------------------------------------
 
@@ -760,15 +883,20 @@ def provider_status(client: Client, address: str) -> dict[str, Any]:
     return shown
 
 
-def reference_output(path: Path, data: bytes, rule: str = "tolerance") -> bytes:
-    """The output bytes a provider returns for ``data`` on the model at ``path``, computed
-    here without batching (for tests and for checking a result by hand)."""
-    return runner_output(ModelRunner(path), data, rule)
+def reference_output(path: Path, data: bytes, rule: str = "tolerance", format: str = "") -> bytes:
+    """The output bytes a provider returns for ``data`` on the model at ``path`` (of the
+    version ``format``: ``aivm-dsm/1`` or ONNX), computed here without batching (for tests
+    and for checking a result by hand)."""
+    return runner_output(load_runner(path, format), data, rule)
 
 
-def runner_output(runner: ModelRunner, data: bytes, rule: str) -> bytes:
+def runner_output(runner: Runner, data: bytes, rule: str) -> bytes:
     """The output bytes a provider returns for ``data`` on ``runner``'s model (one job, no
-    batching): greedy generation for the token rule, one tensor run otherwise."""
+    batching): greedy generation for the token rule, one tensor run otherwise (a DSM
+    program's int64 output, raw little-endian, whatever the rule)."""
+    if isinstance(runner, DsmRunner):
+        rows = runner.check_input(formats.decode_tensor_input(data))
+        return formats.encode_tensor_output(runner.program.run(rows), "exact").data
     if rule == "tokens":
         request = formats.decode_generation_input(data)
         ids = runner.generate(list(request.prompt.encode("utf-8")), request.max_new_tokens)

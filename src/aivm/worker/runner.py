@@ -1,12 +1,16 @@
 """Running models for the provider node: one onnxruntime session per artifact, queued
 tensor jobs of one model batched into a single run when the model's first input has a
-dynamic first (batch) dimension, and greedy generation for ``tokens`` models.
+dynamic first (batch) dimension, and greedy generation for ``tokens`` models; DSM programs
+(format ``aivm-dsm/1``, :class:`DsmRunner`) run off-chain with the on-chain integer
+semantics, one execution trace per job (optimistic verification).
 
 Example::
 
     runner = ModelRunner(Path("model.onnx"))
     outputs = runner.run_tensors([x1, x2, x3])       # one session.run when batchable
     ids = runner.generate(list(b"The chain"), 20)    # greedy byte-level generation
+    dsm = load_runner(Path("model.dsm"), runtime.FORMAT)
+    tensors = dsm.trace(dsm.check_input(rows))      # input, then each operator's output
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from aivm.ai import runtime
+from aivm.ai.runtime.model import IntArray
+from aivm.ai.verify import trace
+from aivm.types.errors import AivmError
 from aivm.worker.formats import FormatError
 
 DTYPES = {
@@ -37,8 +45,15 @@ DEFAULT_CONTEXT = 128
 """Generation context when the model does not say (no ``pos_emb`` initializer)."""
 
 
-def runtime_name() -> str:
-    """``onnxruntime <version>``, as results report it."""
+DSM_RUNTIME = "dsm"
+"""The runtime a provider declares (and compute matches) for ``aivm-dsm/1`` versions."""
+
+
+def runtime_name(format: str = "") -> str:
+    """``onnxruntime <version>``, or ``dsm aivm-dsm/1`` for DSM versions (exact integer
+    semantics: the format is the version that matters), as results report it."""
+    if format == runtime.FORMAT:
+        return f"{DSM_RUNTIME} {runtime.FORMAT}"
     return f"onnxruntime {ort.__version__}"
 
 
@@ -183,3 +198,63 @@ def _context_of(path: Path, input_shape: list[Any]) -> int:
     if len(input_shape) >= 2 and isinstance(input_shape[1], int) and input_shape[1] > 0:
         return int(input_shape[1])
     return DEFAULT_CONTEXT
+
+
+class DsmRunner:
+    """A DSM program (``aivm-dsm/1``) loaded from its artifact, run with the chain's exact
+    integer semantics. Inputs are 2-D int64 quantized rows; outputs are the program's int64
+    output; :meth:`trace` gives every tensor of a run (optimistic verification)."""
+
+    batchable = True
+    format = runtime.FORMAT
+
+    def __init__(self, artifact: bytes, path: Path | None = None) -> None:
+        try:
+            self.program = runtime.load(artifact)
+        except AivmError as exc:
+            raise FormatError(f"artifact is not a loadable DSM model: {exc}") from None
+        self.artifact = artifact
+        self.path = path
+
+    @classmethod
+    def from_file(cls, path: Path) -> DsmRunner:
+        """The program of the artifact at ``path``."""
+        return cls(path.read_bytes(), path)
+
+    def check_input(self, array: npt.NDArray[Any]) -> IntArray:
+        """``array`` as checked quantized rows (2-D int64 of the model's width, values in its
+        declared range), or :class:`FormatError`."""
+        if array.ndim != 2 or array.dtype.kind not in "iu":
+            raise FormatError(
+                f"a DSM input is 2-D int64 quantized rows, not {array.dtype} {list(array.shape)}"
+            )
+        rows = np.ascontiguousarray(array, dtype=np.int64)
+        if array.dtype.kind == "u" and rows.size and int(rows.min()) < 0:
+            raise FormatError("input values out of the int64 range")
+        try:
+            checked: IntArray = runtime.check_rows(self.program, rows)
+        except AivmError as exc:
+            raise FormatError(str(exc)) from None
+        return checked
+
+    def trace(self, rows: IntArray) -> list[IntArray]:
+        """Every tensor of the run on checked ``rows``: the rows, then each operator's output
+        (the last one is the program's output)."""
+        return trace.dsm_trace(self.program, rows)
+
+    def run_tensors(self, inputs: Sequence[npt.NDArray[Any]]) -> BatchRun:
+        """The program's output for each checked input (one run per input)."""
+        start = time.perf_counter()
+        outputs: list[npt.NDArray[Any]] = [self.program.run(x) for x in inputs]
+        return BatchRun(outputs, len(inputs), time.perf_counter() - start)
+
+
+Runner = ModelRunner | DsmRunner
+
+
+def load_runner(path: Path, format: str = "", max_batch: int = 256, threads: int = 0) -> Runner:
+    """The runner of a model version's artifact: :class:`DsmRunner` for ``aivm-dsm/1``, an
+    onnxruntime :class:`ModelRunner` otherwise."""
+    if format == runtime.FORMAT:
+        return DsmRunner.from_file(path)
+    return ModelRunner(path, max_batch, threads)

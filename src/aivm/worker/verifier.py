@@ -18,10 +18,25 @@ Each block it reads its duties (``/aivm.verify.v1.Query/Duties``):
 - **reveal**: send the digest, the inline output (tolerance and token rules), the zk verdict
   and the salt.
 
+**Challenger** (``aivm verifier start --challenge``; any funded account, no role needed):
+each block it also reads ``/aivm.verify.v1.Query/Challengeable`` (sessions whose optimistic
+challenge window is open). For each job not yet checked whose model version is a DSM program
+(``aivm-dsm/1``) it fetches the artifact and the inline input, recomputes the execution trace
+and its commitment, and compares the root with every accepted provider's evidence
+(``Evidence.trace_root``). On a difference it opens a dispute against that provider
+(``MsgOpenDispute`` with its root and last leaf; the chain takes ``dispute_bond`` from it) and
+keeps its trace in ``<home>/verifier/traces/<job>.npz``; it then plays its side of the game
+every block (:class:`aivm.worker.disputes.Player`: ``MsgBisect`` when its turn comes,
+``MsgFinalStep`` once the game is narrowed to one operator). What it checked is journalled in
+``<home>/verifier/challenges.json`` (one entry per job: ``agrees``, ``disputed``, ``refused``,
+``skipped``), so a restart neither re-checks nor disputes twice.
+
 Test hooks (never set in production): ``AIVM_VERIFIER_FAULT=wrong-verdict`` commits the
 digest of an altered output (a lying validator); ``=silent`` commits but never reveals;
 ``=copy-provider`` never runs the model and commits the accepted result's digest (a lazy
-validator vouching for whatever the provider said).
+validator vouching for whatever the provider said); ``=false-dispute`` makes a challenger
+tamper with its own trace (:func:`aivm.worker.disputes.tampered`) and dispute honest results
+(it must lose the game and its bond).
 """
 
 from __future__ import annotations
@@ -38,22 +53,25 @@ from typing import Any
 
 import requests
 
+from aivm.ai import runtime
 from aivm.ai.verify import toploc, zk
 from aivm.client.client import Client
 from aivm.client.errors import ChainError, ClientError
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.types.errors import AivmError
-from aivm.worker import formats, toploc_lm, zk_prover
+from aivm.worker import disputes, formats, toploc_lm, zk_prover
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.node import fetch_artifact, runner_output, wrong
-from aivm.worker.runner import ModelRunner
+from aivm.worker.runner import DsmRunner, ModelRunner, Runner, load_runner
 
 FAULT_ENV = "AIVM_VERIFIER_FAULT"
 PENDING = 1
 """``aivm.verify.v1.METHOD_STATUS_PENDING`` (the worker reads sessions through the SDK)."""
 METHOD_NAMES = {1: "REEXECUTION", 2: "OPTIMISTIC", 3: "ZK", 4: "TOPLOC", 5: "TEE", 6: "SAMPLING"}
 """``aivm.verify.v1.Method`` numbers by name."""
+TRACE_SWEEP_BLOCKS = 10
+"""The challenger drops traces and journal entries of finished windows this often."""
 Log = Callable[[str], None]
 
 
@@ -171,7 +189,13 @@ class VerifierNode:
     """An AI validator's re-execution daemon (see the module docstring)."""
 
     def __init__(
-        self, home: Path, wallet: Wallet, client: Client, rest: str, log: Log | None = None
+        self,
+        home: Path,
+        wallet: Wallet,
+        client: Client,
+        rest: str,
+        log: Log | None = None,
+        challenge: bool = False,
     ) -> None:
         self.home = home / "verifier"
         self.wallet = wallet
@@ -184,8 +208,15 @@ class VerifierNode:
         self.journal = VerdictJournal(self.home / "verdicts.json")
         self.log: Log = log or (lambda line: print(line, flush=True))
         self.fault = os.environ.get(FAULT_ENV, "")
-        self.runners: dict[bytes, ModelRunner] = {}
+        self.runners: dict[bytes, Runner] = {}
         """One loaded model per artifact digest (loading a session costs ~100 runs)."""
+        self.challenge = challenge
+        """Also check optimistic results and dispute wrong traces (``--challenge``)."""
+        self.checked = VerdictJournal(self.home / "challenges.json")
+        self.traces = disputes.TraceStore(self.home / "traces")
+        self.player = disputes.Player(client, wallet, self._dispute_source, self.log)
+        self.height = 0
+        self.last_sweep = -(10**9)
 
     def run(self, stop: threading.Event, rpc: str, poll_seconds: float = 0.5) -> None:
         """One :meth:`step` per new block until ``stop`` is set."""
@@ -193,10 +224,11 @@ class VerifierNode:
         follower.start()
         try:
             height = follower.wait_beyond(0, 30)
-            self.log(f"verifier {self.address} started at height {height}")
+            role = " (and challenger)" if self.challenge else ""
+            self.log(f"verifier{role} {self.address} started at height {height}")
             while not stop.is_set():
                 try:
-                    self.step()
+                    self.step(height)
                 except (ClientError, requests.RequestException, OSError) as exc:
                     self.log(f"round at height {height} failed: {exc}; retrying next block")
                 except Exception as exc:  # a long-lived daemon logs a bug and keeps going
@@ -205,14 +237,113 @@ class VerifierNode:
         finally:
             follower.stop()
 
-    def step(self) -> None:
-        """Serve every duty the chain shows for this validator."""
+    def step(self, height: int = 0) -> None:
+        """Serve every duty the chain shows for this validator; as a challenger, check the
+        challengeable jobs and move in its disputes."""
+        self.height = height
+        if self.challenge:
+            try:
+                self._challenge(height)
+            except ChainError as exc:
+                self.log(f"challenges not checked at height {height}: {exc}")
         for duty in self.verify.duties(self.address):
             key = f"{duty.job_id}/{duty.round}"
             if duty.action == "commit" and key not in self.journal.entries:
                 self._commit(duty.job_id, key)
             elif duty.action == "reveal":
                 self._reveal(duty.job_id, key)
+
+    # -- the challenger -------------------------------------------------------------------
+
+    def _challenge(self, height: int) -> None:
+        """Check each challengeable job once; move in every game; forget finished windows."""
+        open_jobs = {int(c.job_id) for c in disputes.challengeable(self.client)}
+        for job_id in sorted(open_jobs):
+            if str(job_id) not in self.checked.entries:
+                self._check_trace(job_id)
+        playing = {int(d.job_id) for d in self.player.step()}
+        if height - self.last_sweep < TRACE_SWEEP_BLOCKS:
+            return
+        self.last_sweep = height
+        live = open_jobs | playing
+        for job_id in self.traces.job_ids():
+            if job_id not in live:
+                self.traces.drop(job_id)
+        for key in [k for k in self.checked.entries if int(k) not in live]:
+            self.checked.drop(key)
+
+    def _check_trace(self, job_id: int) -> None:
+        """Recompute a DSM job's trace and dispute the first accepted provider whose trace
+        root differs (journalled either way)."""
+        key = str(job_id)
+        job = self.compute.job(job_id)
+        version = self.ai.version(job.model_id, job.version)
+        if version.format != runtime.FORMAT:
+            self.checked.put(key, {"state": "skipped", "detail": "not a DSM model"})
+            return
+        claimed = [
+            (a, e)
+            for a, e in accepted_evidence(self.verify, job)
+            if e.trace_root and a.provider != self.address
+        ]
+        if not claimed:
+            self.checked.put(key, {"state": "skipped", "detail": "no trace evidence"})
+            return
+        try:
+            kept = self._own_trace(job, version)
+        except (StorageError, formats.FormatError, requests.RequestException) as exc:
+            self.log(f"job {job_id}: cannot recompute the trace ({exc}); not checked")
+            self.checked.put(key, {"state": "skipped", "detail": str(exc)[:200]})
+            return
+        root = kept.commitment.root
+        wrong_ones = [a for a, e in claimed if bytes(e.trace_root) != root]
+        if not wrong_ones:
+            self.checked.put(key, {"state": "agrees", "root": root.hex()})
+            self.log(f"job {job_id}: trace root {root.hex()[:16]}… agrees with the provider(s)")
+            return
+        provider = wrong_ones[0].provider
+        self.traces.put(job_id, kept)
+        self.checked.put(key, {"state": "disputed", "provider": provider, "root": root.hex()})
+        msg = disputes.open_dispute_msg(self.address, job_id, provider, kept)
+        try:
+            result = disputes.send(self.client, self.wallet, msg)
+        except ChainError as exc:
+            self.checked.put(key, {"state": "refused", "detail": str(exc)[:200]})
+            self.log(f"job {job_id}: dispute against {provider} refused: {exc}")
+            return
+        if not result.ok:
+            self.checked.put(key, {"state": "refused", "detail": result.log[:200]})
+            self.log(f"job {job_id}: dispute against {provider} failed: {result.log}")
+            return
+        self.log(
+            f"job {job_id}: trace root {root.hex()[:16]}… differs from {provider}'s; "
+            f"opened a dispute at height {result.height}"
+        )
+
+    def _own_trace(self, job: Any, version: Any) -> disputes.KeptTrace:
+        """This challenger's trace of ``job`` (tampered under the false-dispute hook)."""
+        runner = self._runner(version)
+        if not isinstance(runner, DsmRunner):
+            raise formats.FormatError("not a DSM model")
+        rows = runner.check_input(formats.decode_tensor_input(self._input(job)))
+        tensors = runner.trace(rows)
+        if self.fault == "false-dispute":
+            tensors = disputes.tampered(runner.program, tensors)
+            self.log(f"job {job.id}: tampered with its own trace ({FAULT_ENV})")
+        return disputes.KeptTrace.of(tensors)
+
+    def _dispute_source(self, job_id: int) -> tuple[disputes.KeptTrace, Any, bytes] | None:
+        """The kept trace of a disputed job (recomputed if lost) with its program."""
+        job = self.compute.job(job_id)
+        version = self.ai.version(job.model_id, job.version)
+        runner = self._runner(version)
+        if not isinstance(runner, DsmRunner):
+            return None
+        kept = self.traces.get(job_id)
+        if kept is None:
+            kept = self._own_trace(job, version)
+            self.traces.put(job_id, kept)
+        return kept, runner.program, runner.artifact
 
     def _commit(self, job_id: int, key: str) -> None:
         job = self.compute.job(job_id)
@@ -314,22 +445,22 @@ class VerifierNode:
         """Every accepted provider's TOPLOC fingerprints match this validator's prefill over
         the prompt and the claimed tokens, within the version's registered thresholds."""
         prompt = formats.decode_generation_input(self._input(job)).prompt.encode("utf-8")
-        failed = [
-            c
-            for c in toploc_checks(self.verify, job, self._runner(version), list(prompt))
-            if not c.ok
-        ]
+        runner = self._runner(version)
+        if not isinstance(runner, ModelRunner):
+            raise formats.FormatError("TOPLOC needs an ONNX model")
+        failed = [c for c in toploc_checks(self.verify, job, runner, list(prompt)) if not c.ok]
         for check in failed:
             self.log(f"job {job.id}: {check.provider}'s TOPLOC check fails: {check.detail}")
         return not failed
 
-    def _runner(self, version: Any) -> ModelRunner:
-        """The version's model, loaded once per artifact digest."""
+    def _runner(self, version: Any) -> Runner:
+        """The version's model (a DSM program or an onnxruntime session), loaded once per
+        artifact digest."""
         digest = bytes(version.artifact_sha256)
         runner = self.runners.get(digest)
         if runner is None:
             path = fetch_artifact(self.storage, self.home / "cache", version, self.log)
-            runner = self.runners[digest] = ModelRunner(path)
+            runner = self.runners[digest] = load_runner(path, version.format)
         return runner
 
     def _input(self, job: Any) -> bytes:
