@@ -510,3 +510,22 @@ def test_genesis_round_trip_keeps_an_undecided_game(chain: Chain) -> None:
     with pytest.raises(Exception, match="twice"):
         module.validate_genesis(twice)
     check_invariants(chain)
+
+
+def test_a_trace_with_the_wrong_step_count_loses_at_once(chain: Chain) -> None:
+    padded = [*honest_tensors(), honest_tensors()[-1]]  # one step too many, same output
+    job_id, i = accepted_job(chain, padded)
+    stake = collateral(chain, i)
+    honest = commitment(honest_tensors())
+    unprovable = open_dispute(chain, job_id, i, honest_tensors())
+    assert (unprovable.codespace, unprovable.code) == ("verify", 61)  # trees of other sizes
+    wrong_artifact = open_dispute(chain, job_id, i, honest_tensors(), artifact=ARTIFACT + b" ")
+    assert (wrong_artifact.codespace, wrong_artifact.code) == ("verify", 19)
+    won = open_dispute(chain, job_id, i, honest_tensors(), artifact=ARTIFACT)
+    assert won.code == 0, won.log
+    (d,) = disputes(chain, job_id)
+    assert d.winner == V.PARTY_CHALLENGER and "7 steps, the model 6 operators" in d.detail
+    assert int(d.paid) == BOND and collateral(chain, i) == stake - BOND
+    assert job(chain, job_id).state == J.JOB_STATE_REJECTED_RESULT
+    assert honest.n_steps == 6
+    check_invariants(chain)

@@ -1,8 +1,9 @@
-"""Optimistic verification of a float (ONNX, tolerance-compared) model over ABCI: the trace
-commitment is onnxruntime's every-node trace, bisection narrows a dispute to one node, the
-provider opens that node's inputs and its claimed output on chain, and a committee of AI
-validators re-runs that one node and votes (commit-reveal, ``step_valid``); the majority
-decides the game, the losing side of the vote is slashed, and no honest party loses."""
+"""Optimistic verification of a float (ONNX, tolerance-compared) model over ABCI, declared
+by its owner (``optimistic_float``): the trace commitment is onnxruntime's every-node trace,
+bisection narrows a dispute to one node, the provider opens that node's inputs and its
+claimed output on chain, and a committee of AI validators re-runs that one node and votes
+(commit-reveal, ``step_valid``); the majority decides the game, the losing side of the vote
+is slashed, and no honest party loses."""
 
 from __future__ import annotations
 
@@ -90,6 +91,11 @@ def chain(tmp_path: Path) -> Chain:
         comparison="tolerance",
     )
     result = chain.deliver(OWNER, register_model)
+    assert result.code == 0, result.log
+    declare = V.MsgSetModelVerification(
+        owner=OWNER_ADDR, model_id=3, version="1.0.0", optimistic_float=True
+    )
+    result = chain.deliver(OWNER, declare)
     assert result.code == 0, result.log
     for i in (2, 3):
         result = register(chain, i, offers=[offer(100, model_id=3)])
@@ -310,3 +316,13 @@ def test_an_honest_float_provider_wins_the_vote_and_the_bond(chain: Chain) -> No
     chain.block([])
     assert job(chain, job_id).state == J.JOB_STATE_COMPLETED
     check_invariants(chain)
+
+
+def test_float_optimistic_needs_the_owners_declaration(tmp_path: Path) -> None:
+    chain = start(tmp_path / "d", validators=0, policy=policy())
+    declare = V.MsgSetModelVerification(
+        owner=OWNER_ADDR, model_id=1, version="1.0.0", optimistic_float=True
+    )
+    refused = chain.deliver(OWNER, declare)  # model 1 is compared exactly
+    assert (refused.codespace, refused.code) == ("verify", 14)
+    assert "tolerance" in refused.log

@@ -178,6 +178,13 @@ class Attestations:
                     f"SRS {msg.zk.srs_digest.hex()} is not one of the trusted_srs_digests"
                 )
             record.zk.CopyFrom(msg.zk)
+        if msg.optimistic_float:
+            version = self.ai.get_version(ctx, msg.model_id, msg.version)
+            if version.format != "onnx" or version.comparison != "tolerance":
+                raise ErrInvalidTeeRequirement.wrap(
+                    "optimistic_float applies to ONNX versions compared by tolerance"
+                )
+            record.optimistic_float = True
         self.set_model(ctx, record)
         ctx.emit(
             "verify_model_verification",
@@ -186,6 +193,7 @@ class Attestations:
             ("tee_required", "true" if msg.tee.required else "false"),
             ("measurements", str(len(msg.tee.allowed_measurements))),
             ("zk_circuit", "true" if msg.HasField("zk") else "false"),
+            ("optimistic_float", "true" if msg.optimistic_float else "false"),
         )
 
     def tee_applies(self, ctx: Context, job: JobLike, listed: bool) -> bool:

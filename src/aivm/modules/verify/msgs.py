@@ -89,6 +89,8 @@ def validate_open_dispute(msg: verify_pb2.MsgOpenDispute) -> None:
     if len(msg.trace_root) != DIGEST or len(msg.last_leaf) != DIGEST:
         raise ErrInvalidDispute.wrap(f"trace_root and last_leaf are {DIGEST} bytes")
     _hashes(msg.last_proof, "last_proof")
+    if len(msg.artifact) > MAX_STEP_MESSAGE_BYTES:
+        raise ErrInvalidDispute.wrap(f"artifact over {MAX_STEP_MESSAGE_BYTES} bytes")
 
 
 def validate_bisect(msg: verify_pb2.MsgBisect) -> None:

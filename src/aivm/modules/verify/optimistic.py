@@ -66,6 +66,7 @@ from aivm.modules.verify.errors import (
     ErrInvalidEvidence,
     ErrNotVerifiable,
 )
+from aivm.modules.verify.params import VerifyParams
 from aivm.store import KVStore, PrefixStore
 from aivm.types.coin import BOND_DENOM, Coin, Coins
 from aivm.types.errors import AivmError
@@ -337,7 +338,13 @@ class Disputes:
             return ""
         if version.format == DSM_FORMAT:
             return DSM
-        if version.format == FLOAT_FORMAT and version.comparison == "tolerance":
+        record = self.keeper.attestations.get_model(ctx, job.model_id, job.version)
+        if (
+            version.format == FLOAT_FORMAT
+            and version.comparison == "tolerance"
+            and record is not None
+            and record.optimistic_float
+        ):
             return FLOAT
         return ""
 
@@ -428,6 +435,10 @@ class Disputes:
             "verify: dispute proofs",
         )
         kind = self.kind(ctx, job)
+        if msg.artifact and kind == DSM:
+            operators = self._operator_count(ctx, job, msg.artifact, params)
+            if operators != n:
+                return self._wrong_step_count(ctx, session, job, accepted, challenger, n, operators)
         game = bisection.open_game(
             n,
             evidence.trace_root,
@@ -638,6 +649,60 @@ class Disputes:
         game = bisection.settle(to_game(dispute), provider_correct)
         store_game(dispute, game)
         self._decide(ctx, dispute, f"by a vote of {voters} AI validators on step {dispute.hi}")
+
+    def _operator_count(
+        self, ctx: Context, job: compute_pb2.Job, artifact: bytes, params: VerifyParams
+    ) -> int:
+        """The operator count of the version's DSM artifact (sha256-checked, load gas)."""
+        if len(artifact) > params.max_step_bytes:
+            raise ErrInvalidDispute.wrap(
+                f"an artifact of {len(artifact)} bytes exceeds max_step_bytes"
+            )
+        ctx.gas_meter.consume(self._trace_gas(ctx).cost(1, len(artifact)), "verify: artifact")
+        version = self.keeper.ai.get_version(ctx, job.model_id, job.version)
+        if hashlib.sha256(artifact).digest() != version.artifact_sha256:
+            raise ErrInvalidDispute.wrap("the artifact is not the model version's (sha256)")
+        return len(self._program(ctx, artifact).kernels)
+
+    def _wrong_step_count(
+        self,
+        ctx: Context,
+        session: verify_pb2.Session,
+        job: compute_pb2.Job,
+        accepted: compute_pb2.Assignment,
+        challenger: bytes,
+        steps: int,
+        operators: int,
+    ) -> int:
+        """The provider's trace cannot be a run of the model (its step count is not the
+        model's operator count): the challenger wins without a game (its bond is taken and
+        returned like any winner's, so the record is complete)."""
+        params = self.keeper.get_params(ctx)
+        bond = params.dispute_bond
+        if bond > 0:
+            self.keeper.compute.bank.send_coins_to_module(
+                ctx, challenger, MODULE_ACCOUNT, Coins([Coin(BOND_DENOM, bond)])
+            )
+        session.disputes += 1
+        self.keeper.set_session(ctx, session)
+        dispute = V.Dispute(
+            job_id=job.id,
+            number=session.disputes,
+            provider=accepted.provider,
+            challenger=addr_str(challenger),
+            bond=str(bond),
+            n=steps,
+            opened_height=ctx.header.height,
+            status=V.DISPUTE_STATUS_DONE,
+            winner=V.PARTY_CHALLENGER,
+            outcome=V.DISPUTE_OUTCOME_EXECUTION,
+            paid="0",
+        )
+        self.set(ctx, dispute)
+        self._decide(
+            ctx, dispute, f"at once: the trace has {steps} steps, the model {operators} operators"
+        )
+        return dispute.number
 
     def _program(self, ctx: Context, artifact: bytes) -> runtime.Program:
         """Load the DSM artifact, its load gas charged (the same on every node)."""

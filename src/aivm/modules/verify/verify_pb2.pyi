@@ -421,20 +421,22 @@ class ToplocConfig(_message.Message):
     def __init__(self, required: bool = ..., context: _Optional[int] = ..., max_exp_mismatches: _Optional[int] = ..., max_mant_err_mean: _Optional[str] = ..., max_mant_err_median: _Optional[int] = ..., greedy: bool = ...) -> None: ...
 
 class ModelVerification(_message.Message):
-    __slots__ = ("model_id", "version", "tee", "updated_height", "zk", "toploc")
+    __slots__ = ("model_id", "version", "tee", "updated_height", "zk", "toploc", "optimistic_float")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     ZK_FIELD_NUMBER: _ClassVar[int]
     TOPLOC_FIELD_NUMBER: _ClassVar[int]
+    OPTIMISTIC_FLOAT_FIELD_NUMBER: _ClassVar[int]
     model_id: int
     version: str
     tee: TeeRequirement
     updated_height: int
     zk: ZkCircuit
     toploc: ToplocConfig
-    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ...) -> None: ...
+    optimistic_float: bool
+    def __init__(self, model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., updated_height: _Optional[int] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ..., optimistic_float: bool = ...) -> None: ...
 
 class TeeCollateral(_message.Message):
     __slots__ = ("digest", "tee_type", "fmspc", "not_before", "not_after", "json", "submitter", "height")
@@ -539,20 +541,22 @@ class MsgRevealVerdictResponse(_message.Message):
     def __init__(self, agrees: bool = ...) -> None: ...
 
 class MsgOpenDispute(_message.Message):
-    __slots__ = ("challenger", "job_id", "provider", "trace_root", "last_leaf", "last_proof")
+    __slots__ = ("challenger", "job_id", "provider", "trace_root", "last_leaf", "last_proof", "artifact")
     CHALLENGER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     TRACE_ROOT_FIELD_NUMBER: _ClassVar[int]
     LAST_LEAF_FIELD_NUMBER: _ClassVar[int]
     LAST_PROOF_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     challenger: str
     job_id: int
     provider: str
     trace_root: bytes
     last_leaf: bytes
     last_proof: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, challenger: _Optional[str] = ..., job_id: _Optional[int] = ..., provider: _Optional[str] = ..., trace_root: _Optional[bytes] = ..., last_leaf: _Optional[bytes] = ..., last_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    artifact: bytes
+    def __init__(self, challenger: _Optional[str] = ..., job_id: _Optional[int] = ..., provider: _Optional[str] = ..., trace_root: _Optional[bytes] = ..., last_leaf: _Optional[bytes] = ..., last_proof: _Optional[_Iterable[bytes]] = ..., artifact: _Optional[bytes] = ...) -> None: ...
 
 class MsgOpenDisputeResponse(_message.Message):
     __slots__ = ("number",)
@@ -635,20 +639,22 @@ class MsgUpdateParamsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MsgSetModelVerification(_message.Message):
-    __slots__ = ("owner", "model_id", "version", "tee", "zk", "toploc")
+    __slots__ = ("owner", "model_id", "version", "tee", "zk", "toploc", "optimistic_float")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEE_FIELD_NUMBER: _ClassVar[int]
     ZK_FIELD_NUMBER: _ClassVar[int]
     TOPLOC_FIELD_NUMBER: _ClassVar[int]
+    OPTIMISTIC_FLOAT_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model_id: int
     version: str
     tee: TeeRequirement
     zk: ZkCircuit
     toploc: ToplocConfig
-    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ...) -> None: ...
+    optimistic_float: bool
+    def __init__(self, owner: _Optional[str] = ..., model_id: _Optional[int] = ..., version: _Optional[str] = ..., tee: _Optional[_Union[TeeRequirement, _Mapping]] = ..., zk: _Optional[_Union[ZkCircuit, _Mapping]] = ..., toploc: _Optional[_Union[ToplocConfig, _Mapping]] = ..., optimistic_float: bool = ...) -> None: ...
 
 class MsgSetModelVerificationResponse(_message.Message):
     __slots__ = ()
