@@ -23,7 +23,8 @@ Operations measured:
   (store read + load gas), for adversarial artifact shapes up to 1 MiB.
 - **verify**: a DCAP quote check (TDX and SGX samples) against ``tee.verify_gas``, a
   collateral upload's parse, and a TOPLOC evidence blob's parse, against what the verify
-  module charges.
+  module charges; and optimistic verification's trace openings, bisection moves, dispute input
+  hashes and DSM final steps (one operator run on chain).
 - **register**: what ``MsgRegisterModel`` computes for an on-chain artifact (sha256, CID,
   parse, checks, compile) against the load gas it charges, for the same shapes; and 1 MiB
   artifacts it refuses, shaped to make the JSON stage slow, against the tx-size gas the
@@ -456,6 +457,93 @@ def verify_samples(budget: float) -> list[Sample]:
     return samples
 
 
+def optimistic_samples(budget: float) -> list[Sample]:
+    """What optimistic verification computes against the gas it charges (verify params
+    ``trace_hash_gas``/``trace_kilo_byte_gas``, ``aivm.modules.verify.optimistic``): a
+    result's trace opening (the inline output hashed, two proofs), a bisection move (one leaf
+    proof), a dispute's input hash (strict ``.npy`` parse and tensor hash), a DSM final step
+    (the tensors hashed and proved, one operator run, the prefix extended — load gas is
+    calibrated under **load**), and a float step's openings."""
+    import io
+
+    from aivm.ai.verify import trace
+    from aivm.modules.verify import optimistic
+    from aivm.modules.verify.params import default_params
+
+    params = default_params()
+    tg = trace.TraceGas(params.trace_hash_gas, params.trace_kilo_byte_gas)
+    samples = []
+    for rows, cols, n in ((4, 4, 6), (512, 64, 4096)):
+        out = ints(-(2**40), 2**40, (rows, cols))
+        data = out.astype("<i8").tobytes()
+        hashes = [*(RNG.bytes(32) for _ in range(n)), trace.tensor_hash(out)]
+        commitment = trace.commit_trace(hashes)
+        opening = trace.open_output(commitment)
+
+        def check(
+            data: bytes = data, rows: int = rows, c: Any = commitment, o: Any = opening
+        ) -> None:
+            output = optimistic.output_matrix(data, rows)
+            trace.verify_output(c.root, c.n_steps, trace.tensor_hash(output), o)
+
+        gas = 2 * trace.step_proof_gas(n, tg) + tg.cost(1, len(data) + 64)
+        label = f"trace opening ({len(data) // 1024} KiB output, {n} steps)"
+        samples.append(Sample("verify", label, time_ns(check, budget), gas))
+        leaf, proof = commitment.leaves[n // 2], trace.prove_step(commitment, n // 2)
+
+        def move(c: Any = commitment, leaf: bytes = leaf, proof: Any = proof, n: int = n) -> None:
+            trace.verify_step(c.root, c.n_steps, n // 2, leaf, proof)
+
+        samples.append(
+            Sample("verify", f"bisection move ({n} steps)", time_ns(move, budget),
+                   trace.step_proof_gas(n, tg) + 2_000)
+        )  # fmt: skip
+    for rows, cols in ((8, 8), (1024, 64)):
+        buffer = io.BytesIO()
+        np.save(buffer, ints(-100, 100, (rows, cols)), allow_pickle=False)
+        raw = buffer.getvalue()
+        ns = time_ns(lambda raw=raw: optimistic.input_hash(raw, optimistic.DSM), budget)
+        gas = tg.cost(1, len(raw) + 64)
+        samples.append(Sample("verify", f"dispute input hash ({len(raw) // 1024} KiB)", ns, gas))
+    samples += _final_step_samples(budget, tg)
+    return samples
+
+
+def _final_step_samples(budget: float, tg: Any) -> list[Sample]:
+    """``bisection.final_step`` on a wide dense operator at 1 and 256 rows."""
+    from aivm.ai import runtime
+    from aivm.ai.verify import bisection, trace
+    from aivm.modules.ai.params import AiParams
+
+    table = AiParams().gas
+    samples = []
+    model = Model(spec(64), (dense(64, 256), Relu((1,))))
+    program = runtime.compile_model(model)
+    for rows in (1, 256):
+        x = ints(-128, 127, (rows, 64))
+        honest = trace.dsm_trace(program, x)
+        c = trace.commit_trace([trace.tensor_hash(t) for t in honest])
+        wrong = [*honest[:2], honest[2] + 1]
+        w = trace.commit_trace([trace.tensor_hash(t) for t in wrong])
+        game = bisection.Game(
+            n=2, provider_root=w.root, challenger_root=c.root, lo=1, hi=2,
+            lo_leaf=c.leaves[1], provider_hi_leaf=w.leaves[2], challenger_hi_leaf=c.leaves[2],
+            turn=bisection.Party.PROVIDER, deadline=10, round_blocks=5,
+            status=bisection.Status.FINAL,
+        )  # fmt: skip
+        inputs = [bisection.TensorOpening(1, honest[1], trace.prove_tensor(c, 1, 1))]
+        peaks = trace.prove_prefix(c, 1)
+
+        def step(game: Any = game, inputs: Any = inputs, peaks: Any = peaks) -> None:
+            bisection.final_step(game, bisection.Party.CHALLENGER, program, inputs, peaks, 1)
+
+        size = honest[1].nbytes
+        gas = 5_000 + tg.cost(1, size + 64) + trace.final_step_gas(program, 1, rows, table, tg)
+        samples.append(Sample("verify", f"DSM final step (dense 64→256, {rows} rows)",
+                              time_ns(step, budget), gas))  # fmt: skip
+    return samples
+
+
 def _report_data(quote: bytes, layout: Any) -> bytes:
     import dcap_qvl
 
@@ -851,6 +939,7 @@ def main() -> None:
         samples += decode_samples(root, budget)
         samples += storage_samples(budget)
         samples += verify_samples(budget)
+        samples += optimistic_samples(budget)
         samples += dsm_samples(budget)
         samples += load_samples(root, budget)
     summary = report(samples)
