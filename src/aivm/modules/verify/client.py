@@ -12,14 +12,31 @@ Example::
         trail = verify.trail(7)                 # once job 7 is paid
         salt = verify.commit(wallet, 7, digest)  # a drawn AI validator
         verify.reveal(wallet, 7, digest, salt)
+
+Optimistic verification (a DSM job's provider posts a trace commitment; a bonded challenger
+who computes a different trace disputes it, :mod:`aivm.ai.verify.bisection`)::
+
+    from aivm.ai.verify import trace
+
+    mine = trace.commit_trace(trace.dsm_trace_hashes(program, rows))
+    opening = trace.open_output(mine)
+    verify.open_dispute(wallet, 7, provider, mine.root, opening.leaf, opening.step_proof)
+    game = verify.disputes(7)[-1]               # lo, hi, whose turn, deadline
+    mid = (game.lo + game.hi) // 2
+    verify.bisect(wallet, 7, mine.leaves[mid], trace.prove_step(mine, mid))
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from aivm.ai.verify import tee
+import numpy as np
+import numpy.typing as npt
+
+from aivm.ai.verify import tee, trace
 from aivm.client.client import Client
 from aivm.client.results import TxResult
 from aivm.client.wallet import Wallet
@@ -39,6 +56,45 @@ class Uploaded:
     hash: str
     code: int
     digest: str
+
+
+def enum_name(enum: Any, value: int, prefix: str) -> str:
+    """``bisect``, ``provider``, ``timeout``, … ("" for the zero value)."""
+    return "" if not value else enum.Name(value).removeprefix(prefix).lower()
+
+
+def next_move(d: verify_pb2.Dispute) -> str:
+    """What the game waits for, in words."""
+    if d.status == verify_pb2.DISPUTE_STATUS_BISECT:
+        who = enum_name(verify_pb2.Party, d.turn, "PARTY_")
+        return f"{who} posts its leaf at step {(d.lo + d.hi) // 2} by height {d.deadline}"
+    if d.status == verify_pb2.DISPUTE_STATUS_FINAL and d.float_model:
+        if d.vote_pending:
+            return f"AI validators vote on the provider's step {d.hi} (vote round {d.vote_rounds})"
+        return (
+            f"the provider opens the inputs of the node of step {d.hi} and its claimed output "
+            f"(final-step --claimed) by height {d.deadline}; then AI validators vote"
+        )
+    if d.status == verify_pb2.DISPUTE_STATUS_FINAL:
+        return (
+            f"final step of operator {d.hi - 1} (tensors ≤ {d.lo} opened under lo_leaf); "
+            f"the provider must send it by height {d.deadline}"
+        )
+    return ""
+
+
+def dispute_summary(d: verify_pb2.Dispute) -> str:
+    """One line on a dispute game: the parties, its state or outcome."""
+    parties = f"challenger {d.challenger} vs provider {d.provider}"
+    if d.status == verify_pb2.DISPUTE_STATUS_DONE:
+        winner = enum_name(verify_pb2.Party, d.winner, "PARTY_")
+        how = enum_name(verify_pb2.DisputeOutcome, d.outcome, "DISPUTE_OUTCOME_")
+        at = f" at operator {d.hi - 1}" if d.outcome == verify_pb2.DISPUTE_OUTCOME_EXECUTION else ""
+        paid = f"; the {winner} received {d.paid}ucgpt" if d.paid not in ("", "0") else ""
+        return f"{parties}: {winner} won by {how}{at} at height {d.finished_height}{paid}"
+    if d.status == verify_pb2.DISPUTE_STATUS_CANCELLED:
+        return f"{parties}: {d.detail or 'cancelled'} (bond returned)"
+    return f"{parties}: open, steps {d.lo}..{d.hi} of {d.n}; {next_move(d)}"
 
 
 class VerifyClient:
@@ -111,6 +167,31 @@ class VerifyClient:
         )
         return list(found.collaterals)
 
+    def disputes(self, job_id: int) -> list[verify_pb2.Dispute]:
+        """Every dispute game of a job, oldest first (decided ones included)."""
+        found = self.client.query(
+            SERVICE + "Disputes", V.QueryDisputesRequest(job_id=job_id), V.QueryDisputesResponse
+        )
+        return list(found.disputes)
+
+    def open_disputes(self, party: str | None = None) -> list[verify_pb2.Dispute]:
+        """Undecided games (at most 200), only those ``party`` plays in when given."""
+        found = self.client.query(
+            SERVICE + "OpenDisputes",
+            V.QueryOpenDisputesRequest(party=party or ""),
+            V.QueryOpenDisputesResponse,
+        )
+        return list(found.disputes)
+
+    def challengeable(self) -> list[verify_pb2.Challengeable]:
+        """Optimistic sessions still taking disputes (job_id, challenge_end_height)."""
+        found = self.client.query(
+            SERVICE + "Challengeable",
+            V.QueryChallengeableRequest(),
+            V.QueryChallengeableResponse,
+        )
+        return list(found.jobs)
+
     def upload_collateral(self, wallet: Wallet, raw: bytes, timeout: float = 30.0) -> Uploaded:
         """Upload DCAP collateral JSON (the params authority or an active data validator);
         the digest the chain stores it under (computed here the way the chain does)."""
@@ -130,15 +211,65 @@ class VerifyClient:
         tee_collateral_digest: bytes = b"",
         zk_proof: bytes = b"",
         toploc_proofs: bytes = b"",
+        trace_commitment: trace.TraceCommitment | None = None,
+        trace_output_shape: Sequence[int] = (),
     ) -> bytes:
-        """Evidence bytes for MsgSubmitResult (canonical protobuf)."""
+        """Evidence bytes for MsgSubmitResult (canonical protobuf); ``trace_commitment``
+        fills the optimistic fields: its root, step count and the opening of its output
+        (with ``trace_output_shape``, the float32 output's shape, for a float model)."""
         message = V.Evidence(
             tee_quote=tee_quote,
             tee_collateral_digest=tee_collateral_digest,
             zk_proof=zk_proof,
             toploc_proofs=toploc_proofs,
         )
+        if trace_commitment is not None:
+            opening = trace.open_output(trace_commitment)
+            message.trace_root = trace_commitment.root
+            message.trace_steps = trace_commitment.n_steps
+            message.trace_output_leaf = opening.leaf
+            message.trace_output_step_proof.extend(opening.step_proof)
+            message.trace_output_tensor_proof.extend(opening.tensor_proof)
+            message.trace_output_shape.extend(trace_output_shape)
         return message.SerializeToString(deterministic=True)
+
+    @staticmethod
+    def dispute_summary(d: verify_pb2.Dispute) -> str:
+        """One line on a dispute game (:func:`dispute_summary`)."""
+        return dispute_summary(d)
+
+    @staticmethod
+    def output_opening(evidence: verify_pb2.Evidence) -> trace.OutputOpening:
+        """The opening of the output an Evidence carries (``trace.verify_output`` checks it)."""
+        return trace.OutputOpening(
+            bytes(evidence.trace_output_leaf),
+            tuple(bytes(p) for p in evidence.trace_output_step_proof),
+            tuple(bytes(p) for p in evidence.trace_output_tensor_proof),
+        )
+
+    @staticmethod
+    def trace_tensor(
+        index: int, array: npt.NDArray[Any], proof: Sequence[bytes]
+    ) -> verify_pb2.TraceTensor:
+        """Tensor ``index`` of a trace for MsgFinalStep, with the proof of its hash under a
+        leaf (``trace.prove_tensor(commitment, lo, index)``): a DSM tensor (2-D int64) as rows
+        and cols, a float model's (float32, any shape) with ``dtype`` and ``shape``."""
+        if np.issubdtype(array.dtype, np.floating):
+            floats = np.ascontiguousarray(array, dtype="<f4")
+            return V.TraceTensor(
+                index=index,
+                dtype="float32",
+                shape=list(floats.shape),
+                data=floats.tobytes(),
+                proof=list(proof),
+            )
+        values = np.ascontiguousarray(array, dtype="<i8")
+        if values.ndim != 2:
+            raise ValueError(f"tensor {index} must be 2-D, not {values.ndim}-D")
+        rows, cols = values.shape
+        return V.TraceTensor(
+            index=index, rows=rows, cols=cols, data=values.tobytes(), proof=list(proof)
+        )
 
     def set_model_verification(
         self,
@@ -149,11 +280,18 @@ class VerifyClient:
         tee: verify_pb2.TeeRequirement | None = None,
         zk: verify_pb2.ZkCircuit | None = None,
         toploc: verify_pb2.ToplocConfig | None = None,
+        optimistic_float: bool = False,
         timeout: float = 30.0,
     ) -> TxResult:
         """The model owner registers a TEE requirement, a zk circuit and/or a TOPLOC config
-        for a version."""
-        msg = V.MsgSetModelVerification(owner=wallet.address, model_id=model_id, version=version)
+        for a version, and/or declares an ONNX tolerance version traceable for optimistic
+        verification (``optimistic_float``: its last disputed step is voted on)."""
+        msg = V.MsgSetModelVerification(
+            owner=wallet.address,
+            model_id=model_id,
+            version=version,
+            optimistic_float=optimistic_float,
+        )
         if toploc is not None:
             msg.toploc.CopyFrom(toploc)
         if tee is not None:
@@ -173,10 +311,12 @@ class VerifyClient:
         timeout: float = 30.0,
         zk_valid: bool = False,
         toploc_valid: bool = False,
+        step_valid: bool = False,
     ) -> bytes:
         """Commit to ``output_digest`` (and, in a zk session, to whether the proofs passed
-        this validator's check) for the current round of ``job_id``; returns the salt (keep
-        it: the reveal needs it)."""
+        this validator's check; in a float dispute's vote, to whether the provider's step is
+        right) for the current round of ``job_id``; returns the salt (keep it: the reveal
+        needs it)."""
         salt = salt or secrets.token_bytes(32)
         round_ = self.session(job_id).round
         commitment = verdict_commitment(
@@ -187,6 +327,7 @@ class VerifyClient:
             salt,
             zk_valid,
             toploc_valid,
+            step_valid,
         )
         msg = V.MsgCommitVerdict(validator=wallet.address, job_id=job_id, commitment=commitment)
         self._submit(wallet, msg, timeout)
@@ -202,6 +343,7 @@ class VerifyClient:
         timeout: float = 30.0,
         zk_valid: bool = False,
         toploc_valid: bool = False,
+        step_valid: bool = False,
     ) -> TxResult:
         """Reveal a committed verdict (with the output inline for tolerance/token rules)."""
         msg = V.MsgRevealVerdict(
@@ -212,7 +354,71 @@ class VerifyClient:
             salt=salt,
             zk_valid=zk_valid,
             toploc_valid=toploc_valid,
+            step_valid=step_valid,
         )
+        return self._submit(wallet, msg, timeout)
+
+    def open_dispute(
+        self,
+        wallet: Wallet,
+        job_id: int,
+        provider: str,
+        trace_root: bytes,
+        last_leaf: bytes,
+        last_proof: Sequence[bytes],
+        artifact: bytes = b"",
+        timeout: float = 30.0,
+    ) -> TxResult:
+        """Dispute ``provider``'s trace of ``job_id`` with this challenger's own: its root, its
+        last leaf ``P_n`` and that leaf's proof (``trace.open_output(mine)``: ``leaf``,
+        ``step_proof``). The dispute bond (params) moves to the verify module account. With
+        the DSM ``artifact``, a provider trace whose step count is not the model's operator
+        count loses at once."""
+        msg = V.MsgOpenDispute(
+            challenger=wallet.address,
+            job_id=job_id,
+            provider=provider,
+            trace_root=trace_root,
+            last_leaf=last_leaf,
+            last_proof=list(last_proof),
+            artifact=artifact,
+        )
+        return self._submit(wallet, msg, timeout)
+
+    def bisect(
+        self,
+        wallet: Wallet,
+        job_id: int,
+        leaf: bytes,
+        proof: Sequence[bytes],
+        timeout: float = 30.0,
+    ) -> TxResult:
+        """Post this party's leaf at the round's mid step ``(lo + hi) // 2`` of the job's open
+        game, with its proof (``trace.prove_step(mine, mid)``)."""
+        msg = V.MsgBisect(sender=wallet.address, job_id=job_id, leaf=leaf, proof=list(proof))
+        return self._submit(wallet, msg, timeout)
+
+    def final_step(
+        self,
+        wallet: Wallet,
+        job_id: int,
+        artifact: bytes,
+        inputs: Sequence[verify_pb2.TraceTensor],
+        peaks: Sequence[bytes],
+        claimed: verify_pb2.TraceTensor | None = None,
+        timeout: float = 30.0,
+    ) -> TxResult:
+        """Decide a final game (``hi == lo + 1``): the DSM artifact, the input tensors of
+        operator ``hi - 1`` (:meth:`trace_tensor`, in ``trace.operator_sources`` order) and the
+        peaks of the agreed prefix (``trace.prove_prefix(mine, lo)``). For a float model the
+        provider sends no artifact and no peaks but the node's inputs and its ``claimed``
+        tensor ``hi`` (proved under its own leaf ``P_hi``): AI validators vote on it."""
+        msg = V.MsgFinalStep(
+            sender=wallet.address, job_id=job_id, artifact=artifact, peaks=list(peaks)
+        )
+        msg.inputs.extend(inputs)
+        if claimed is not None:
+            msg.claimed.CopyFrom(claimed)
         return self._submit(wallet, msg, timeout)
 
 

@@ -10,7 +10,8 @@ challenger daemon — a person plays the challenger with the commands:
   printed, then each challenger move as ``aivm verify trace`` prints it (the provider node
   answers its own, and gives up before the final step, so the challenger sends it: the
   ``final-step`` files ``verify trace`` wrote), the game ends with the challenger winning by
-  on-chain execution; ``aivm verify job`` then lists the lost dispute.
+  on-chain execution; ``aivm verify job`` then lists the lost dispute, and the REST routes
+  show the game.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from google.protobuf import json_format
 from aivm.ai import runtime
 from aivm.client import Client, Wallet
 from aivm.modules.compute import compute_pb2
+from aivm.modules.verify import verify_pb2 as V
 from aivm.modules.verify.params import default_params
 from aivm.node.home import HomePaths, create_home, load_dev_accounts
 from aivm.worker import config as worker_config
@@ -244,8 +246,21 @@ def test_a_wrong_trace_disputed_by_hand_is_won_by_the_challenger(
     opened = json.loads(out)
     assert opened["code"] == 0 and opened["dispute"]["status"] in ("bisect", "final"), opened
     assert opened["dispute"]["challenger"] == market.wallets[CHALLENGER].address
-    # the provider node answers its moves; the challenger moves as `verify trace` says
-    deadline = time.monotonic() + 90
+    # the provider node answers its moves but gives up once the game is final (a liar would
+    # lose it), so the final step is the challenger's; the challenger moves as `verify
+    # trace` says
+    watcher = Client(market.rpc, rest=market.rest)
+    playing = market.provider.player.step
+
+    def step_unless_final() -> list[Any]:
+        games = watcher.modules.verify.disputes(job_id)
+        if games and games[-1].status == V.DISPUTE_STATUS_FINAL:
+            return []
+        found: list[Any] = playing()
+        return found
+
+    monkeypatch.setattr(market.provider.player, "step", step_unless_final)
+    deadline, sent_final = time.monotonic() + 90, False
     while True:
         game = json_of(cli, "query", "verify", "disputes", str(job_id))["disputes"][-1]
         if game["status"] == "done":
@@ -255,17 +270,17 @@ def test_a_wrong_trace_disputed_by_hand_is_won_by_the_challenger(
         if not mine:
             time.sleep(0.2)
             continue
-        if game["status"] == "bisect" and game["hi"] - game["lo"] == 2:
-            # the last round: the lying provider gives up, so the final step is the challenger's
-            monkeypatch.setattr(market.provider.player, "step", lambda: [])
         moves = json_of(
             cli, "verify", "trace", str(job_id), "--rest", market.rest, "--out", str(tmp_path)
         )
         code, out, err = as_printed(cli, moves["next_move"])
         assert code == 0, err
         if game["status"] == "final":
-            assert json.loads(out)["dispute"]["winner"] == "challenger"
-    assert (game["winner"], game["outcome"]) == ("challenger", "execution"), game
+            assert json.loads(out)["dispute"]["winner"] == "challenger", out
+            sent_final = True
+    monkeypatch.setattr(market.provider.player, "step", playing)
+    watcher.close()
+    assert sent_final and (game["winner"], game["outcome"]) == ("challenger", "execution"), game
     assert int(game["paid"]) == BOND
     job = wait_for(
         "the result rejected",
@@ -277,3 +292,17 @@ def test_a_wrong_trace_disputed_by_hand_is_won_by_the_challenger(
     assert code == 1
     lost = checks["dispute/1"]
     assert not lost["ok"] and "challenger won by execution" in lost["detail"]
+    # the same through the REST gateway
+    import requests
+
+    base = market.rest + "/aivm/verify/v1"
+    (shown,) = requests.get(f"{base}/disputes/{job_id}", timeout=5).json()["disputes"]
+    assert (shown["winner"], shown["status"]) == ("PARTY_CHALLENGER", "DISPUTE_STATUS_DONE")
+    challenger = market.wallets[CHALLENGER].address
+    undecided = requests.get(f"{base}/open_disputes?party={challenger}", timeout=5).json()
+    assert undecided.get("disputes", []) == []
+    windows = requests.get(f"{base}/challengeable", timeout=5).json().get("jobs", [])
+    assert all(int(j["job_id"]) != job_id for j in windows)
+    assert requests.get(f"{base}/tee_collaterals", timeout=5).json().get("collaterals", []) == []
+    found = requests.get(f"{base}/models/{market.model_id}/1.0.0", timeout=5)
+    assert "registered no verification requirements" in found.text  # routed to the query
