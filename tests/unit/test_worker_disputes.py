@@ -3,7 +3,12 @@
 back as the chain reads them, on small DSM models (a chain, a skip connection, a tree
 ensemble); the honest party wins whichever side lies and wherever the lie is. Also: the
 provider's trace evidence opens its output as the chain checks it, the wrong-trace fault makes
-a self-consistent trace with a different output, and kept traces survive a restart."""
+a self-consistent trace with a different output, and kept traces survive a restart.
+
+Float (ONNX, tolerance) games: the traced run of :class:`aivm.worker.runner.ModelRunner`,
+bisected like a DSM game; at the final step the provider alone opens the node's inputs and its
+claim (proved as the chain checks them), and :func:`disputes.step_verdict` — what each AI
+validator votes — finds a lying provider's claim invalid and an honest one valid."""
 
 from __future__ import annotations
 
@@ -16,8 +21,15 @@ import pytest
 from aivm.ai.runtime.interpreter import Program
 from aivm.ai.verify import bisection as b
 from aivm.ai.verify import trace
+from aivm.modules.compute import compare
 from aivm.modules.verify import verify_pb2 as V
+from aivm.modules.verify.keeper import verdict_commitment
+from aivm.modules.verify.optimistic import float_tensor
+from aivm.types.dec import Dec
+from aivm.types.protogen import ai_pb2
 from aivm.worker import disputes
+from aivm.worker.runner import ModelRunner
+from onnx_fixtures import build_mnist_like_mlp
 from trace_models import gbdt, mlp6, rows_for, skip6
 
 PROVIDER, CHALLENGER = "aivm1provider", "aivm1challenger"
@@ -198,3 +210,127 @@ def test_kept_traces_survive_a_restart_and_are_dropped(tmp_path: Path) -> None:
     again.drop(12)
     assert again.job_ids() == [] and not (tmp_path / "traces" / "12.npz").exists()
     assert disputes.TraceStore(tmp_path / "traces").get(12) is None
+
+
+# -- float (ONNX, tolerance) games ------------------------------------------------------------
+
+ONNX_MODEL = build_mnist_like_mlp(seed=3, sizes=(20, 16, 4)).SerializeToString()
+VERSION = ai_pb2.ModelVersion(
+    comparison="tolerance", comparison_atol="0.000010000000000000", comparison_rtol=""
+)
+close = disputes.tolerance_of(VERSION)
+
+
+@pytest.fixture(scope="module")
+def float_traces(tmp_path_factory: pytest.TempPathFactory) -> tuple[disputes.KeptTrace, ...]:
+    """(honest, lying) traces of the float MLP: the liar's output moved by 0.25."""
+    path = tmp_path_factory.mktemp("onnx") / "mlp.onnx"
+    path.write_bytes(ONNX_MODEL)
+    runner = ModelRunner(path)
+    assert runner.trace_problem() == ""
+    x = np.random.default_rng(7).random((2, 20)).astype(np.float32)
+    tensors = runner.trace(runner.check_input(x))
+    assert np.array_equal(tensors[0], x)
+    assert np.allclose(tensors[-1], runner.run_tensors([x]).outputs[0], atol=1e-6)
+    return disputes.KeptTrace.of(tensors), disputes.KeptTrace.of(disputes.tampered_float(tensors))
+
+
+def play_float(
+    provider: disputes.KeptTrace, challenger: disputes.KeptTrace
+) -> tuple[b.Game, Any, disputes.StepVerdict]:
+    """Bisect as the chain does until FINAL, then the provider's opened step (checked as the
+    chain checks it) and the validators' verdict on it; (game, opened step, verdict)."""
+    evidence = V.Evidence.FromString(disputes.evidence_bytes(provider))
+    assert list(evidence.trace_output_shape) == [2, 4]
+    opened = disputes.open_dispute_msg(CHALLENGER, 7, PROVIDER, challenger)
+    game = b.open_game(
+        int(evidence.trace_steps), bytes(evidence.trace_root), bytes(opened.trace_root),
+        [trace.tensor_hash(provider.tensors[0])],
+        b.LeafOpening(bytes(evidence.trace_output_leaf), tuple(evidence.trace_output_step_proof)),
+        b.LeafOpening(bytes(opened.last_leaf), tuple(opened.last_proof)), START, ROUND,
+    )  # fmt: skip
+    kept = {PROVIDER: provider, CHALLENGER: challenger}
+    height = START
+    while game.status is b.Status.BISECT:
+        height += 1
+        record = disputes.dispute_of(game, 7, PROVIDER, CHALLENGER)
+        record.float_model = True
+        address = PROVIDER if game.turn is b.Party.PROVIDER else CHALLENGER
+        msg = disputes.next_move(record, address, kept[address], None, ONNX_MODEL)
+        assert isinstance(msg, V.MsgBisect)
+        game = b.respond(game, game.turn, bytes(msg.leaf), tuple(msg.proof), height)
+    record = disputes.dispute_of(game, 7, PROVIDER, CHALLENGER)
+    record.float_model = True
+    assert disputes.next_move(record, CHALLENGER, challenger, None, ONNX_MODEL) is None
+    step = disputes.next_move(record, PROVIDER, provider, None, ONNX_MODEL)
+    assert isinstance(step, V.MsgFinalStep) and not step.artifact and not step.peaks
+    for t in step.inputs:  # the chain's checks of _open_step
+        digest = trace.tensor_hash(float_tensor(t))
+        assert 0 <= t.index <= game.lo
+        assert trace.verify_tensor(game.lo_leaf, game.lo, t.index, digest, tuple(t.proof))
+    claim = trace.tensor_hash(float_tensor(step.claimed))
+    assert step.claimed.index == game.hi
+    assert trace.verify_tensor(
+        game.provider_hi_leaf, game.hi, game.hi, claim, tuple(step.claimed.proof)
+    )
+    record.inputs.extend(step.inputs)
+    record.claimed.CopyFrom(step.claimed)
+    record.vote_pending = True
+    assert not disputes.is_due(record, V.PARTY_PROVIDER)  # opened: nothing more to send
+    return game, record, disputes.step_verdict(ONNX_MODEL, record, close)
+
+
+def test_a_lying_float_provider_opens_a_claim_the_validators_find_invalid(
+    float_traces: tuple[disputes.KeptTrace, ...],
+) -> None:
+    honest, liar = float_traces
+    game, _, verdict = play_float(liar, honest)
+    assert game.hi == game.n  # only the output was moved
+    assert not verdict.valid and "beyond tolerance" in verdict.detail
+    assert b.settle(game, verdict.valid).winner is b.Party.CHALLENGER
+
+
+def test_an_honest_float_provider_opens_a_claim_the_validators_find_valid(
+    float_traces: tuple[disputes.KeptTrace, ...],
+) -> None:
+    honest, liar = float_traces
+    game, record, verdict = play_float(honest, liar)
+    assert verdict.valid, verdict.detail
+    assert b.settle(game, verdict.valid).winner is b.Party.PROVIDER
+    moved = V.Dispute()
+    moved.CopyFrom(record)
+    del moved.inputs[-1]  # a provider that does not open every input of the node
+    assert not disputes.step_verdict(ONNX_MODEL, moved, close).valid
+    moved.CopyFrom(record)
+    moved.claimed.shape[:] = [4, 2]  # the right values under another shape
+    assert not disputes.step_verdict(ONNX_MODEL, moved, close).valid
+
+
+def test_float_traces_keep_their_dtype_across_a_restart(
+    float_traces: tuple[disputes.KeptTrace, ...], tmp_path: Path
+) -> None:
+    honest, _ = float_traces
+    disputes.TraceStore(tmp_path).put(5, honest)
+    loaded = disputes.TraceStore(tmp_path).get(5)
+    assert loaded is not None and loaded.commitment == honest.commitment and loaded.is_float
+
+
+def test_the_worker_tolerance_and_step_commitment_match_the_chain() -> None:
+    """The worker's float tolerance agrees with the chain's exact comparison (the version's
+    atol, the default rtol), and its step commitment is the keeper's verdict commitment."""
+    rule = compare.ComparisonRule("tolerance", Dec("0.00001"), Dec("0.001"))
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=256).astype(np.float32)
+    for scale in (0.0, 1e-7, 5e-6, 2e-5, 1e-3, 5e-3, 0.25):
+        y = (x * (1 + scale) + np.float32(scale / 10)).astype(np.float32)
+        a, b_ = x.astype("<f4").tobytes(), y.astype("<f4").tobytes()
+        assert close(a, b_) == compare.within_tolerance(rule, a, b_), scale
+    assert not close(x.tobytes(), x[:-1].tobytes())
+    nan = x.copy()
+    nan[3] = np.nan
+    assert not close(nan.tobytes(), nan.tobytes())
+    validator = bytes(range(20))
+    for valid in (True, False):
+        assert disputes.step_commitment(9, 2, validator, b"d" * 32, b"s" * 32, valid) == (
+            verdict_commitment(9, 2, validator, b"d" * 32, b"s" * 32, step_valid=valid)
+        )

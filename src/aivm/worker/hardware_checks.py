@@ -1,5 +1,9 @@
 """Off-chain sides of the compute module's hardware checks (compute README, "Hardware
-checks"), as plain functions over the SDK — call them from a loop or a cron; no daemon here.
+checks"), as plain functions over the SDK. The daemons call them every block: the provider
+node (:class:`aivm.worker.node.ProviderNode`) answers its own challenges, and the verifier
+daemon (:class:`aivm.worker.verifier.VerifierNode`) serves the committees when its key is a
+compute-role operator (``aivm verifier start --compute-checks`` / ``--no-compute-checks``
+override). Each call is one query when nothing is open; the daemons log errors and go on.
 
 - :func:`answer_hardware_challenges` (provider side): computes the workload of each open
   challenge of the wallet's provider that is still unanswered and within its deadline, and

@@ -13,6 +13,21 @@ execution trace, posts its commitment as the result's evidence (optimistic verif
 keeps the trace in ``<home>/traces/<job>.npz`` until the job settles, and plays its side of
 every dispute a challenger opens against it (:class:`aivm.worker.disputes.Player`).
 
+Float models (ONNX, comparison rule ``tolerance``) are verified optimistically too when the
+model owner declared the version traceable (``ModelVerification.optimistic_float``) and the
+job's criticality rule lists ``METHOD_OPTIMISTIC`` (both read from the chain once per round
+that needs them): such a job is not batched but run through the model's
+:class:`aivm.ai.verify.trace.OnnxTracer` (built once per artifact), and its output is the
+traced run's last tensor; the trace is committed, kept and played like a DSM one, except that
+at the final step the provider opens the disputed node's inputs and its claim for a vote of
+AI validators (:func:`aivm.worker.disputes.float_final_step_msg`). A model whose graph output
+is not its last node's output cannot be traced: its jobs run as usual, without evidence (the
+chain then refuses the result; the node logs why).
+
+Hardware checks: each block the node answers the compute module's open hardware challenges
+of this provider (:func:`aivm.worker.hardware_checks.answer_hardware_challenges`: one query
+when none is open; errors are logged, never fatal).
+
 Restart safety (``kill -9``): the chain is the source of truth. A result is sent only for an
 assignment the chain shows RUNNING, re-read just before signing; the hash of every result tx
 is written to ``<home>/state/submitted.json`` *before* it is broadcast, and a job with a
@@ -52,13 +67,16 @@ from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.crypto import unixfs
 from aivm.types import pb
-from aivm.worker import disputes, formats, toploc_lm
+from aivm.types.errors import AivmError
+from aivm.worker import disputes, formats, hardware_checks, toploc_lm
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.config import ProviderConfig
 from aivm.worker.outputs import OutputStore, Saved
 from aivm.worker.runner import DsmRunner, ModelRunner, Runner, load_runner, runtime_name
 
 DSM_FORMAT = runtime.FORMAT
+METHOD_OPTIMISTIC = 2
+"""``aivm.verify.v1.METHOD_OPTIMISTIC`` (policy rules list methods by number)."""
 RESEND_AFTER_BLOCKS = 20
 """A journalled result tx not found in a block after this many blocks is given up on (the
 job is re-read from the chain and served again if it is still RUNNING)."""
@@ -75,8 +93,11 @@ saved and submitted: +1 on every float32 element or token id, the first byte fli
 otherwise); ``random-output`` a lazy provider (random bytes of the output's length, the model
 never consulted); ``wrong-trace`` a consistent cheater on DSM jobs (one intermediate tensor
 changed and every later one recomputed from it: a wrong output with a trace commitment that
-matches it, :func:`aivm.worker.disputes.tampered`); for tests of comparison, escalation,
-verification, disputes and slashing."""
+matches it, :func:`aivm.worker.disputes.tampered`; on optimistic float jobs the output tensor
+moved by 0.25, :func:`aivm.worker.disputes.tampered_float`); for tests of comparison,
+escalation, verification, disputes and slashing. On an optimistic job the wrong and random
+outputs are committed in the trace too (its last tensor), so the chain accepts the result and
+verification has to catch it."""
 RUNNING = compute_pb2.ASSIGNMENT_STATUS_RUNNING
 SETTLED = {
     compute_pb2.JOB_STATE_COMPLETED,
@@ -160,7 +181,10 @@ class Work:
     reused: bool = False
     """The output was computed before a restart (kept in ``<home>/outputs``)."""
     kept: disputes.KeptTrace | None = None
-    """The execution trace of a DSM job (its commitment goes in the evidence)."""
+    """The execution trace of a DSM or optimistic float job (its commitment goes in the
+    evidence)."""
+    format: str = ""
+    """``aivm-dsm/1`` for a DSM job (the runtime the result names)."""
     batch: int = 1
     millis: float = 0.0
 
@@ -239,6 +263,13 @@ class ProviderNode:
         self.player = disputes.Player(client, wallet, self._dispute_source, self.log)
         self.last_sweep = -(10**9)
         self.disputes_unreadable = False
+        self.policy: dict[int, set[int]] | None = None
+        """Methods by criticality (verify params), read once per round that needs them."""
+        self.float_versions: dict[tuple[int, str], bool] = {}
+        """Versions declared ``optimistic_float`` (read once per round that needs them)."""
+        self.untraceable: set[tuple[int, str]] = set()
+        """ONNX model versions whose trace cannot be committed (logged once)."""
+        self.hardware_failed = False
         self.inline_limit: int | None = None
         """The chain's ``max_comparison_bytes``, read once (outputs up to it go inline)."""
         self.kept: OutputStore | None = None
@@ -300,6 +331,9 @@ class ProviderNode:
             self.last_heartbeat = height
         self._check_journal(height)
         self._disputes(height)
+        self._hardware(height)
+        self.policy = None
+        self.float_versions = {}
         times = RoundTimes(height)
         work = self._assigned(height)
         if not work:
@@ -448,13 +482,24 @@ class ProviderNode:
                     return self._unservable(item, f"input not usable: {exc}", msgs)
                 self._apply_output_faults(item, rule)
             return True
+        if isinstance(runner, ModelRunner) and self._traced(runner, rule, item.job):
+            if item.output is None:
+                try:
+                    self._run_onnx_trace(runner, item)
+                except formats.FormatError as exc:
+                    return self._unservable(item, f"input not usable: {exc}", msgs)
+                self._apply_output_faults(item, rule)
+            return True
         if item.output is not None or self._load_output(item):
             return True
         try:
             if rule == "tokens":
                 self._generate(runner, item)
             else:
-                self._run_batch(runner, rule, [w for w in ready if w.output is None])
+                batch = [
+                    w for w in ready if w.output is None and not self._traced(runner, rule, w.job)
+                ]
+                self._run_batch(runner, rule, batch)
         except formats.FormatError as exc:
             return self._unservable(item, f"input not usable: {exc}", msgs)
         if item.output is None:
@@ -473,6 +518,86 @@ class ProviderNode:
             made_up = os.urandom(len(item.output.data))
             item.output = formats.Output(made_up, item.output.dtype, item.output.shape)
             self.log(f"job {item.job.id}: random output ({FAULT_ENV})")
+        else:
+            return
+        if item.kept is not None and item.kept.is_float and item.output is not None:
+            out = item.output
+            array = formats.decode_tensor_output(out.data, out.dtype, out.shape)
+            item.kept = item.kept.with_output(np.array(array, np.float32))
+            self.traces.put(item.job.id, item.kept)
+
+    # -- optimistic float jobs --------------------------------------------------------------
+
+    def _policy(self) -> dict[int, set[int]]:
+        """The verify policy's methods by criticality (read once per round; empty on a chain
+        without the verify module)."""
+        if self.policy is None:
+            try:
+                params = self.verify.params()
+                self.policy = {int(r.criticality): set(r.methods) for r in params.policy}
+            except (ChainError, AttributeError):
+                self.policy = {}
+        return self.policy
+
+    def _optimistic_float(self, model_id: int, version: str) -> bool:
+        """Whether the owner declared the version ``optimistic_float`` (read once per round)."""
+        key = (model_id, version)
+        if key not in self.float_versions:
+            try:
+                found = self.verify.model_verification(model_id, version)
+                self.float_versions[key] = bool(found.optimistic_float)
+            except (ChainError, AttributeError):
+                self.float_versions[key] = False
+        return self.float_versions[key]
+
+    def _traced(self, runner: ModelRunner, rule: str, job: compute_pb2.Job) -> bool:
+        """Whether ``job`` is an optimistic float job this node commits a trace for (rule
+        ``tolerance``, its criticality's rule lists optimistic, the version is declared
+        ``optimistic_float``, the model can be traced)."""
+        if rule != "tolerance" or METHOD_OPTIMISTIC not in self._policy().get(job.criticality, ()):
+            return False
+        key = (job.model_id, job.version)
+        if key in self.untraceable or not self._optimistic_float(*key):
+            return False
+        problem = runner.trace_problem()
+        if problem:
+            self.untraceable.add(key)
+            self.log(
+                f"model {job.model_id} v{job.version}: no trace evidence ({problem}); "
+                "optimistic results of it will be refused"
+            )
+            return False
+        return True
+
+    def _run_onnx_trace(self, runner: ModelRunner, item: Work) -> None:
+        """An optimistic float job: the traced run (kept from before a restart for the same
+        input), its output the trace's last tensor (float32)."""
+        start = time.perf_counter()
+        array = runner.check_input(formats.decode_tensor_input(item.data))
+        kept = self.traces.get(item.job.id)
+        if kept is not None and kept.tensors[0].shape == array.shape and np.array_equal(
+            kept.tensors[0], array
+        ):
+            item.reused = True
+            self.log(f"job {item.job.id}: trace computed before a restart, reused")
+        else:
+            kept = disputes.KeptTrace.of(self._onnx_trace(runner, array, item.job.id))
+            self.traces.put(item.job.id, kept)
+        item.kept = kept
+        item.output = formats.encode_tensor_output(kept.output, "tolerance")
+        item.millis = (time.perf_counter() - start) * 1e3
+        self.log(
+            f"job {item.job.id}: ran the traced model in {item.millis:.1f} ms "
+            f"({kept.commitment.n_steps} steps, root {kept.commitment.root.hex()[:16]}…)"
+        )
+
+    def _onnx_trace(self, runner: ModelRunner, array: Any, job_id: int) -> list[Any]:
+        """Every tensor of the traced run (the output moved under the wrong-trace hook)."""
+        tensors = runner.trace(array)
+        if self.wrong_trace:
+            tensors = disputes.tampered_float(tensors)
+            self.log(f"job {job_id}: tampered with the trace ({FAULT_ENV})")
+        return tensors
 
     def _run_dsm(self, runner: DsmRunner, item: Work) -> None:
         """A DSM job's trace (kept from before a restart when it is there for the same input,
@@ -487,6 +612,7 @@ class ProviderNode:
             kept = disputes.KeptTrace.of(self._dsm_trace(runner, rows, item.job.id))
             self.traces.put(item.job.id, kept)
         item.kept = kept
+        item.format = DSM_FORMAT
         item.output = formats.encode_tensor_output(kept.output, "exact")
         item.millis = (time.perf_counter() - start) * 1e3
         self.log(
@@ -614,16 +740,16 @@ class ProviderNode:
             output_cid=item.cid,
             output_digest=hashlib.sha256(data).digest(),
             comparison_data=data if inline else b"",
-            runtime=runtime_name(DSM_FORMAT if item.kept is not None else ""),
+            runtime=runtime_name(item.format),
             runtime_metadata=json.dumps(meta, separators=(",", ":")),
             evidence=self._evidence(item, rule),
         )
 
     def _evidence(self, item: Work, rule: str) -> bytes:
-        """The trace commitment of a DSM job (optimistic verification: root, steps and the
-        opening of its output); TOPLOC fingerprints of a generation whose model version
-        registered a TOPLOC config (one prefill over prompt + generated ids; also after a
-        restart); else none."""
+        """The trace commitment of a DSM or optimistic float job (root, steps, the opening of
+        its output and, for a float output, its shape); TOPLOC fingerprints of a generation
+        whose model version registered a TOPLOC config (one prefill over prompt + generated
+        ids; also after a restart); else none."""
         if item.kept is not None:
             return disputes.evidence_bytes(item.kept)
         job = item.job
@@ -673,13 +799,39 @@ class ProviderNode:
                 self.traces.drop(job_id)
                 self.log(f"job {job_id}: settled; dropped its trace")
 
+    def _hardware(self, height: int) -> None:
+        """Answer this provider's open hardware challenges (logged; errors never stop the
+        node)."""
+        try:
+            answered = hardware_checks.answer_hardware_challenges(self.client, self.wallet)
+        except (ClientError, requests.RequestException, OSError, AivmError) as exc:
+            if not self.hardware_failed:
+                self.log(f"hardware challenges not answered at height {height}: {exc}")
+            self.hardware_failed = True
+            return
+        self.hardware_failed = False
+        for challenge_id in answered:
+            self.log(f"hardware challenge {challenge_id}: answered at height {height}")
+
     def _dispute_source(self, job_id: int) -> tuple[disputes.KeptTrace, Any, bytes] | None:
         """This provider's trace of ``job_id`` (kept, else computed again from the job's
-        input) with the DSM program and artifact (None for a job that is not DSM)."""
+        input) with the DSM program and artifact, or None and the ONNX model's bytes for a
+        float model (None for a job of neither kind)."""
         job = self.compute.job(job_id)
-        runner, _ = self._runner(job.model_id, job.version)
-        if not isinstance(runner, DsmRunner):
-            return None
+        runner, rule = self._runner(job.model_id, job.version)
+        if isinstance(runner, ModelRunner):
+            if rule != "tolerance":
+                return None
+            kept = self.traces.get(job_id)
+            if kept is None:
+                item = Work(job)
+                if not self._fetch_input(item, []):
+                    return None
+                array = runner.check_input(formats.decode_tensor_input(item.data))
+                kept = disputes.KeptTrace.of(self._onnx_trace(runner, array, job_id))
+                self.traces.put(job_id, kept)
+                self.log(f"job {job_id}: trace computed again for a dispute")
+            return kept, None, runner.artifact
         kept = self.traces.get(job_id)
         if kept is None:
             item = Work(job)

@@ -11,6 +11,12 @@ Example::
     ids = runner.generate(list(b"The chain"), 20)    # greedy byte-level generation
     dsm = load_runner(Path("model.dsm"), runtime.FORMAT)
     tensors = dsm.trace(dsm.check_input(rows))      # input, then each operator's output
+    tensors = runner.trace(x1)                       # ONNX: input, then every node output
+
+An ONNX model's trace (optimistic verification of ``tolerance`` models) comes from
+:class:`aivm.ai.verify.trace.OnnxTracer`, built once per artifact: tensor 0 is the fed array,
+then every node's output in graph order; the model must have one graph input and its first
+graph output must be its last node's output (:meth:`ModelRunner.trace_problem`).
 """
 
 from __future__ import annotations
@@ -88,6 +94,47 @@ class ModelRunner:
         self.input_dtype = DTYPES.get(first.type)
         self.output_name: str = self.session.get_outputs()[0].name
         self._context: int | None = None
+        self._tracer: trace.OnnxTracer | None = None
+        self._artifact: bytes | None = None
+
+    @property
+    def artifact(self) -> bytes:
+        """The model file's bytes (read once)."""
+        if self._artifact is None:
+            self._artifact = self.path.read_bytes()
+        return self._artifact
+
+    @property
+    def tracer(self) -> trace.OnnxTracer:
+        """The every-node-output session of this model (built once)."""
+        if self._tracer is None:
+            self._tracer = trace.OnnxTracer(self.artifact)
+        return self._tracer
+
+    def trace_problem(self) -> str:
+        """Why this model's trace cannot be committed for optimistic verification (empty when
+        it can): one graph input (tensor 0 is the job's input), and the graph's first output
+        produced by its last node, as float32 (the last tensor is the result's output)."""
+        try:
+            entries = self.tracer.entries
+        except Exception as exc:  # onnx and onnxruntime raise their own exception types
+            return f"the model cannot be traced: {exc}"
+        inputs = self.tracer.input_names
+        if inputs != [self.input_name] or entries[0][1] != self.input_name:
+            return f"the model has graph inputs {inputs}; a traced model takes one"
+        if len(entries) < 2 or entries[-1][1] != self.output_name:
+            return (
+                f"the graph output {self.output_name!r} is not its last node's output "
+                f"({entries[-1][1]!r})"
+            )
+        if self.session.get_outputs()[0].type != "tensor(float)":
+            return "the graph output is not float32"
+        return ""
+
+    def trace(self, array: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        """Every tensor of one traced run on a checked input: the input, then each node's
+        output in graph order (the last one is the model's output)."""
+        return [value for _, value in self.tracer.run({self.input_name: array})]
 
     @property
     def batchable(self) -> bool:

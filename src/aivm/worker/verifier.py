@@ -17,30 +17,50 @@ Each block it reads its duties (``/aivm.verify.v1.Query/Duties``):
   a zk-only session needs no re-execution (the accepted digest is committed as the output).
 - **reveal**: send the digest, the inline output (tolerance and token rules), the zk verdict
   and the salt.
+- **step votes** (a float model's dispute narrowed to one node, ``Session.step_vote``): read
+  the job's undecided dispute, check that the opened tensors are exactly the node's input
+  steps, re-run that one ONNX node on them (:func:`aivm.worker.disputes.step_verdict`) and
+  commit, then reveal, ``step_valid`` (the provider's claim is within the model's tolerance);
+  the committed digest is the job's accepted output digest (the round judges the step only).
 
 **Challenger** (``aivm verifier start --challenge``; any funded account, no role needed):
 each block it also reads ``/aivm.verify.v1.Query/Challengeable`` (sessions whose optimistic
 challenge window is open). For each job not yet checked whose model version is a DSM program
-(``aivm-dsm/1``) it fetches the artifact and the inline input, recomputes the execution trace
-and its commitment, and compares the root with every accepted provider's evidence
-(``Evidence.trace_root``). On a difference it opens a dispute against that provider
-(``MsgOpenDispute`` with its root and last leaf; the chain takes ``dispute_bond`` from it) and
-keeps its trace in ``<home>/verifier/traces/<job>.npz``; it then plays its side of the game
-every block (:class:`aivm.worker.disputes.Player`: ``MsgBisect`` when its turn comes,
-``MsgFinalStep`` once the game is narrowed to one operator). What it checked is journalled in
-``<home>/verifier/challenges.json`` (one entry per job: ``agrees``, ``disputed``, ``refused``,
-``skipped``), so a restart neither re-checks nor disputes twice.
+(``aivm-dsm/1``) or an ONNX model compared by ``tolerance`` and declared ``optimistic_float``
+by its owner it fetches the artifact and the
+inline input, recomputes the execution trace and its commitment, and compares the root with
+every accepted provider's evidence (``Evidence.trace_root``). On a difference (for a float
+model: only when its own output also differs from the provider's beyond the model's
+tolerance — two honest machines' float traces may differ bitwise) it opens a dispute against
+that provider (``MsgOpenDispute`` with its root and last leaf; the chain takes
+``dispute_bond`` from it) and keeps its trace in ``<home>/verifier/traces/<job>.npz``; it then
+plays its side of the game every block (:class:`aivm.worker.disputes.Player`: ``MsgBisect``
+when its turn comes, ``MsgFinalStep`` once a DSM game is narrowed to one operator; a float
+game's last step is opened by the provider and decided by a vote). What it checked is
+journalled in ``<home>/verifier/challenges.json`` (one entry per job: ``agrees``,
+``disputed``, ``refused``, ``skipped``), so a restart neither re-checks nor disputes twice.
+
+**Hardware checks** (compute validators): each block the daemon commits, then reveals, the
+workload digest of every open hardware challenge on this wallet's committee
+(:func:`aivm.worker.hardware_checks.verify_hardware_challenges`; digests computed once per
+challenge). ``compute_checks``: True always, False never, None (default) when the wallet is
+a registered operator of the roles module's ``compute`` role (looked up at start and every
+:data:`ROLE_RECHECK_BLOCKS` blocks). Errors are logged, never fatal.
 
 Test hooks (never set in production): ``AIVM_VERIFIER_FAULT=wrong-verdict`` commits the
-digest of an altered output (a lying validator); ``=silent`` commits but never reveals;
+digest of an altered output (a lying validator; in a step vote the inverted ``step_valid``);
+``=silent`` commits but never reveals;
 ``=copy-provider`` never runs the model and commits the accepted result's digest (a lazy
-validator vouching for whatever the provider said); ``=false-dispute`` makes a challenger
-tamper with its own trace (:func:`aivm.worker.disputes.tampered`) and dispute honest results
-(it must lose the game and its bond).
+validator vouching for whatever the provider said; in a step vote ``step_valid`` true);
+``=false-dispute`` makes a challenger tamper with its own trace
+(:func:`aivm.worker.disputes.tampered`, for a float model
+:func:`aivm.worker.disputes.tampered_float`) and dispute honest results (it must lose the game
+and its bond).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -51,16 +71,19 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import requests
 
+import aivm.modules.verify.verify_pb2 as V
 from aivm.ai import runtime
 from aivm.ai.verify import toploc, zk
+from aivm.ai.verify.hardware import workload_digest
 from aivm.client.client import Client
 from aivm.client.errors import ChainError, ClientError
 from aivm.client.storage import StorageClient, StorageError
 from aivm.client.wallet import Wallet
 from aivm.types.errors import AivmError
-from aivm.worker import disputes, formats, toploc_lm, zk_prover
+from aivm.worker import disputes, formats, hardware_checks, toploc_lm, zk_prover
 from aivm.worker.blocks import BlockFollower
 from aivm.worker.node import fetch_artifact, runner_output, wrong
 from aivm.worker.runner import DsmRunner, ModelRunner, Runner, load_runner
@@ -72,6 +95,10 @@ METHOD_NAMES = {1: "REEXECUTION", 2: "OPTIMISTIC", 3: "ZK", 4: "TOPLOC", 5: "TEE
 """``aivm.verify.v1.Method`` numbers by name."""
 TRACE_SWEEP_BLOCKS = 10
 """The challenger drops traces and journal entries of finished windows this often."""
+ROLE_RECHECK_BLOCKS = 50
+"""How often (blocks) the daemon looks up whether its wallet is a compute-role operator."""
+FLOAT_FORMAT = "onnx"
+UNDECIDED = (V.DISPUTE_STATUS_BISECT, V.DISPUTE_STATUS_FINAL)
 Log = Callable[[str], None]
 
 
@@ -196,6 +223,7 @@ class VerifierNode:
         rest: str,
         log: Log | None = None,
         challenge: bool = False,
+        compute_checks: bool | None = None,
     ) -> None:
         self.home = home / "verifier"
         self.wallet = wallet
@@ -217,6 +245,13 @@ class VerifierNode:
         self.player = disputes.Player(client, wallet, self._dispute_source, self.log)
         self.height = 0
         self.last_sweep = -(10**9)
+        self.compute_checks = compute_checks
+        """Hardware-check duties: True, False, or None (when registered in the compute role)."""
+        self.compute_role: bool | None = None
+        self.role_checked = -(10**9)
+        self.hardware_failed = False
+        self.workload = functools.lru_cache(maxsize=16)(workload_digest)
+        """The hardware workload, each challenge's digest computed once (commit and reveal)."""
 
     def run(self, stop: threading.Event, rpc: str, poll_seconds: float = 0.5) -> None:
         """One :meth:`step` per new block until ``stop`` is set."""
@@ -246,12 +281,47 @@ class VerifierNode:
                 self._challenge(height)
             except ChainError as exc:
                 self.log(f"challenges not checked at height {height}: {exc}")
+        self._hardware(height)
         for duty in self.verify.duties(self.address):
             key = f"{duty.job_id}/{duty.round}"
             if duty.action == "commit" and key not in self.journal.entries:
                 self._commit(duty.job_id, key)
             elif duty.action == "reveal":
                 self._reveal(duty.job_id, key)
+
+    # -- hardware checks (compute validators) ----------------------------------------------
+
+    def _hardware_duty(self, height: int) -> bool:
+        """Whether to serve hardware-check committees (see the module docstring)."""
+        if self.compute_checks is not None:
+            return self.compute_checks
+        if self.compute_role is None or height - self.role_checked >= ROLE_RECHECK_BLOCKS:
+            self.role_checked = height
+            try:
+                found = self.client.modules.roles.operator(self.address, "compute")
+                self.compute_role = bool(found.operator.operator)
+            except (ChainError, AttributeError):
+                self.compute_role = False
+        return bool(self.compute_role)
+
+    def _hardware(self, height: int) -> None:
+        """Commit or reveal this validator's hardware-check verdicts (errors logged)."""
+        try:
+            if not self._hardware_duty(height):
+                return
+            report = hardware_checks.verify_hardware_challenges(
+                self.client, self.wallet, self.workload
+            )
+        except (ClientError, requests.RequestException, OSError, AivmError) as exc:
+            if not self.hardware_failed:
+                self.log(f"hardware checks not served at height {height}: {exc}")
+            self.hardware_failed = True
+            return
+        self.hardware_failed = False
+        for challenge_id in report.committed:
+            self.log(f"hardware challenge {challenge_id}: committed a verdict")
+        for challenge_id in report.revealed:
+            self.log(f"hardware challenge {challenge_id}: revealed its verdict")
 
     # -- the challenger -------------------------------------------------------------------
 
@@ -273,13 +343,14 @@ class VerifierNode:
             self.checked.drop(key)
 
     def _check_trace(self, job_id: int) -> None:
-        """Recompute a DSM job's trace and dispute the first accepted provider whose trace
-        root differs (journalled either way)."""
+        """Recompute a DSM or float job's trace and dispute the first accepted provider whose
+        trace root differs (a float model's: and whose output is beyond the tolerance of the
+        one computed here); journalled either way."""
         key = str(job_id)
         job = self.compute.job(job_id)
         version = self.ai.version(job.model_id, job.version)
-        if version.format != runtime.FORMAT:
-            self.checked.put(key, {"state": "skipped", "detail": "not a DSM model"})
+        if not self._optimistic_kind(version):
+            self.checked.put(key, {"state": "skipped", "detail": "not a DSM or float model"})
             return
         claimed = [
             (a, e)
@@ -297,6 +368,14 @@ class VerifierNode:
             return
         root = kept.commitment.root
         wrong_ones = [a for a, e in claimed if bytes(e.trace_root) != root]
+        if kept.is_float:
+            close = [a for a in wrong_ones if self._within_tolerance(version, kept, a)]
+            for a in close:
+                self.log(
+                    f"job {job_id}: {a.provider}'s trace root differs but its output is within "
+                    "tolerance of the one computed here; not disputed"
+                )
+            wrong_ones = [a for a in wrong_ones if a not in close]
         if not wrong_ones:
             self.checked.put(key, {"state": "agrees", "root": root.hex()})
             self.log(f"job {job_id}: trace root {root.hex()[:16]}… agrees with the provider(s)")
@@ -305,6 +384,10 @@ class VerifierNode:
         self.traces.put(job_id, kept)
         self.checked.put(key, {"state": "disputed", "provider": provider, "root": root.hex()})
         msg = disputes.open_dispute_msg(self.address, job_id, provider, kept)
+        steps = {a.provider: int(e.trace_steps) for a, e in claimed}
+        if not kept.is_float and steps[provider] != kept.commitment.n_steps:
+            # no proof of ours opens against a tree of another size: show the model instead
+            msg.artifact = self._runner(version).artifact
         try:
             result = disputes.send(self.client, self.wallet, msg)
         except ChainError as exc:
@@ -320,36 +403,73 @@ class VerifierNode:
             f"opened a dispute at height {result.height}"
         )
 
+    def _optimistic_kind(self, version: Any) -> str:
+        """``dsm`` or ``float`` for a version optimistic verification runs on, else empty."""
+        if version.format == runtime.FORMAT:
+            return "dsm"
+        if version.format != FLOAT_FORMAT or formats.comparison_rule(version) != "tolerance":
+            return ""
+        try:
+            found = self.verify.model_verification(int(version.model_id), version.version)
+        except ChainError:
+            return ""
+        return "float" if found.optimistic_float else ""
+
+    def _within_tolerance(self, version: Any, kept: disputes.KeptTrace, assignment: Any) -> bool:
+        """Whether a provider's inline float output has this trace's output shape and is
+        within the model's tolerance of it."""
+        evidence = self.verify.decode_evidence(bytes(assignment.result.evidence))
+        if tuple(evidence.trace_output_shape) != tuple(kept.output.shape):
+            return False
+        ours = np.ascontiguousarray(kept.output, dtype="<f4").tobytes()
+        theirs = bytes(assignment.result.comparison_data)
+        return disputes.tolerance_of(version)(ours, theirs)
+
     def _own_trace(self, job: Any, version: Any) -> disputes.KeptTrace:
         """This challenger's trace of ``job`` (tampered under the false-dispute hook)."""
         runner = self._runner(version)
-        if not isinstance(runner, DsmRunner):
-            raise formats.FormatError("not a DSM model")
-        rows = runner.check_input(formats.decode_tensor_input(self._input(job)))
-        tensors = runner.trace(rows)
+        data = formats.decode_tensor_input(self._input(job))
+        if isinstance(runner, ModelRunner):
+            problem = runner.trace_problem()
+            if problem:
+                raise formats.FormatError(problem)
+            tensors = runner.trace(runner.check_input(data))
+            if self.fault == "false-dispute":
+                tensors = disputes.tampered_float(tensors)
+                self.log(f"job {job.id}: tampered with its own trace ({FAULT_ENV})")
+            return disputes.KeptTrace.of(tensors)
+        rows = runner.check_input(data)
+        dsm = runner.trace(rows)
         if self.fault == "false-dispute":
-            tensors = disputes.tampered(runner.program, tensors)
+            dsm = disputes.tampered(runner.program, dsm)
             self.log(f"job {job.id}: tampered with its own trace ({FAULT_ENV})")
-        return disputes.KeptTrace.of(tensors)
+        return disputes.KeptTrace.of(dsm)
 
     def _dispute_source(self, job_id: int) -> tuple[disputes.KeptTrace, Any, bytes] | None:
-        """The kept trace of a disputed job (recomputed if lost) with its program."""
+        """The kept trace of a disputed job (recomputed if lost) with its DSM program and
+        artifact, or None and the ONNX model's bytes for a float model."""
         job = self.compute.job(job_id)
         version = self.ai.version(job.model_id, job.version)
-        runner = self._runner(version)
-        if not isinstance(runner, DsmRunner):
+        if not self._optimistic_kind(version):
             return None
+        runner = self._runner(version)
         kept = self.traces.get(job_id)
         if kept is None:
             kept = self._own_trace(job, version)
             self.traces.put(job_id, kept)
-        return kept, runner.program, runner.artifact
+        if isinstance(runner, DsmRunner):
+            return kept, runner.program, runner.artifact
+        return kept, None, runner.artifact
 
     def _commit(self, job_id: int, key: str) -> None:
+        session = self.verify.session(job_id)
+        if session.step_vote:
+            self._commit_step(job_id, int(session.round), key)
+            return
         job = self.compute.job(job_id)
         version = self.ai.version(job.model_id, job.version)
         rule = formats.comparison_rule(version)
-        pending = self._pending_methods(job_id)
+        pending = _pending(session)
         output, inline = bytes(job.output_digest), b""
         if pending & {"REEXECUTION", "SAMPLING"}:
             try:
@@ -400,11 +520,66 @@ class VerifierNode:
             f"job {job_id}: committed a verdict (digest {'=' if agrees else '≠'} accepted{zk_text})"
         )
 
-    def _pending_methods(self, job_id: int) -> set[str]:
-        """Names (``REEXECUTION``, ``SAMPLING``, ``ZK``…) of the session's pending methods."""
-        session = self.verify.session(job_id)
-        pending = [run.method for run in session.methods if run.status == PENDING]
-        return {METHOD_NAMES.get(m, str(m)) for m in pending}
+    # -- votes on a float dispute's step ----------------------------------------------------
+
+    def _commit_step(self, job_id: int, round_: int, key: str) -> None:
+        """Commit this validator's verdict on the opened step of the job's float dispute."""
+        dispute = self._voted_dispute(job_id)
+        if dispute is None:
+            self.log(f"job {job_id}: step vote without an opened dispute; no verdict")
+            return
+        job = self.compute.job(job_id)
+        version = self.ai.version(job.model_id, job.version)
+        if self.fault == "copy-provider":
+            verdict = disputes.StepVerdict(True, f"vouched for the provider ({FAULT_ENV})")
+        else:
+            try:
+                runner = self._runner(version)
+            except (StorageError, formats.FormatError, requests.RequestException) as exc:
+                self.log(f"job {job_id}: cannot load the model ({exc}); no verdict")
+                return
+            verdict = disputes.step_verdict(
+                runner.artifact, dispute, disputes.tolerance_of(version)
+            )
+        valid = verdict.valid
+        if self.fault == "wrong-verdict":
+            valid = not valid
+            self.log(f"job {job_id}: inverted the step verdict ({FAULT_ENV})")
+        digest = bytes(job.output_digest)
+        salt = os.urandom(32)
+        entry = {"digest": digest.hex(), "data": "", "salt": salt.hex(), "step": "1"}
+        entry["step_valid"] = "1" if valid else ""
+        self.journal.put(key, entry)
+        commitment = disputes.step_commitment(
+            job_id, round_, self.wallet.address_bytes, digest, salt, valid
+        )
+        msg = V.MsgCommitVerdict(validator=self.address, job_id=job_id, commitment=commitment)
+        if not self._sent(job_id, "commit", msg):
+            self.journal.drop(key)
+            return
+        self.log(
+            f"job {job_id}: committed a step verdict on dispute {dispute.number} step "
+            f"{dispute.hi}: {'VALID' if valid else 'INVALID'} ({verdict.detail})"
+        )
+
+    def _voted_dispute(self, job_id: int) -> Any | None:
+        """The job's undecided dispute whose step is opened for a vote, or None."""
+        for dispute in reversed(disputes.job_disputes(self.client, job_id)):
+            if dispute.status in UNDECIDED and dispute.vote_pending:
+                return dispute
+        return None
+
+    def _sent(self, job_id: int, what: str, msg: Any) -> bool:
+        """Send one message; log and return False when refused or failed."""
+        try:
+            result = disputes.send(self.client, self.wallet, msg)
+        except ChainError as exc:
+            self.log(f"job {job_id}: {what} refused: {exc}")
+            return False
+        if not result.ok:
+            self.log(f"job {job_id}: {what} failed: {result.log}")
+            return False
+        return True
 
     def _zk_valid(self, job: Any) -> bool:
         """Every accepted provider's proof passes the pairing and the binding here."""
@@ -424,6 +599,18 @@ class VerifierNode:
     def _reveal(self, job_id: int, key: str) -> None:
         entry = self.journal.entries.get(key)
         if entry is None or self.fault == "silent":
+            return
+        if entry.get("step"):
+            msg = V.MsgRevealVerdict(
+                validator=self.address,
+                job_id=job_id,
+                output_digest=bytes.fromhex(entry["digest"]),
+                salt=bytes.fromhex(entry["salt"]),
+                step_valid=bool(entry.get("step_valid")),
+            )
+            if self._sent(job_id, "reveal", msg):
+                self.journal.drop(key)
+                self.log(f"job {job_id}: revealed its step verdict")
             return
         try:
             result = self.verify.reveal(
@@ -481,3 +668,9 @@ class VerifierNode:
         """Run the job as a provider would and return the output bytes."""
         output: bytes = runner_output(self._runner(version), self._input(job), rule)
         return output
+
+
+def _pending(session: Any) -> set[str]:
+    """Names (``REEXECUTION``, ``SAMPLING``, ``ZK``…) of a session's pending methods."""
+    pending = [run.method for run in session.methods if run.status == PENDING]
+    return {METHOD_NAMES.get(m, str(m)) for m in pending}
