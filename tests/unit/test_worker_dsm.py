@@ -343,7 +343,7 @@ def test_challenger_skips_other_formats_and_results_without_traces(tmp_path: Pat
     chain.jobs_by_id[11] = dsm_job(11)
     chain.windows = [V.Challengeable(job_id=11)]
     node.step(31)
-    assert chain.sent == [] and node.checked.entries["11"]["detail"] == "not a DSM model"
+    assert chain.sent == [] and node.checked.entries["11"]["detail"] == "not a DSM or float model"
 
 
 def test_chain_without_dispute_queries_stops_neither_node(tmp_path: Path) -> None:
