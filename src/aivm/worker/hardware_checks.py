@@ -22,13 +22,16 @@ Example::
         answered = answer_hardware_challenges(client, provider_wallet)
 
 The workload runs with numpy on the CPU (exact int32 accumulation); ``compute`` lets a caller
-plug a GPU implementation with the same result (``(seed, size, rounds) -> digest``).
+plug a GPU implementation with the same result (``(seed, size, rounds) -> digest``). The
+daemons pass a :class:`BackgroundWorkload`, which computes on a background thread and makes
+the call skip a challenge (:class:`WorkloadPending`) until its digest is ready.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +66,43 @@ def verdict_salt(wallet: Wallet, challenge_id: int) -> bytes:
     ).digest()
 
 
+class WorkloadPending(Exception):
+    """The workload's digest is being computed in the background; ask again next block."""
+
+
+class BackgroundWorkload:
+    """A :data:`Workload` for daemons: the first call for a challenge starts its computation
+    on a background thread and raises :class:`WorkloadPending`; later calls return the digest
+    once it is ready. One computation at a time, digests kept (a few), so a node's block loop
+    never waits for a workload: a CPU-only node claiming a GPU tier keeps serving jobs and
+    simply misses the deadline (the check then fails, as it should)."""
+
+    def __init__(self, compute: Workload = workload_digest, keep: int = 16) -> None:
+        self.compute = compute
+        self.keep = keep
+        self.done: dict[tuple[bytes, int, int], bytes] = {}
+        self.running: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, seed: bytes, size: int, rounds: int) -> bytes:
+        """The digest if computed, else start computing it (when idle) and raise."""
+        key = (bytes(seed), size, rounds)
+        with self.lock:
+            if key in self.done:
+                return self.done[key]
+            if self.running is None or not self.running.is_alive():
+                self.running = threading.Thread(target=self._run, args=(key,), daemon=True)
+                self.running.start()
+        raise WorkloadPending(f"workload {size}x{size} x{rounds} is being computed")
+
+    def _run(self, key: tuple[bytes, int, int]) -> None:
+        digest = self.compute(*key)
+        with self.lock:
+            self.done[key] = digest
+            while len(self.done) > self.keep:
+                self.done.pop(next(iter(self.done)))
+
+
 def answer_hardware_challenges(
     client: Client, wallet: Wallet, compute: Workload = workload_digest
 ) -> list[int]:
@@ -73,7 +113,10 @@ def answer_hardware_challenges(
     for record in sdk.hardware_challenges(provider=wallet.address, status=OPEN):
         if record.answer_hash or _height(client) >= record.deadline_height:
             continue  # the next block would be past the deadline
-        digest = compute(record.seed, record.size, record.rounds)
+        try:
+            digest = compute(record.seed, record.size, record.rounds)
+        except WorkloadPending:
+            continue  # computed in the background: answered at a later block
         if _height(client) >= record.deadline_height:
             continue
         sdk.answer_hardware_challenge(wallet, record.id, digest)
@@ -102,12 +145,15 @@ def verify_hardware_challenges(
         mine = _mine(record, wallet.address)
         height = _height(client)
         salt = verdict_salt(wallet, record.id)
-        if not mine.commitment and height < record.commit_deadline_height:
-            digest = compute(record.seed, record.size, record.rounds)
-            sdk.commit_hardware_verdict(wallet, record.id, digest, salt)
-            report.committed.append(record.id)
-        elif mine.commitment and not mine.digest and _revealing(record, height):
-            digest = compute(record.seed, record.size, record.rounds)
-            sdk.reveal_hardware_verdict(wallet, record.id, digest, salt)
-            report.revealed.append(record.id)
+        try:
+            if not mine.commitment and height < record.commit_deadline_height:
+                digest = compute(record.seed, record.size, record.rounds)
+                sdk.commit_hardware_verdict(wallet, record.id, digest, salt)
+                report.committed.append(record.id)
+            elif mine.commitment and not mine.digest and _revealing(record, height):
+                digest = compute(record.seed, record.size, record.rounds)
+                sdk.reveal_hardware_verdict(wallet, record.id, digest, salt)
+                report.revealed.append(record.id)
+        except WorkloadPending:
+            continue  # computed in the background: sent at a later block
     return report

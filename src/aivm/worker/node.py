@@ -26,7 +26,9 @@ chain then refuses the result; the node logs why).
 
 Hardware checks: each block the node answers the compute module's open hardware challenges
 of this provider (:func:`aivm.worker.hardware_checks.answer_hardware_challenges`: one query
-when none is open; errors are logged, never fatal).
+when none is open; errors are logged, never fatal). The workload runs on a background thread
+(:class:`~aivm.worker.hardware_checks.BackgroundWorkload`), so a large one never holds up
+jobs; the answer goes out at the first block after it is computed.
 
 Restart safety (``kill -9``): the chain is the source of truth. A result is sent only for an
 assignment the chain shows RUNNING, re-read just before signing; the hash of every result tx
@@ -270,6 +272,8 @@ class ProviderNode:
         self.untraceable: set[tuple[int, str]] = set()
         """ONNX model versions whose trace cannot be committed (logged once)."""
         self.hardware_failed = False
+        self.workload = hardware_checks.BackgroundWorkload()
+        """Hardware workloads run on a background thread (the block loop never waits)."""
         self.inline_limit: int | None = None
         """The chain's ``max_comparison_bytes``, read once (outputs up to it go inline)."""
         self.kept: OutputStore | None = None
@@ -803,7 +807,9 @@ class ProviderNode:
         """Answer this provider's open hardware challenges (logged; errors never stop the
         node)."""
         try:
-            answered = hardware_checks.answer_hardware_challenges(self.client, self.wallet)
+            answered = hardware_checks.answer_hardware_challenges(
+                self.client, self.wallet, self.workload
+            )
         except (ClientError, requests.RequestException, OSError, AivmError) as exc:
             if not self.hardware_failed:
                 self.log(f"hardware challenges not answered at height {height}: {exc}")

@@ -43,7 +43,8 @@ journalled in ``<home>/verifier/challenges.json`` (one entry per job: ``agrees``
 **Hardware checks** (compute validators): each block the daemon commits, then reveals, the
 workload digest of every open hardware challenge on this wallet's committee
 (:func:`aivm.worker.hardware_checks.verify_hardware_challenges`; digests computed once per
-challenge). ``compute_checks``: True always, False never, None (default) when the wallet is
+challenge, on a background thread so that re-execution duties never wait for them).
+``compute_checks``: True always, False never, None (default) when the wallet is
 a registered operator of the roles module's ``compute`` role (looked up at start and every
 :data:`ROLE_RECHECK_BLOCKS` blocks). Errors are logged, never fatal.
 
@@ -60,7 +61,6 @@ and its bond).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -250,8 +250,9 @@ class VerifierNode:
         self.compute_role: bool | None = None
         self.role_checked = -(10**9)
         self.hardware_failed = False
-        self.workload = functools.lru_cache(maxsize=16)(workload_digest)
-        """The hardware workload, each challenge's digest computed once (commit and reveal)."""
+        self.workload = hardware_checks.BackgroundWorkload(workload_digest)
+        """The hardware workload, on a background thread, each challenge's digest computed
+        once (commit and reveal)."""
 
     def run(self, stop: threading.Event, rpc: str, poll_seconds: float = 0.5) -> None:
         """One :meth:`step` per new block until ``stop`` is set."""
