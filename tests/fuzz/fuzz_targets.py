@@ -55,6 +55,7 @@ from aivm.ai.runtime.model import (
     Threshold,
     int_array,
 )
+from aivm.ai.verify import trace
 from aivm.app.application import PROOF_OP_TYPE, SIMULATE_PATH, STORE_QUERY_PREFIXES, AivmApp
 from aivm.app.tx import decode_tx
 from aivm.client.tx import Signer, bank_send, sign_tx
@@ -474,6 +475,7 @@ def _populate(world: FuzzWorld, keys: list[PrivKey]) -> None:
     _stake(world, keys)
     _compute(world, keys[0], keys[2])
     _verification(world, keys[0], keys[1], keys[2])
+    _optimistic(world, keys[0], keys[2], keys[3])
     _fill_providers(world, names, models, objects, proofs)
 
 
@@ -641,11 +643,19 @@ def _verify_params() -> dict[str, Any]:
     session the world leaves open stays open while the fuzzer runs."""
     from google.protobuf import json_format
 
+    from aivm.modules.verify import verify_pb2
     from aivm.modules.verify.params import default_params
 
     params = default_params().to_proto()
     params.policy[2].validators = 1
     params.commit_blocks = params.reveal_blocks = 10_000
+    medium = params.policy[1]  # optimistic alone, with a window and moves that stay open
+    del medium.methods[:]
+    medium.methods.append(verify_pb2.METHOD_OPTIMISTIC)
+    medium.sample_rate = "0"
+    medium.challenge_window_blocks = 50_000
+    params.round_blocks = 10_000
+    params.dispute_bond = str(OPTIMISTIC_BOND)
     return dict(json_format.MessageToDict(params, preserving_proto_field_name=True))
 
 
@@ -699,6 +709,227 @@ def _verification(world: FuzzWorld, client: PrivKey, validator: PrivKey, provide
         validator,
         verify_pb2.MsgCommitVerdict(validator=address, job_id=3, commitment=commitment),
     )
+
+
+OPTIMISTIC_BOND = 50_000
+"""The fuzz world's dispute bond (ucgpt)."""
+
+
+@dataclass(frozen=True)
+class _DsmJob:
+    """A DSM job of the fuzz world: its id and the traces the setup committed to."""
+
+    job_id: int
+    provider: trace.TraceCommitment
+    challenger: trace.TraceCommitment
+    tensors: list[Any]
+
+
+def _optimistic(world: FuzzWorld, client: PrivKey, provider: PrivKey, challenger: PrivKey) -> None:
+    """Optimistic verification state: a DSM model (mlp6, 6 operators) stored and registered
+    off-chain (id 5), offered by the compute provider (runtime ``dsm``); three medium jobs
+    (4, 5, 6) with inline ``.npy`` inputs and results carrying trace evidence — job 5's trace
+    is a self-consistent lie. ``challenger`` disputes job 4 (a false challenger: the game is
+    left bisecting, its next move a seed) and job 5 (honest: played to the final step, left
+    undecided with the deciding MsgFinalStep a seed); job 6 is left challengeable, a valid
+    MsgOpenDispute a seed. The real roots, leaves and peaks feed the generator."""
+    from aivm.modules.compute.job_simulation import npy_bytes, output_bytes
+    from trace_models import mlp6, rows_for, tampered_trace
+
+    program = mlp6(3)
+    artifact = runtime.serialize(program.model)
+    owner, operator = acc_address(client.pubkey.address()), acc_address(provider.pubkey.address())
+    _deliver(world, client, _store(client, artifact, artifact))
+    offchain = ai_pb2.MsgRegisterModel(
+        owner=owner,
+        name="fuzz-dsm",
+        version="1.0.0",
+        artifact_cid=cid_of(artifact),
+        artifact_sha256=hashlib.sha256(artifact).digest(),
+        artifact_size=len(artifact),
+        format=runtime.FORMAT,
+        execution_path="offchain",
+    )
+    if not _ok(_deliver(world, client, offchain)):
+        return
+    model_id = 5
+    update = compute_pb2.MsgUpdateProvider(
+        operator=operator,
+        hardware=compute_pb2.Hardware(
+            gpu_model="A100", gpu_count=1, gpu_memory_mib=81920, cpu_cores=32, memory_mib=1 << 18
+        ),
+        runtimes=["onnxruntime", "dsm"],
+        offers=[
+            compute_pb2.Offer(model_id=4, version="1.0.0", price_per_unit="100"),
+            compute_pb2.Offer(model_id=model_id, version="1.0.0", price_per_unit="100"),
+        ],
+        capacity=8,
+        moniker="fuzz",
+    )
+    _deliver(world, provider, update)
+    jobs: list[_DsmJob] = []
+    for index, lie in enumerate((False, True, False)):
+        rows = rows_for(program, 2, seed=index + 1)
+        honest = trace.dsm_trace(program, rows)
+        wrong = tampered_trace(program, rows, 2 + index)
+        data = npy_bytes(rows)
+        submit = compute_pb2.MsgSubmitJob(
+            client=owner,
+            model_id=model_id,
+            version="1.0.0",
+            input_inline=data,
+            input_digest=hashlib.sha256(data).digest(),
+            units=1,
+            max_price_per_unit="1000",
+            deadline_blocks=5_000,
+            redundancy=1,
+            criticality=compute_pb2.CRITICALITY_MEDIUM,
+        )
+        result = _deliver(world, client, submit)
+        if result is None or result.code != 0:
+            return
+        responses = pb.sdk_abci.TxMsgData.FromString(result.data).msg_responses
+        job_id = compute_pb2.MsgSubmitJobResponse.FromString(responses[0].value).job_id
+        posted, other = (wrong, honest) if lie else (honest, wrong)
+        kept = _commit(posted)
+        output = output_bytes(posted[-1])
+        submit_result = compute_pb2.MsgSubmitResult(
+            provider=operator,
+            job_id=job_id,
+            output_cid=cid_of(output),
+            output_digest=hashlib.sha256(output).digest(),
+            comparison_data=output,
+            runtime="dsm",
+            evidence=_evidence(kept).SerializeToString(),
+        )
+        _deliver(world, provider, submit_result)
+        jobs.append(_DsmJob(job_id, kept, _commit(other), other))
+    _disputes(world, (provider, challenger), program, artifact, jobs)
+    world.vocab.numbers.extend(j.job_id for j in jobs)
+    roots = [c.root for j in jobs for c in (j.provider, j.challenger)]
+    leaves = [leaf for j in jobs for leaf in j.challenger.leaves + j.provider.leaves]
+    peaks = [p for j in jobs for p in trace.prove_prefix(j.challenger, 2)]
+
+    def pick(values: Sequence[bytes]) -> fuzz.Provider:
+        return lambda rng: rng.choice(values)
+
+    world.vocab.providers.update(
+        {
+            "trace_root": pick(roots),
+            "last_leaf": pick(leaves),
+            "leaf": pick(leaves),
+            "last_proof": pick(leaves),
+            "peaks": pick(peaks),
+        }
+    )
+
+
+def _commit(tensors: Sequence[Any]) -> trace.TraceCommitment:
+    return trace.commit_trace([trace.tensor_hash(t) for t in tensors])
+
+
+def _evidence(commitment: trace.TraceCommitment) -> Any:
+    """A result's trace evidence: the root, the step count and the output's opening."""
+    from aivm.modules.verify import verify_pb2
+
+    last = trace.open_output(commitment)
+    return verify_pb2.Evidence(
+        trace_root=commitment.root,
+        trace_steps=commitment.n_steps,
+        trace_output_leaf=last.leaf,
+        trace_output_step_proof=last.step_proof,
+        trace_output_tensor_proof=last.tensor_proof,
+    )
+
+
+def _disputes(
+    world: FuzzWorld,
+    players: tuple[PrivKey, PrivKey],
+    program: Any,
+    artifact: bytes,
+    jobs: list[_DsmJob],
+) -> None:
+    """Open the disputes of jobs 4 and 5 and play them (see :func:`_optimistic`); keep the
+    undelivered next moves and job 6's opening as seeds. ``players``: provider, challenger."""
+    from aivm.modules.verify import verify_pb2 as V
+
+    provider_key, key = players
+    provider = acc_address(provider_key.pubkey.address())
+    challenger = acc_address(key.pubkey.address())
+
+    def opening(job: _DsmJob) -> V.MsgOpenDispute:
+        last = trace.open_output(job.challenger)
+        return V.MsgOpenDispute(
+            challenger=challenger,
+            job_id=job.job_id,
+            provider=provider,
+            trace_root=job.challenger.root,
+            last_leaf=last.leaf,
+            last_proof=last.step_proof,
+        )
+
+    for job, stop_at_final in ((jobs[1], True), (jobs[0], False)):  # pending moves last
+        if not _ok(_deliver(world, key, opening(job))):
+            continue
+        commitments = {V.PARTY_PROVIDER: job.provider, V.PARTY_CHALLENGER: job.challenger}
+        senders = {V.PARTY_PROVIDER: provider, V.PARTY_CHALLENGER: challenger}
+        for move in range(12):
+            dispute = _active_dispute(world, job.job_id)
+            if dispute is None:
+                break
+            if dispute.status == V.DISPUTE_STATUS_FINAL:
+                world.seeds.append(_final(dispute, program, artifact, job, challenger))
+                break
+            mid = (dispute.lo + dispute.hi) // 2
+            commitment = commitments[dispute.turn]
+            bisect = V.MsgBisect(
+                sender=senders[dispute.turn],
+                job_id=job.job_id,
+                leaf=commitment.leaves[mid],
+                proof=trace.prove_step(commitment, mid),
+            )
+            if not stop_at_final and move == 2:
+                world.seeds.append(bisect)  # the next move of a game left bisecting
+                break
+            signer = key if dispute.turn == V.PARTY_CHALLENGER else provider_key
+            if not _ok(_deliver(world, signer, bisect)):
+                break
+    world.seeds.append(opening(jobs[2]))
+
+
+def _final(
+    dispute: Any, program: Any, artifact: bytes, job: _DsmJob, sender: str
+) -> pb.Message:
+    """The challenger's final step of ``dispute`` (its tensors agree with the provider's up
+    to ``lo``): it decides the game for the challenger."""
+    from aivm.modules.compute.job_simulation import output_bytes
+    from aivm.modules.verify import verify_pb2 as V
+
+    lo = dispute.lo
+    inputs = [
+        V.TraceTensor(
+            index=source,
+            rows=job.tensors[source].shape[0],
+            cols=job.tensors[source].shape[1],
+            data=output_bytes(job.tensors[source]),
+            proof=trace.prove_tensor(job.challenger, lo, source),
+        )
+        for source in trace.operator_sources(program, dispute.hi - 1)
+    ]
+    return V.MsgFinalStep(
+        sender=sender,
+        job_id=job.job_id,
+        artifact=artifact,
+        inputs=inputs,
+        peaks=trace.prove_prefix(job.challenger, lo),
+    )
+
+
+def _active_dispute(world: FuzzWorld, job_id: int) -> Any:
+    from aivm.modules.verify.keeper import VerifyKeeper
+
+    keeper = world.app.manager.keepers.get("verify", VerifyKeeper)
+    return keeper.disputes.active(world.app.query_context(world.app.store.version), job_id)
 
 
 def _ok(result: pb.abci.ExecTxResult | None) -> bool:

@@ -115,6 +115,9 @@ def test_seeds_run_clean_and_exercise_every_message(workdir: Path) -> None:
         "ai/transfer",
         "storage/store",
         "storage/open_challenge",
+        "verify/open_dispute",
+        "verify/bisect",
+        "verify/final_step",
     ):
         assert total.results[kind]["ok"] > 0, f"{kind} never succeeded: {total.results[kind]}"
     failures = sum(n for r in total.results.values() for label, n in r.items() if label != "ok")

@@ -3,7 +3,10 @@ collateral, with bad hardware, an unknown runtime, or an offer of an unknown or 
 model version), update it, add collateral, heartbeat, pause, resume, exit, unjail (usually
 refused: nobody is jailed by a message), params changes, ``offchain_model`` (stores an
 artifact and registers it as an off-chain ``ai`` model in one tx, so providers have
-versions to offer), and ``slash_jail``.
+versions to offer), ``dsm_model`` (the same with a small DSM artifact, format
+``aivm-dsm/1``, whose bytes the sim keeps to run it: verified optimistically), ``dsm_offer``
+(a provider adds an offer of such a version, runtime ``dsm``; while fewer than two serve
+one, often a new provider) and ``slash_jail``.
 
 ``slash_jail`` calls :meth:`ComputeKeeper.slash_provider` and :meth:`jail_provider` directly
 (no message slashes; the jobs slice will call them) on a throwaway branch of the committed
@@ -15,6 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 
+from aivm.ai import runtime
 from aivm.crypto.cid import cid_of
 from aivm.modules.addr import addr_bytes, addr_str
 from aivm.modules.authority.simulation import claimed_authority
@@ -24,7 +28,12 @@ from aivm.modules.compute.genesis import account_problems
 from aivm.modules.compute.hardware_checks import hardware_sim_ops
 from aivm.modules.compute.index_checks import check_offer_index
 from aivm.modules.compute.invariants import check_exit_queue
-from aivm.modules.compute.job_simulation import job_operations
+from aivm.modules.compute.job_simulation import (
+    DSM_RUNTIME,
+    dsm_artifacts,
+    dsm_model,
+    job_operations,
+)
 from aivm.modules.compute.keeper import OFFCHAIN, ComputeKeeper
 from aivm.modules.compute.module import ComputeModule
 from aivm.modules.compute.validation import RUNTIMES
@@ -58,7 +67,8 @@ def _coin(amount: int) -> pb.coin.Coin:
 
 def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
     """register, update, add_collateral, heartbeat, pause, resume, exit, unjail,
-    update_params and slash_jail, by name."""
+    update_params, offchain_model, dsm_model, dsm_offer and slash_jail (and the job,
+    channel and hardware-check operations), by name."""
     keeper = module.keeper
 
     def versions(env: SimEnv) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -161,6 +171,82 @@ def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
         )
         return [store, register]
 
+    def register_dsm_model(env: SimEnv) -> Sequence[pb.Message] | None:
+        """Store a small DSM artifact and register it as an off-chain ``aivm-dsm/1`` version
+        (one tx); the sim keeps the artifact to compute traces."""
+        owner = addr_str(env.rng.choice(env.accounts))
+        artifact = runtime.serialize(dsm_model(env.rng))
+        dsm_artifacts(env)[hashlib.sha256(artifact).digest()] = artifact
+        store = storage_pb2.MsgStoreObject(
+            owner=owner, cid=cid_of(artifact), retention_blocks=1_000, root_block=artifact
+        )
+        register = ai_pb2.MsgRegisterModel(
+            owner=owner,
+            name="sim-dsm-" + hashlib.sha256(artifact).hexdigest()[:12],
+            version="1.0.0",
+            artifact_cid=cid_of(artifact),
+            artifact_sha256=hashlib.sha256(artifact).digest(),
+            artifact_size=len(artifact),
+            format=runtime.FORMAT,
+            execution_path=OFFCHAIN,
+        )
+        return [store, register]
+
+    def dsm_offer(env: SimEnv) -> Sequence[pb.Message] | None:
+        """An available provider adds an offer of a DSM version (and the ``dsm`` runtime,
+        9 times in 10); while fewer than two serve DSM versions, an account often registers
+        a new provider offering one."""
+        known = dsm_artifacts(env)
+        dsm = [
+            (v.model_id, v.version)
+            for v in keeper.ai.iterate_versions(env.ctx)
+            if v.format == runtime.FORMAT
+            and v.execution_path == OFFCHAIN
+            and v.artifact_sha256 in known
+        ]
+        if not dsm:
+            return None
+        model_id, version = env.rng.choice(dsm)
+        offer = compute_pb2.Offer(
+            model_id=model_id, version=version, price_per_unit=str(env.rng.randrange(1, 10**4))
+        )
+        every = list(keeper.iterate_providers(env.ctx))
+        records = [r for r in every if keeper.record_available(env.ctx, r)]
+        serving = [r for r in records if any((o.model_id, o.version) in dsm for o in r.offers)]
+        outsiders = [a for a in env.accounts if addr_str(a) not in {r.operator for r in every}]
+        if outsiders and (not records or (len(serving) < 2 and env.rng.randrange(0, 2))):
+            minimum = keeper.get_params(env.ctx).min_collateral
+            return [
+                compute_pb2.MsgRegisterProvider(
+                    operator=addr_str(env.rng.choice(outsiders)),
+                    collateral=_coin(minimum + env.rng.randrange(0, minimum + 1)),
+                    hardware=random_hardware(env.rng),
+                    runtimes=list(RUNTIMES),
+                    offers=[offer],
+                    capacity=env.rng.randrange(1, 9),
+                    moniker="sim-dsm",
+                )
+            ]
+        if not records:
+            return None
+        record = env.rng.choice(records)
+        limit = keeper.get_params(env.ctx).max_offers
+        offers = [o for o in record.offers if (o.model_id, o.version) != (model_id, version)]
+        offers = offers[: max(0, limit - 1)]
+        runtimes = list(record.runtimes)
+        if DSM_RUNTIME not in runtimes and env.rng.randrange(0, 10):
+            runtimes = [DSM_RUNTIME, *runtimes][: len(RUNTIMES)]
+        return [
+            compute_pb2.MsgUpdateProvider(
+                operator=record.operator,
+                hardware=record.hardware,
+                runtimes=runtimes,
+                offers=[*offers, offer],
+                capacity=max(1, record.capacity),
+                moniker=record.moniker or "sim",
+            )
+        ]
+
     def update_params(env: SimEnv) -> Sequence[pb.Message] | None:
         params = keeper.get_params(env.ctx).to_proto()
         params.heartbeat_timeout_blocks = env.rng.randrange(1, 50)
@@ -188,6 +274,8 @@ def operations(module: ComputeModule) -> dict[str, WeightedOperation]:
         "unjail": WeightedOperation(1, simple(m.MsgUnjailProvider).run),
         "update_params": WeightedOperation(1, update_params),
         "offchain_model": WeightedOperation(1, offchain_model),
+        "dsm_model": WeightedOperation(2, register_dsm_model),
+        "dsm_offer": WeightedOperation(3, dsm_offer),
         "slash_jail": WeightedOperation(2, slash_jail),
         **job_operations(module.jobs),
         **channel_sim_ops(module.channels),
