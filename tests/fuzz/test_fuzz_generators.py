@@ -125,3 +125,14 @@ def test_artifact_factory_makes_loadable_models_and_mutants() -> None:
         except AivmError as error:  # the codes are checked by the artifact target
             outcomes.add(error.codespace)
     assert "ok" in outcomes and len(outcomes) > 1
+
+
+def test_deeply_nested_groups_are_refused_not_a_recursion_error() -> None:
+    """A mutated input of thousands of nested start-group tags (the long CI sample found one)
+    is not wire data the fuzzer parses; it must not exhaust the stack."""
+    depth = 5000
+    opens = fuzz.encode_varint((1 << 3) | fuzz.SGROUP) * depth
+    closes = fuzz.encode_varint((1 << 3) | fuzz.EGROUP) * depth
+    assert fuzz.parse_wire(opens + closes) is None
+    shallow = fuzz.encode_varint((1 << 3) | fuzz.SGROUP) * 3 + closes[:3]
+    assert fuzz.parse_wire(shallow) is not None

@@ -125,6 +125,11 @@ def encode_varint(value: int, padding: int = 0) -> bytes:
     return bytes([g | 0x80 for g in groups[:-1]] + [groups[-1]])
 
 
+MAX_GROUP_DEPTH = 64
+"""Groups nested deeper than this are not parsed (protobuf's own decoders stop at 100; the
+fuzzer's parser must not exhaust Python's stack on a mutated input of nested group tags)."""
+
+
 def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     """(value, next position); ValueError when the varint is cut short or longer than 10 bytes."""
     result = shift = 0
@@ -169,13 +174,17 @@ def parse_wire(data: bytes) -> list[WireField] | None:
     """The fields of a serialized message, or None when ``data`` is not well-formed wire data
     (truncated, a bad tag or wire type, an unmatched group)."""
     try:
-        fields, pos = _parse_fields(data, 0, None)
+        fields, pos = _parse_fields(data, 0, None, 0)
     except ValueError:
         return None
     return fields if pos == len(data) else None
 
 
-def _parse_fields(data: bytes, pos: int, group: int | None) -> tuple[list[WireField], int]:
+def _parse_fields(
+    data: bytes, pos: int, group: int | None, depth: int
+) -> tuple[list[WireField], int]:
+    if depth > MAX_GROUP_DEPTH:
+        raise ValueError("groups nested too deep")
     fields: list[WireField] = []
     while pos < len(data):
         key, pos = read_varint(data, pos)
@@ -186,14 +195,16 @@ def _parse_fields(data: bytes, pos: int, group: int | None) -> tuple[list[WireFi
             if number != group:
                 raise ValueError("unmatched end group")
             return fields, pos
-        value, pos = _parse_value(data, pos, number, wire_type)
+        value, pos = _parse_value(data, pos, number, wire_type, depth)
         fields.append(WireField(number, wire_type, value))
     if group is not None:
         raise ValueError("unterminated group")
     return fields, pos
 
 
-def _parse_value(data: bytes, pos: int, number: int, wire_type: int) -> tuple[int | bytes, int]:
+def _parse_value(
+    data: bytes, pos: int, number: int, wire_type: int, depth: int
+) -> tuple[int | bytes, int]:
     if wire_type == VARINT:
         return read_varint(data, pos)
     if wire_type in (I64, I32):
@@ -208,7 +219,7 @@ def _parse_value(data: bytes, pos: int, number: int, wire_type: int) -> tuple[in
         return data[pos : pos + size], pos + size
     if wire_type == SGROUP:
         start = pos
-        _, end = _parse_fields(data, pos, number)
+        _, end = _parse_fields(data, pos, number, depth + 1)
         closing = len(encode_varint((number << 3) | EGROUP))
         return data[start : end - closing], end
     raise ValueError("bad wire type")
