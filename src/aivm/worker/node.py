@@ -46,6 +46,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -574,25 +575,41 @@ class ProviderNode:
         return True
 
     def _run_onnx_trace(self, runner: ModelRunner, item: Work) -> None:
-        """An optimistic float job: the traced run (kept from before a restart for the same
-        input), its output the trace's last tensor (float32)."""
-        start = time.perf_counter()
+        """An optimistic float job: the traced run, its output the trace's last tensor
+        (float32)."""
         array = runner.check_input(formats.decode_tensor_input(item.data))
+        trace = functools.partial(self._onnx_trace, runner, array, item.job.id)
+        self._run_traced(item, array, trace, "tolerance", "traced model", "steps")
+
+    def _run_traced(
+        self,
+        item: Work,
+        first: Any,
+        compute: Callable[[], list[Any]],
+        rule: str,
+        what: str,
+        unit: str,
+    ) -> None:
+        """Keep the job's trace (the one computed before a restart when it starts with the
+        same input ``first``, else ``compute()``) and its output, the trace's last tensor."""
+        start = time.perf_counter()
         kept = self.traces.get(item.job.id)
-        if kept is not None and kept.tensors[0].shape == array.shape and np.array_equal(
-            kept.tensors[0], array
+        if (
+            kept is not None
+            and kept.tensors[0].shape == first.shape
+            and np.array_equal(kept.tensors[0], first)
         ):
             item.reused = True
             self.log(f"job {item.job.id}: trace computed before a restart, reused")
         else:
-            kept = disputes.KeptTrace.of(self._onnx_trace(runner, array, item.job.id))
+            kept = disputes.KeptTrace.of(compute())
             self.traces.put(item.job.id, kept)
         item.kept = kept
-        item.output = formats.encode_tensor_output(kept.output, "tolerance")
+        item.output = formats.encode_tensor_output(kept.output, rule)
         item.millis = (time.perf_counter() - start) * 1e3
         self.log(
-            f"job {item.job.id}: ran the traced model in {item.millis:.1f} ms "
-            f"({kept.commitment.n_steps} steps, root {kept.commitment.root.hex()[:16]}…)"
+            f"job {item.job.id}: ran the {what} in {item.millis:.1f} ms "
+            f"({kept.commitment.n_steps} {unit}, root {kept.commitment.root.hex()[:16]}…)"
         )
 
     def _onnx_trace(self, runner: ModelRunner, array: Any, job_id: int) -> list[Any]:
@@ -604,25 +621,11 @@ class ProviderNode:
         return tensors
 
     def _run_dsm(self, runner: DsmRunner, item: Work) -> None:
-        """A DSM job's trace (kept from before a restart when it is there for the same input,
-        else computed and kept) and its output, the trace's last tensor."""
-        start = time.perf_counter()
+        """A DSM job: its trace and its output, the trace's last tensor (int64)."""
         rows = runner.check_input(formats.decode_tensor_input(item.data))
-        kept = self.traces.get(item.job.id)
-        if kept is not None and np.array_equal(kept.tensors[0], rows):
-            item.reused = True
-            self.log(f"job {item.job.id}: trace computed before a restart, reused")
-        else:
-            kept = disputes.KeptTrace.of(self._dsm_trace(runner, rows, item.job.id))
-            self.traces.put(item.job.id, kept)
-        item.kept = kept
         item.format = DSM_FORMAT
-        item.output = formats.encode_tensor_output(kept.output, "exact")
-        item.millis = (time.perf_counter() - start) * 1e3
-        self.log(
-            f"job {item.job.id}: ran the DSM trace in {item.millis:.1f} ms "
-            f"({kept.commitment.n_steps} operators, root {kept.commitment.root.hex()[:16]}…)"
-        )
+        trace = functools.partial(self._dsm_trace, runner, rows, item.job.id)
+        self._run_traced(item, rows, trace, "exact", "DSM trace", "operators")
 
     def _dsm_trace(self, runner: DsmRunner, rows: Any, job_id: int) -> list[Any]:
         """Every tensor of the run (tampered under the wrong-trace hook)."""
