@@ -326,3 +326,33 @@ def test_float_optimistic_needs_the_owners_declaration(tmp_path: Path) -> None:
     refused = chain.deliver(OWNER, declare)  # model 1 is compared exactly
     assert (refused.codespace, refused.code) == ("verify", 14)
     assert "tolerance" in refused.log
+
+
+def test_a_declaration_between_the_results_skips_the_method(chain: Chain) -> None:
+    def declare(on: bool) -> None:
+        msg = V.MsgSetModelVerification(
+            owner=OWNER_ADDR, model_id=3, version="1.0.0", optimistic_float=on
+        )
+        assert chain.deliver(OWNER, msg).code == 0
+
+    declare(False)
+    _, job_id = submit(
+        chain,
+        model_id=3,
+        input_inline=INPUT,
+        input_digest=hashlib.sha256(INPUT).digest(),
+        criticality=J.CRITICALITY_MEDIUM,
+        redundancy=2,
+    )
+    chain.block([])
+    first, second = (ADDRS.index(a.provider) for a in job(chain, job_id).assignments)
+    untraced = result_msg(first, job_id, honest())
+    untraced.ClearField("evidence")
+    assert chain.deliver(KEYS[first], untraced).code == 0
+    declare(True)
+    result = chain.deliver(KEYS[second], result_msg(second, job_id, honest()))
+    assert result.code == 0, result.log
+    (run,) = [m for m in session(chain, job_id).methods if m.method == V.METHOD_OPTIMISTIC]
+    assert run.status == V.METHOD_STATUS_SKIPPED
+    assert "sent before the declaration" in run.detail
+    check_invariants(chain)

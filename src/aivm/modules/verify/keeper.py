@@ -340,9 +340,12 @@ class VerifyKeeper:
                 runs.append(_skipped(method, detail))
             elif method == V.METHOD_OPTIMISTIC and not self.disputes.applies(ctx, job):
                 detail = (
-                    "the model version is not a DSM artifact (format aivm-dsm/1): its "
-                    "operators cannot be decided on chain"
+                    "the model version is neither a DSM artifact (format aivm-dsm/1) nor an "
+                    "ONNX version declared optimistic_float"
                 )
+                runs.append(_skipped(method, detail))
+            elif method == V.METHOD_OPTIMISTIC and not self.disputes.traced(job):
+                detail = "an accepted result carries no trace (it was sent before the declaration)"
                 runs.append(_skipped(method, detail))
             else:
                 runs.append(_pending(method))

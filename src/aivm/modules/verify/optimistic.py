@@ -348,6 +348,26 @@ class Disputes:
             return FLOAT
         return ""
 
+    def pending_kind(self, ctx: Context, job: compute_pb2.Job) -> str:
+        """The kind of a job whose method is pending (it applied at acceptance): ``dsm`` for
+        a DSM version, else ``float`` — whatever the owner declared since."""
+        version = self.keeper.ai.get_version(ctx, job.model_id, job.version)
+        return DSM if version.format == DSM_FORMAT else FLOAT
+
+    def traced(self, job: compute_pb2.Job) -> bool:
+        """Every accepted result carries a trace commitment (it may not, when the owner
+        declared ``optimistic_float`` between a result and the job's acceptance)."""
+        for a in job.assignments:
+            if a.status != compute_pb2.ASSIGNMENT_STATUS_AGREED:
+                continue
+            try:
+                evidence = decode_evidence(a.result.evidence)
+            except AivmError:
+                return False
+            if len(evidence.trace_root) != trace.HASH_SIZE or not evidence.trace_steps:
+                return False
+        return True
+
     def applies(self, ctx: Context, job: compute_pb2.Job | compute_pb2.MsgSubmitJob) -> bool:
         """The method can run on the job's version (the rule must list it too)."""
         return bool(self.kind(ctx, job))
@@ -434,7 +454,7 @@ class Disputes:
             2 * trace.step_proof_gas(n, gas) + gas.cost(1, len(job.input_inline) + 64),
             "verify: dispute proofs",
         )
-        kind = self.kind(ctx, job)
+        kind = self.pending_kind(ctx, job)
         if msg.artifact and kind == DSM:
             operators = self._operator_count(ctx, job, msg.artifact, params)
             if operators != n:
