@@ -356,3 +356,32 @@ def test_a_declaration_between_the_results_skips_the_method(chain: Chain) -> Non
     assert run.status == V.METHOD_STATUS_SKIPPED
     assert "sent before the declaration" in run.detail
     check_invariants(chain)
+
+
+def test_a_pending_game_keeps_its_kind_when_the_declaration_is_withdrawn(chain: Chain) -> None:
+    job_id, i = accepted_job(chain, lying())
+    withdraw = V.MsgSetModelVerification(
+        owner=OWNER_ADDR, model_id=3, version="1.0.0", optimistic_float=False
+    )
+    assert chain.deliver(OWNER, withdraw).code == 0  # after acceptance, before the dispute
+    c = commitment(honest())
+    opened = chain.deliver(
+        CHALLENGER,
+        V.MsgOpenDispute(
+            challenger=CHALLENGER_ADDR,
+            job_id=job_id,
+            provider=ADDRS[i],
+            trace_root=c.root,
+            last_leaf=c.leaves[-1],
+            last_proof=list(trace.prove_step(c, c.n_steps)),
+        ),
+    )
+    assert opened.code == 0, opened.log
+    bisect_to_final(chain, job_id, i, lying(), honest())
+    assert open_step(chain, job_id, i, lying()).code == 0  # still the float step, no artifact
+    (d,) = disputes(chain, job_id)
+    assert d.float_model and d.vote_pending
+    vote(chain, job_id, {v: validator_verdict(d) for v in drawn(chain, job_id)})
+    (d,) = disputes(chain, job_id)
+    assert d.winner == V.PARTY_CHALLENGER and d.outcome == V.DISPUTE_OUTCOME_VOTE
+    check_invariants(chain)
