@@ -161,6 +161,23 @@ def accepted_job(chain: Chain, tensors: list[np.ndarray]) -> tuple[int, int]:
     return job_id, i
 
 
+def open_dispute(chain: Chain, job_id: int, i: int, tensors: list[np.ndarray]) -> None:
+    """The challenger disputes provider ``i``'s result with the trace of ``tensors``."""
+    c = commitment(tensors)
+    opened = chain.deliver(
+        CHALLENGER,
+        V.MsgOpenDispute(
+            challenger=CHALLENGER_ADDR,
+            job_id=job_id,
+            provider=ADDRS[i],
+            trace_root=c.root,
+            last_leaf=c.leaves[-1],
+            last_proof=list(trace.prove_step(c, c.n_steps)),
+        ),
+    )
+    assert opened.code == 0, opened.log
+
+
 def float_tensor(index: int, array: np.ndarray, proof: tuple[bytes, ...]) -> Any:
     a = np.ascontiguousarray(array, dtype="<f4")
     return V.TraceTensor(
@@ -241,22 +258,10 @@ def drawn(chain: Chain, job_id: int) -> list[int]:
 def test_a_lying_provider_loses_the_vote_on_its_float_step(chain: Chain) -> None:
     job_id, i = accepted_job(chain, lying())
     stake = collateral(chain, i)
-    c = commitment(honest())
-    opened = chain.deliver(
-        CHALLENGER,
-        V.MsgOpenDispute(
-            challenger=CHALLENGER_ADDR,
-            job_id=job_id,
-            provider=ADDRS[i],
-            trace_root=c.root,
-            last_leaf=c.leaves[-1],
-            last_proof=list(trace.prove_step(c, c.n_steps)),
-        ),
-    )
-    assert opened.code == 0, opened.log
+    open_dispute(chain, job_id, i, honest())
     d = bisect_to_final(chain, job_id, i, lying(), honest())
     assert d.status == V.DISPUTE_STATUS_FINAL and d.float_model
-    assert d.hi == c.n_steps  # only the last node's output was changed
+    assert d.hi == commitment(honest()).n_steps  # only the last node's output was changed
     wrong_claim = lying()
     wrong_claim[d.hi] = honest()[d.hi]  # a claim that is not the provider's committed step
     refused = open_step(chain, job_id, i, wrong_claim)
@@ -285,19 +290,7 @@ def test_a_lying_provider_loses_the_vote_on_its_float_step(chain: Chain) -> None
 def test_an_honest_float_provider_wins_the_vote_and_the_bond(chain: Chain) -> None:
     job_id, i = accepted_job(chain, honest())
     provider_before = balance(chain, ADDRS[i])
-    c = commitment(lying())
-    opened = chain.deliver(
-        CHALLENGER,
-        V.MsgOpenDispute(
-            challenger=CHALLENGER_ADDR,
-            job_id=job_id,
-            provider=ADDRS[i],
-            trace_root=c.root,
-            last_leaf=c.leaves[-1],
-            last_proof=list(trace.prove_step(c, c.n_steps)),
-        ),
-    )
-    assert opened.code == 0, opened.log
+    open_dispute(chain, job_id, i, lying())
     bisect_to_final(chain, job_id, i, honest(), lying())
     assert open_step(chain, job_id, i, honest()).code == 0
     (d,) = disputes(chain, job_id)
@@ -364,19 +357,7 @@ def test_a_pending_game_keeps_its_kind_when_the_declaration_is_withdrawn(chain: 
         owner=OWNER_ADDR, model_id=3, version="1.0.0", optimistic_float=False
     )
     assert chain.deliver(OWNER, withdraw).code == 0  # after acceptance, before the dispute
-    c = commitment(honest())
-    opened = chain.deliver(
-        CHALLENGER,
-        V.MsgOpenDispute(
-            challenger=CHALLENGER_ADDR,
-            job_id=job_id,
-            provider=ADDRS[i],
-            trace_root=c.root,
-            last_leaf=c.leaves[-1],
-            last_proof=list(trace.prove_step(c, c.n_steps)),
-        ),
-    )
-    assert opened.code == 0, opened.log
+    open_dispute(chain, job_id, i, honest())
     bisect_to_final(chain, job_id, i, lying(), honest())
     assert open_step(chain, job_id, i, lying()).code == 0  # still the float step, no artifact
     (d,) = disputes(chain, job_id)
